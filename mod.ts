@@ -1,0 +1,10 @@
+/**
+ * orderflow — an event-driven order pipeline for IBM Cloud (Event Streams + Cloud Object Storage).
+ *
+ * This module is the public, zero-build TypeScript core shared by the producer, the consumer and
+ * the channel scorer plugins: the `Order` domain value, its object key, the top-K heap, metrics,
+ * transforms and the scorer plugin contract. It performs no I/O and imports no npm package, so a
+ * plugin can import it inside a sandboxed worker with no permissions.
+ *
+ * @module
+ */
