@@ -1,0 +1,112 @@
+/**
+ * Local-disk sink: one file per key under a root directory, written atomically.
+ *
+ * Each write goes to a hidden temp file in the destination directory, is fsync'ed (unless
+ * `sync: false`), then renamed over the final name — a crash never leaves a half-written order
+ * visible, and a replay overwrites the same file.
+ *
+ * @module
+ */
+import { assertSafeKey, type RecordPosition, type Sink, SinkWriteError } from "./types.ts";
+
+/** Options for {@linkcode LocalSink}. */
+export interface LocalSinkOptions {
+  /** Root directory; keys are paths relative to it. */
+  readonly dir: string;
+  /** fsync the file (and its directory on first use) before reporting durable. Default true. */
+  readonly sync?: boolean;
+}
+
+function joinPath(root: string, key: string): { dir: string; path: string; base: string } {
+  const cut = key.lastIndexOf("/");
+  const rel = cut < 0 ? "" : key.slice(0, cut);
+  const base = key.slice(cut + 1);
+  const rootClean = root.endsWith("/") && root.length > 1 ? root.slice(0, -1) : root;
+  const dir = rel === "" ? rootClean : `${rootClean}/${rel}`;
+  return { dir, path: `${dir}/${base}`, base };
+}
+
+function randomSuffix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Writes objects to files under `dir`.
+ *
+ * @example
+ * ```ts ignore
+ * const sink = new LocalSink({ dir: "./data/out" });
+ * await sink.write("orders/dt=2026-11-26/orderId=ord-1.json", bytes, { partition: 0, offset: "0" });
+ * ```
+ */
+export class LocalSink implements Sink {
+  readonly name = "local";
+  readonly #root: string;
+  readonly #sync: boolean;
+  /** Directories known to exist (mkdir -p cached); a promise so concurrent writers share it. */
+  readonly #dirs = new Map<string, Promise<void>>();
+
+  /** Creates the sink; nothing touches the disk until the first write or probe. */
+  constructor(options: LocalSinkOptions) {
+    if (options.dir.trim() === "") throw new TypeError("Cannot create local sink: empty dir");
+    this.#root = options.dir;
+    this.#sync = options.sync ?? true;
+  }
+
+  /** Root directory. */
+  get dir(): string {
+    return this.#root;
+  }
+
+  #ensureDir(dir: string): Promise<void> {
+    let made = this.#dirs.get(dir);
+    if (made === undefined) {
+      made = Deno.mkdir(dir, { recursive: true });
+      this.#dirs.set(dir, made);
+      made.catch(() => this.#dirs.delete(dir));
+    }
+    return made;
+  }
+
+  /** Writes `body` to `<dir>/<key>` via temp file + fsync + rename. */
+  async write(key: string, body: Uint8Array, _position?: RecordPosition): Promise<void> {
+    assertSafeKey(key);
+    const { dir, path, base } = joinPath(this.#root, key);
+    const tmp = `${dir}/.${base}.${randomSuffix()}.tmp`;
+    try {
+      await this.#ensureDir(dir);
+      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      try {
+        let written = 0;
+        while (written < body.length) written += await file.write(body.subarray(written));
+        if (this.#sync) await file.sync();
+      } finally {
+        file.close();
+      }
+      await Deno.rename(tmp, path);
+    } catch (error) {
+      await Deno.remove(tmp).catch(() => undefined); // best effort: the temp file may not exist
+      if (error instanceof Deno.errors.NotFound) this.#dirs.delete(dir); // dir removed under us
+      throw new SinkWriteError(`Cannot write ${path}: ${(error as Error).message}`, {
+        key,
+        retryable: !(error instanceof Deno.errors.NotCapable),
+        cause: error,
+      });
+    }
+  }
+
+  /** Checks the root is a writable directory by creating and removing a probe file. */
+  async probe(): Promise<void> {
+    await Deno.mkdir(this.#root, { recursive: true });
+    const probe = `${this.#root}/.probe.${randomSuffix()}`;
+    await Deno.writeFile(probe, new Uint8Array(0), { createNew: true });
+    await Deno.remove(probe);
+  }
+
+  /** Nothing buffered; forgets the directory cache. */
+  close(): Promise<void> {
+    this.#dirs.clear();
+    return Promise.resolve();
+  }
+}
