@@ -8,3 +8,8 @@
  *
  * @module
  */
+
+// core (core engineer)
+export * from "./core/order.ts";
+export * from "./core/order_key.ts";
+export * from "./core/enrich.ts";
