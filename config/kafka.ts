@@ -217,8 +217,9 @@ export interface KafkaErrorDescription {
 
 /**
  * Explains a kafkajs (or network/TLS) error: classifies it and names a remedy. Walks the
- * `cause` chain (kafkajs wraps the real error in `KafkaJSNumberOfRetriesExceeded`).
- * `secrets` are redacted from the message.
+ * `cause` chain (kafkajs wraps the real error in `KafkaJSNumberOfRetriesExceeded`). Pass the
+ * `kafka` settings in use to redact the password and to recognise a PLAINTEXT client talking
+ * to a TLS listener (the broker just closes the connection).
  *
  * @example
  * ```ts
@@ -232,10 +233,8 @@ export interface KafkaErrorDescription {
  * assert.equal(describeKafkaError(err).kind, "refused");
  * ```
  */
-export function describeKafkaError(
-  err: unknown,
-  secrets: readonly string[] = [],
-): KafkaErrorDescription {
+export function describeKafkaError(err: unknown, kafka?: KafkaSettings): KafkaErrorDescription {
+  const secrets = kafka?.sasl !== undefined ? [kafka.sasl.password] : [];
   const chain = errorChain(err);
   const names = chain.map((e) => e.name);
   const text = chain.map((e) => `${e.message} ${e.code ?? ""} ${e.type ?? ""}`).join(" | ");
@@ -288,7 +287,7 @@ export function describeKafkaError(
     return describe(
       "tls",
       "TLS certificate not trusted",
-      "set KAFKA_CA_FILE to the broker's CA certificate (PEM); for the local broker it is .run/kafka/ca.pem (see .run/kafka/sasl.env)",
+      "set KAFKA_CA_FILE to the PEM of the CA that signed the broker's certificate (local broker: the KAFKA_CA_FILE line of .run/kafka/sasl.env); IBM Event Streams uses public CAs, so there it means a TLS-intercepting proxy or a wrong host",
     );
   }
   if (
@@ -316,11 +315,17 @@ export function describeKafkaError(
       "start the broker (`deno task kafka` locally) or fix the host:port in KAFKA_BROKERS",
     );
   }
-  if (
-    names.includes("KafkaJSConnectionClosedError") ||
+  const silent = names.includes("KafkaJSConnectionClosedError") ||
     names.includes("KafkaJSRequestTimeoutError") ||
-    has(/Connection timeout|Request timed out|Closed connection|ECONNRESET|timed out|ETIMEDOUT/i)
-  ) {
+    has(/Connection timeout|Request timed out|Closed connection|ECONNRESET|timed out|ETIMEDOUT/i);
+  if (silent && kafka?.securityProtocol === "PLAINTEXT") {
+    return describe(
+      "protocol-mismatch",
+      "Kafka broker closed the connection or did not answer (PLAINTEXT client on a TLS port?)",
+      "if this is a SASL_SSL listener (9093 locally, IBM Event Streams), set KAFKA_SECURITY_PROTOCOL=SASL_SSL with KAFKA_PASSWORD (or EVENT_STREAMS_CREDENTIALS); otherwise check the broker is up and reachable",
+    );
+  }
+  if (silent) {
     return describe(
       "timeout",
       "Kafka broker did not answer (timeout or closed connection)",
