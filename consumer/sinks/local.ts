@@ -90,7 +90,7 @@ export class LocalSink implements Sink {
       if (error instanceof Deno.errors.NotFound) this.#dirs.delete(dir); // dir removed under us
       throw new SinkWriteError(`Cannot write ${path}: ${(error as Error).message}`, {
         key,
-        retryable: !(error instanceof Deno.errors.NotCapable),
+        retryable: true,
         cause: error,
       });
     }

@@ -15,13 +15,6 @@ export interface RecordPosition {
   readonly offset: string;
 }
 
-/** One object to write. */
-export interface SinkEntry {
-  readonly key: string;
-  readonly body: Uint8Array;
-  readonly position: RecordPosition;
-}
-
 /** A durable destination for enriched orders. */
 export interface Sink {
   /** Short name for logs and metrics (`local`, `cos`, `batched+local`...). */
@@ -31,8 +24,11 @@ export interface Sink {
    * durable. Idempotent: writing the same key again replaces the object.
    */
   write(key: string, body: Uint8Array, position: RecordPosition): Promise<void>;
-  /** Optional batch form; resolves when every entry is durable. */
-  writeMany?(entries: readonly SinkEntry[]): Promise<void>;
+  /**
+   * True when `write()` resolves only once a group of records is flushed (batched layout):
+   * callers must then not bound the number of concurrent writes below the group size.
+   */
+  readonly buffering?: boolean;
   /** Readiness: resolves when the sink accepts writes, rejects with the reason otherwise. */
   probe(): Promise<void>;
   /** Flushes what is buffered and releases resources. */

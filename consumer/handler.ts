@@ -1,0 +1,324 @@
+/**
+ * The edge-style handler: a batch of Kafka records plus an environment in, one outcome per record
+ * out. It owns decode → validate → score → enrich → write; it never touches Kafka, offsets or the
+ * DLQ topic — the shell (`consumer/worker.ts`) acts on the outcomes.
+ *
+ * @module
+ */
+import { Order, OrderValidationError } from "../core/order.ts";
+import type { OrderData } from "../core/order.ts";
+import { orderKey } from "../core/order_key.ts";
+import { enrich } from "../core/enrich.ts";
+import { type Sink, SinkWriteError } from "./sinks/types.ts";
+
+/** A kafkajs header value. */
+export type HeaderValue = string | Uint8Array | readonly (string | Uint8Array)[];
+
+/** One consumed record, in the shape the handler needs (a subset of kafkajs' message). */
+export interface ConsumedRecord {
+  readonly partition: number;
+  /** Decimal string, as kafkajs gives it. */
+  readonly offset: string;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: Readonly<Record<string, HeaderValue | undefined>>;
+  /** Record timestamp, epoch ms as a decimal string. */
+  readonly timestamp: string;
+}
+
+/** Result of scoring one order (the scoring host's `ScoreResult`). */
+export interface ScoreResult {
+  readonly score: number;
+  readonly scorer: string;
+  readonly fallback: boolean;
+  readonly reason?: string;
+}
+
+/** Scores orders; results in input order. The scoring host's `score` has this type. */
+export type ScoreFn = (orders: readonly OrderData[]) => Promise<readonly ScoreResult[]>;
+
+/** Why a record went to the DLQ. */
+export type DeadLetterReason =
+  | "empty"
+  | "oversized"
+  | "undecodable"
+  | "invalid_json"
+  | "invalid_order"
+  | "unsafe_order_id";
+
+/** A validation problem, as `OrderValidationError.issues` lists them. */
+export interface Issue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The record is durable in the sink. */
+export interface StoredOutcome {
+  readonly kind: "stored";
+  readonly record: ConsumedRecord;
+  readonly key: string;
+  readonly orderId: string;
+  readonly channel: string;
+  readonly total: number;
+  readonly riskScore: number;
+  readonly scorer: string;
+  readonly fallback: boolean;
+  /** Produce → stored latency in ms, when the producer stamped `produced_at`. */
+  readonly latencyMs: number | undefined;
+}
+
+/** The record cannot ever be processed: the shell must send it to the DLQ. */
+export interface DeadLetterOutcome {
+  readonly kind: "dead-letter";
+  readonly record: ConsumedRecord;
+  readonly reason: DeadLetterReason;
+  readonly detail: string;
+  readonly issues?: readonly Issue[];
+}
+
+/** Processing failed for a reason that may pass (sink outage, scorer crash): retry it. */
+export interface RetryableOutcome {
+  readonly kind: "retryable-failure";
+  readonly record: ConsumedRecord;
+  readonly stage: "score" | "sink";
+  readonly error: unknown;
+}
+
+/** What happened to one record. */
+export type RecordOutcome = StoredOutcome | DeadLetterOutcome | RetryableOutcome;
+
+/** What the handler needs from the outside world. */
+export interface HandlerEnv {
+  readonly score: ScoreFn;
+  readonly sink: Sink;
+  /** Clock, epoch ms. */
+  readonly now: () => number;
+  /** Records with a larger value are dead-lettered as `oversized`. */
+  readonly maxBytes: number;
+  /** Concurrent sink writes per call (default 16). Ignored for buffering sinks. */
+  readonly concurrency?: number;
+}
+
+/** Order IDs as `core/order.ts` accepts them; anything path-like is reported as unsafe. */
+const PATH_LIKE = /[/\\.\u0000-\u001f\u007f]/;
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+const encoder = new TextEncoder();
+
+function headerText(value: HeaderValue | undefined): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined) return undefined;
+  if (typeof first === "string") return first;
+  try {
+    return decoder.decode(first as Uint8Array);
+  } catch {
+    return undefined; // an undecodable header is treated as absent
+  }
+}
+
+/** `produced_at` epoch ms from the header, else from the body's ISO `produced_at`. */
+function producedAtMs(record: ConsumedRecord, order: OrderData): number | undefined {
+  const header = headerText(record.headers["produced_at"]);
+  if (header !== undefined && /^\d{1,16}$/.test(header)) return Number(header);
+  if (order.producedAt !== undefined) {
+    const ms = Date.parse(order.producedAt);
+    if (Number.isFinite(ms)) return ms;
+  }
+  return undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+type Parsed =
+  | { readonly ok: true; readonly order: Order }
+  | { readonly ok: false; readonly outcome: DeadLetterOutcome };
+
+function deadLetter(
+  record: ConsumedRecord,
+  reason: DeadLetterReason,
+  detail: string,
+  issues?: readonly Issue[],
+): Parsed {
+  const outcome: DeadLetterOutcome = issues === undefined
+    ? { kind: "dead-letter", record, reason, detail }
+    : { kind: "dead-letter", record, reason, detail, issues };
+  return { ok: false, outcome: Object.freeze(outcome) };
+}
+
+/**
+ * Decodes and validates one record: strict UTF-8, JSON, path-safety of `orderId`, then
+ * `Order.fromRaw`. Never throws for bad input; returns the dead-letter outcome instead.
+ */
+export function parseRecord(record: ConsumedRecord, maxBytes: number, now?: number): Parsed {
+  const value = record.value;
+  if (value === null || value.length === 0) {
+    return deadLetter(record, "empty", "record has no value");
+  }
+  if (value.length > maxBytes) {
+    return deadLetter(record, "oversized", `value is ${value.length} bytes, limit ${maxBytes}`);
+  }
+  let text: string;
+  try {
+    text = decoder.decode(value);
+  } catch (error) {
+    return deadLetter(record, "undecodable", `value is not valid UTF-8: ${describe(error)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return deadLetter(record, "invalid_json", describe(error));
+  }
+  if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
+    const id = (raw as Record<string, unknown>)["orderId"];
+    if (typeof id === "string" && PATH_LIKE.test(id)) {
+      return deadLetter(
+        record,
+        "unsafe_order_id",
+        `orderId ${JSON.stringify(id.slice(0, 80))} is not a safe key segment ` +
+          "(allowed: ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$)",
+      );
+    }
+  }
+  try {
+    const order = now === undefined ? Order.fromRaw(raw) : Order.fromRaw(raw, { now });
+    return { ok: true, order };
+  } catch (error) {
+    if (error instanceof OrderValidationError) {
+      const issues = error.issues.map((i) => Object.freeze({ path: i.path, message: i.message }));
+      return deadLetter(
+        record,
+        "invalid_order",
+        issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+        Object.freeze(issues),
+      );
+    }
+    throw error; // a bug, not bad input
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight, starting them in input order. */
+async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      await task(items[index]!, index);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+/**
+ * Processes a batch; returns one frozen outcome per record, in input order. Orders are scored in
+ * one call. Writes run with bounded concurrency; writes of the same key keep input order, and
+ * once one fails the later ones of that key fail too (a retry must not reorder them).
+ *
+ * Throws only for bugs; every expected failure is an outcome.
+ */
+export async function handleBatch(
+  records: readonly ConsumedRecord[],
+  env: HandlerEnv,
+): Promise<readonly RecordOutcome[]> {
+  const outcomes: (RecordOutcome | undefined)[] = new Array(records.length);
+  const valid: { index: number; order: Order }[] = [];
+  records.forEach((record, index) => {
+    const parsed = parseRecord(record, env.maxBytes);
+    if (parsed.ok) valid.push({ index, order: parsed.order });
+    else outcomes[index] = parsed.outcome;
+  });
+
+  if (valid.length > 0) {
+    let scores: readonly ScoreResult[] | undefined;
+    let scoreError: unknown;
+    try {
+      scores = await env.score(valid.map((v) => v.order));
+      if (scores.length !== valid.length) {
+        throw new RangeError(
+          `Cannot use scores: got ${scores.length} results for ${valid.length} orders`,
+        );
+      }
+    } catch (error) {
+      scoreError = error;
+      scores = undefined;
+    }
+    if (scores === undefined) {
+      for (const { index } of valid) {
+        outcomes[index] = Object.freeze<RecordOutcome>({
+          kind: "retryable-failure",
+          record: records[index]!,
+          stage: "score",
+          error: scoreError,
+        });
+      }
+    } else {
+      const results = scores;
+      const chains = new Map<string, Promise<boolean>>();
+      const consumedAt = env.now();
+      const limit = env.sink.buffering === true ? valid.length : env.concurrency ?? 16;
+      await forEachBounded(valid, limit, async ({ index, order }, i) => {
+        const record = records[index]!;
+        const result = results[i]!;
+        const key = orderKey(order);
+        const producedAt = producedAtMs(record, order);
+        const enriched = enrich(
+          order,
+          producedAt === undefined
+            ? { consumedAt, riskScore: result.score, scorer: result.scorer }
+            : { consumedAt, producedAt, riskScore: result.score, scorer: result.scorer },
+        );
+        const body = encoder.encode(JSON.stringify(enriched) + "\n");
+        const previous = chains.get(key);
+        const run = (async (): Promise<boolean> => {
+          if (previous !== undefined && !(await previous)) {
+            throw new SinkWriteError(
+              `Cannot write ${key}: an earlier record of the same key failed in this batch`,
+              { key, retryable: true },
+            );
+          }
+          await env.sink.write(key, body, { partition: record.partition, offset: record.offset });
+          return true;
+        })();
+        chains.set(key, run.then(() => true, () => false));
+        try {
+          await run;
+          outcomes[index] = Object.freeze<RecordOutcome>({
+            kind: "stored",
+            record,
+            key,
+            orderId: order.orderId,
+            channel: order.channel,
+            total: order.total,
+            riskScore: result.score,
+            scorer: result.scorer,
+            fallback: result.fallback,
+            latencyMs: producedAt === undefined ? undefined : env.now() - producedAt,
+          });
+        } catch (error) {
+          if (error instanceof SinkWriteError && !error.retryable) {
+            outcomes[index] = Object.freeze<RecordOutcome>({
+              kind: "dead-letter",
+              record,
+              reason: "unsafe_order_id",
+              detail: describe(error),
+            });
+          } else {
+            outcomes[index] = Object.freeze<RecordOutcome>({
+              kind: "retryable-failure",
+              record,
+              stage: "sink",
+              error,
+            });
+          }
+        }
+      });
+    }
+  }
+  return Object.freeze(outcomes.map((o) => o!));
+}

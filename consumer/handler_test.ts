@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { type ConsumedRecord, handleBatch, type HandlerEnv, type ScoreFn } from "./handler.ts";
+import { LocalSink } from "./sinks/local.ts";
+import { type RecordPosition, type Sink, SinkWriteError } from "./sinks/types.ts";
+
+const enc = new TextEncoder();
+
+function order(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    orderId: id,
+    customerId: "cust-1",
+    channel: "web",
+    items: [{ sku: "SKU-1", quantity: 2, unit_price: 10.5 }],
+    total: 21,
+    currency: "USD",
+    created_at: "2026-11-26T20:00:00.000Z",
+    ...extra,
+  };
+}
+
+function rec(offset: number, value: Uint8Array | string | null, headers = {}): ConsumedRecord {
+  return {
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value: typeof value === "string" ? enc.encode(value) : value,
+    headers,
+    timestamp: "0",
+  };
+}
+
+const score: ScoreFn = (orders) =>
+  Promise.resolve(orders.map((o) => ({ score: o.total / 1000, scorer: "test", fallback: false })));
+
+function env(sink: Sink, extra: Partial<HandlerEnv> = {}): HandlerEnv {
+  return { score, sink, now: () => 1_800_000_000_000, maxBytes: 4096, ...extra };
+}
+
+Deno.test("handleBatch() stores valid orders enriched under their order key", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sink = new LocalSink({ dir, sync: false });
+    const out = await handleBatch(
+      [rec(0, JSON.stringify(order("ord-1")), { produced_at: "1799999999990" })],
+      env(sink),
+    );
+    assert.equal(out.length, 1);
+    const o = out[0]!;
+    assert.equal(o.kind, "stored");
+    if (o.kind !== "stored") return;
+    assert.equal(o.key, "orders/dt=2026-11-26/orderId=ord-1.json");
+    assert.equal(o.latencyMs, 10);
+    const stored = JSON.parse(await Deno.readTextFile(`${dir}/${o.key}`));
+    assert.equal(stored.orderId, "ord-1");
+    assert.equal(stored.risk_score, 0.021);
+    assert.equal(stored.scorer, "test");
+    assert.equal(stored.latency_ms, 10);
+    assert.equal(stored.consumed_at, new Date(1_800_000_000_000).toISOString());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("handleBatch() dead-letters bad records with reasons and stores the neighbours", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sink = new LocalSink({ dir, sync: false });
+    const records = [
+      rec(0, JSON.stringify(order("ord-a"))),
+      rec(1, "{not json"),
+      rec(2, JSON.stringify(order("ord-b", { total: -5, currency: "usd" }))),
+      rec(3, JSON.stringify(order("../../etc/passwd"))),
+      rec(4, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])),
+      rec(5, null),
+      rec(6, "x".repeat(5000)),
+      rec(7, JSON.stringify(order("ord-c"))),
+    ];
+    const out = await handleBatch(records, env(sink));
+    assert.deepEqual(
+      out.map((o) => o.kind === "dead-letter" ? o.reason : o.kind),
+      [
+        "stored",
+        "invalid_json",
+        "invalid_order",
+        "unsafe_order_id",
+        "undecodable",
+        "empty",
+        "oversized",
+        "stored",
+      ],
+    );
+    const invalid = out[2]!;
+    assert.ok(invalid.kind === "dead-letter" && invalid.issues !== undefined);
+    assert.ok(invalid.issues.length >= 2, JSON.stringify(invalid.issues));
+    assert.deepEqual(out.map((o) => o.record.offset), records.map((r) => r.offset));
+    // Nothing escaped the root.
+    const files = [...Deno.readDirSync(`${dir}/orders/dt=2026-11-26`)].map((e) => e.name).sort();
+    assert.deepEqual(files, ["orderId=ord-a.json", "orderId=ord-c.json"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+class FlakySink implements Sink {
+  readonly name = "flaky";
+  readonly writes: string[] = [];
+  failKeys = new Set<string>();
+  write(key: string, body: Uint8Array, _position: RecordPosition): Promise<void> {
+    if (this.failKeys.has(key)) {
+      return Promise.reject(new SinkWriteError(`down ${key}`, { key, retryable: true }));
+    }
+    this.writes.push(`${key}:${new TextDecoder().decode(body).length}`);
+    return Promise.resolve();
+  }
+  probe(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+Deno.test("handleBatch() reports sink failures as retryable, same-key successors fail too", async () => {
+  const sink = new FlakySink();
+  sink.failKeys.add("orders/dt=2026-11-26/orderId=ord-x.json");
+  const out = await handleBatch(
+    [
+      rec(0, JSON.stringify(order("ord-x"))),
+      rec(1, JSON.stringify(order("ord-y"))),
+      rec(
+        2,
+        JSON.stringify(
+          order("ord-x", { total: 22, items: [{ sku: "S", quantity: 1, unit_price: 22 }] }),
+        ),
+      ),
+    ],
+    env(sink),
+  );
+  assert.deepEqual(out.map((o) => o.kind), ["retryable-failure", "stored", "retryable-failure"]);
+  const first = out[0]!;
+  assert.ok(first.kind === "retryable-failure" && first.stage === "sink");
+  assert.deepEqual(sink.writes, [
+    "orders/dt=2026-11-26/orderId=ord-y.json:" + sink.writes[0]!.split(":")[1],
+  ]);
+});
+
+Deno.test("handleBatch() marks every valid order retryable when scoring rejects", async () => {
+  const sink = new FlakySink();
+  const out = await handleBatch(
+    [rec(0, JSON.stringify(order("ord-1"))), rec(1, "[]")],
+    env(sink, { score: () => Promise.reject(new Error("host down")) }),
+  );
+  assert.deepEqual(out.map((o) => o.kind), ["retryable-failure", "dead-letter"]);
+  assert.deepEqual(sink.writes, []);
+});
+
+Deno.test("handleBatch() keeps at most `concurrency` writes in flight", async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const sink: Sink = {
+    name: "slow",
+    async write() {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight--;
+    },
+    probe: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const records = Array.from({ length: 40 }, (_, i) => rec(i, JSON.stringify(order(`o${i}`))));
+  const out = await handleBatch(records, env(sink, { concurrency: 4 }));
+  assert.ok(out.every((o) => o.kind === "stored"));
+  assert.equal(peak, 4);
+});
