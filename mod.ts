@@ -13,3 +13,23 @@
 export * from "./core/order.ts";
 export * from "./core/order_key.ts";
 export * from "./core/enrich.ts";
+
+// scorer plugin contract (plugins engineer)
+export {
+  defineScorer,
+  resolveOptions,
+  SCORER_API_VERSION,
+  ScorerSpecError,
+  validateScorerSpec,
+} from "./consumer/scoring/contract.ts";
+export type {
+  BooleanOptionSpec,
+  NumberOptionSpec,
+  OptionSpec,
+  OptionValues,
+  Scorer,
+  ScorerFactory,
+  ScorerModule,
+  ScorerSpec,
+  StringOptionSpec,
+} from "./consumer/scoring/contract.ts";
