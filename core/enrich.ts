@@ -4,6 +4,7 @@
  * @module
  */
 
+import { parseTimestamp } from "./_timestamp.ts";
 import { type OrderData, type RawOrder, toRawOrder } from "./order.ts";
 
 /** What the sink stores: the {@link RawOrder} fields plus consumption facts (snake_case). */
@@ -97,7 +98,7 @@ export function enrich(order: OrderData, options: EnrichOptions): EnrichedOrder 
 
 function startFromOrder(order: OrderData): number {
   const text = order.producedAt ?? order.createdAt;
-  const ms = Date.parse(text);
+  const ms = parseTimestamp(text);
   if (Number.isNaN(ms)) {
     throw new RangeError(`Cannot enrich order: timestamp ${JSON.stringify(text)} is not parseable`);
   }
