@@ -1,0 +1,371 @@
+/**
+ * Builds IBM Cloud Object Storage clients (ibm-cos-sdk `S3`) from {@linkcode CosSettings} —
+ * IAM (API key → bearer token) or HMAC (S3 signature v4) — and explains their errors for CLIs.
+ *
+ * @module
+ */
+import S3 from "ibm-cos-sdk/clients/s3.js";
+import type { CosIamAuth, CosSettings } from "./settings.ts";
+
+/** The ibm-cos-sdk S3 client type. */
+export type CosClient = S3;
+
+/** Options for {@linkcode createCosClient}. */
+export interface CreateCosClientOptions {
+  /** TCP connect timeout in ms. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** Socket inactivity timeout per request in ms. Default 30000. */
+  readonly timeoutMs?: number;
+  /** SDK retries for retryable failures (5xx, throttling, network). Default 3. */
+  readonly maxRetries?: number;
+}
+
+/** Region the SDK signs with when `COS_REGION` is unset (IBM COS ignores it for HMAC). */
+const DEFAULT_REGION = "us-east-1";
+
+/**
+ * Creates an ibm-cos-sdk `S3` client for `cos`. IAM auth uses `apiKeyId`, `serviceInstanceId`
+ * and `ibmAuthEndpoint` (the SDK fetches and refreshes the bearer token itself); HMAC auth uses
+ * `accessKeyId`/`secretAccessKey` with signature v4. Non-IBM endpoints (a local S3 server) get
+ * path-style addressing. Creating the client opens no connection.
+ *
+ * @example
+ * ```ts
+ * import { createCosClient } from "./cos.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const client = createCosClient({
+ *   endpoint: "http://127.0.0.1:9000",
+ *   bucket: "orderflow",
+ *   auth: { kind: "hmac", accessKeyId: "id", secretAccessKey: "secret" },
+ * });
+ * assert.equal(client.config.s3ForcePathStyle, true);
+ * ```
+ */
+export function createCosClient(cos: CosSettings, options: CreateCosClientOptions = {}): CosClient {
+  const common = {
+    endpoint: cos.endpoint,
+    region: cos.region ?? DEFAULT_REGION,
+    s3ForcePathStyle: !isIbmEndpoint(cos.endpoint),
+    maxRetries: options.maxRetries ?? 3,
+    httpOptions: {
+      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      timeout: options.timeoutMs ?? 30_000,
+    },
+  };
+  if (cos.auth.kind === "iam") {
+    return new S3({
+      ...common,
+      apiKeyId: cos.auth.apiKey,
+      serviceInstanceId: cos.auth.serviceInstanceId,
+      ibmAuthEndpoint: cos.auth.authEndpoint,
+      signatureVersion: "iam",
+    });
+  }
+  return new S3({
+    ...common,
+    accessKeyId: cos.auth.accessKeyId,
+    secretAccessKey: cos.auth.secretAccessKey,
+    signatureVersion: "v4",
+  });
+}
+
+/** True for IBM Cloud Object Storage endpoints (virtual-hosted addressing works there). */
+export function isIbmEndpoint(endpoint: string): boolean {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    return false;
+  }
+  return host.endsWith(".appdomain.cloud") || host.endsWith(".softlayer.net");
+}
+
+/** Thrown by {@linkcode fetchIamToken} when IBM IAM does not issue a token. */
+export class IamTokenError extends Error {
+  override name = "IamTokenError";
+  /** HTTP status IAM answered with; absent when it could not be reached. */
+  readonly status?: number;
+
+  /** Creates the error; `status` is the HTTP status when IAM answered. */
+  constructor(message: string, options: ErrorOptions & { status?: number } = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
+
+/**
+ * Exchanges the IAM API key for a bearer token at `auth.authEndpoint` (what the SDK does before
+ * its first request), so a CLI can report an IAM failure as such instead of the SDK's
+ * "Missing credentials in config". Resolves with the token's expiry; the token itself is not
+ * returned. Rejects with {@linkcode IamTokenError} (never containing the API key).
+ */
+export async function fetchIamToken(
+  auth: CosIamAuth,
+  options: { readonly timeoutMs?: number } = {},
+): Promise<{ readonly expiresAt: Date | undefined }> {
+  const body = new URLSearchParams({
+    grant_type: "urn:ibm:params:oauth:grant-type:apikey",
+    apikey: auth.apiKey,
+    response_type: "cloud_iam",
+  });
+  let response: Response;
+  try {
+    response = await fetch(auth.authEndpoint, {
+      method: "POST",
+      headers: {
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": "Basic Yng6Yng=", // "bx:bx", as the SDK sends
+      },
+      body,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    });
+  } catch (err) {
+    throw new IamTokenError(
+      `Cannot reach IAM at ${auth.authEndpoint}: ${
+        redactText(err instanceof Error ? err.message : String(err), [auth.apiKey])
+      }`,
+      { cause: err },
+    );
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let reason = text.slice(0, 300);
+    try {
+      const parsed = JSON.parse(text) as { errorMessage?: unknown; errorCode?: unknown };
+      if (typeof parsed.errorMessage === "string") {
+        reason = `${parsed.errorCode ?? ""} ${parsed.errorMessage}`.trim();
+      }
+    } catch {
+      // Not JSON: keep the start of the body as the reason.
+    }
+    throw new IamTokenError(
+      `IAM rejected the API key (HTTP ${response.status}): ${
+        redactText(reason, [auth.apiKey]) || response.statusText
+      }`,
+      { status: response.status },
+    );
+  }
+  let token: { access_token?: unknown; expiration?: unknown };
+  try {
+    token = JSON.parse(text);
+  } catch (err) {
+    throw new IamTokenError(`IAM answered without a JSON token from ${auth.authEndpoint}`, {
+      cause: err,
+      status: response.status,
+    });
+  }
+  if (typeof token.access_token !== "string" || token.access_token === "") {
+    throw new IamTokenError(`IAM answered without an access_token from ${auth.authEndpoint}`, {
+      status: response.status,
+    });
+  }
+  return Object.freeze({
+    expiresAt: typeof token.expiration === "number" ? new Date(token.expiration * 1000) : undefined,
+  });
+}
+
+/** What went wrong talking to COS, for a CLI: a one-line message and what to do about it. */
+export interface CosErrorDescription {
+  /** Short machine-readable class of the failure. */
+  readonly kind:
+    | "iam-unreachable"
+    | "iam-rejected"
+    | "credentials"
+    | "no-such-bucket"
+    | "access-denied"
+    | "refused"
+    | "dns"
+    | "tls"
+    | "timeout"
+    | "permission"
+    | "unknown";
+  /** One line: what failed and the underlying detail (secrets redacted). */
+  readonly message: string;
+  /** What the user should do next. */
+  readonly remedy: string;
+}
+
+/**
+ * Explains an ibm-cos-sdk (or {@linkcode IamTokenError}) failure. The SDK reports every IAM
+ * failure as "Missing credentials in config"; this looks at the wrapped `originalError` to say
+ * whether IAM was unreachable or rejected the key. Pass `cos` to redact its secrets and name
+ * the bucket and endpoint.
+ *
+ * @example
+ * ```ts
+ * import { describeCosError } from "./cos.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const err = Object.assign(new Error("The specified bucket does not exist"), {
+ *   code: "NoSuchBucket",
+ *   statusCode: 404,
+ * });
+ * assert.equal(describeCosError(err).kind, "no-such-bucket");
+ * ```
+ */
+export function describeCosError(err: unknown, cos?: CosSettings): CosErrorDescription {
+  const secrets = cos === undefined
+    ? []
+    : cos.auth.kind === "iam"
+    ? [cos.auth.apiKey]
+    : [cos.auth.secretAccessKey];
+  const chain = errorChain(err);
+  const text = chain.map((e) => `${e.name} ${e.code ?? ""} ${e.message}`).join(" | ");
+  const has = (re: RegExp) => re.test(text);
+  const codes = chain.map((e) => e.code);
+  const status = chain.find((e) => e.statusCode !== undefined)?.statusCode;
+  const detail = redactText(joinMessages(chain) || (chain[0]?.code ?? String(err)), secrets);
+  const bucket = cos?.bucket ?? "the bucket";
+  const endpoint = cos?.endpoint ?? "COS_ENDPOINT";
+  const authEndpoint = cos?.auth.kind === "iam" ? cos.auth.authEndpoint : "COS_AUTH_ENDPOINT";
+  const describe = (
+    kind: CosErrorDescription["kind"],
+    what: string,
+    remedy: string,
+  ): CosErrorDescription => Object.freeze({ kind, message: `${what}: ${detail}`, remedy });
+
+  if (chain.some((e) => e.name === "NotCapable" || e.name === "PermissionDenied")) {
+    return describe(
+      "permission",
+      "Deno denied access",
+      "run through the deno task (it grants the named permission set), or add the missing --allow-* flag",
+    );
+  }
+  const iamFailure = chain.some((e) => e.name === "IamTokenError") ||
+    has(/Missing credentials in config|Unable to get IAM token|TokenError|BXNIM/i);
+  if (iamFailure) {
+    if (
+      chain.some((e) => e.name === "IamTokenError" && e.statusCode === undefined) ||
+      has(/Cannot reach IAM|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|timed? ?out|socket hang up/i)
+    ) {
+      return describe(
+        "iam-unreachable",
+        "Cannot get an IAM token (IAM endpoint unreachable)",
+        `check network access to ${authEndpoint} (COS_AUTH_ENDPOINT; default https://iam.cloud.ibm.com/identity/token), or use HMAC keys (COS_HMAC_ACCESS_KEY_ID / COS_HMAC_SECRET_ACCESS_KEY)`,
+      );
+    }
+    return describe(
+      "iam-rejected",
+      "IAM rejected the COS API key",
+      "set COS_API_KEY to the apikey of a current COS service credential (IBM Cloud → Object Storage → Service credentials); make sure COS_AUTH_ENDPOINT points at the IAM of the same account",
+    );
+  }
+  if (codes.includes("InvalidAccessKeyId") || codes.includes("SignatureDoesNotMatch")) {
+    return describe(
+      "credentials",
+      "COS rejected the HMAC keys",
+      'set COS_HMAC_ACCESS_KEY_ID / COS_HMAC_SECRET_ACCESS_KEY from a service credential created with "Include HMAC Credential" (cos_hmac_keys)',
+    );
+  }
+  if (codes.includes("NoSuchBucket") || (status === 404 && codes.includes("NotFound"))) {
+    return describe(
+      "no-such-bucket",
+      `Bucket ${bucket} does not exist at ${endpoint}`,
+      "create the bucket, or fix COS_BUCKET; the bucket must live in the region/endpoint named by COS_ENDPOINT",
+    );
+  }
+  if (codes.includes("AccessDenied") || codes.includes("Forbidden") || status === 403) {
+    return describe(
+      "access-denied",
+      `Access to bucket ${bucket} denied`,
+      "give the service credential the Writer (or Manager) role on this bucket's COS instance, and check COS_INSTANCE_ID / the keys belong to that instance",
+    );
+  }
+  if (has(/certificate|self[- ]signed|unable to verify|CERT_/i)) {
+    return describe(
+      "tls",
+      `TLS certificate of ${endpoint} not trusted`,
+      "use the public COS endpoint (https://s3.<region>.cloud-object-storage.appdomain.cloud), or http:// for a local S3 server",
+    );
+  }
+  if (has(/ECONNREFUSED|Connection refused/i)) {
+    return describe(
+      "refused",
+      `COS endpoint ${endpoint} refused the connection`,
+      "start the local S3 server (`deno task s3`) or fix the host:port in COS_ENDPOINT",
+    );
+  }
+  if (has(/ENOTFOUND|EAI_AGAIN|getaddrinfo|failed to lookup address/i)) {
+    return describe(
+      "dns",
+      `COS endpoint ${endpoint} does not resolve`,
+      "check COS_ENDPOINT for typos (IBM: https://s3.<region>.cloud-object-storage.appdomain.cloud)",
+    );
+  }
+  if (has(/TimeoutError|timed? ?out|ETIMEDOUT|ECONNRESET|socket hang up/i)) {
+    return describe(
+      "timeout",
+      `COS endpoint ${endpoint} did not answer in time`,
+      "check network access to COS_ENDPOINT (firewall, VPN, private vs public endpoint)",
+    );
+  }
+  return describe(
+    "unknown",
+    `COS request failed${status !== undefined ? ` (HTTP ${status})` : ""}`,
+    "check COS_ENDPOINT, COS_BUCKET and the credentials",
+  );
+}
+
+interface ErrorLike {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly statusCode?: number;
+}
+
+function errorChain(err: unknown): ErrorLike[] {
+  const chain: ErrorLike[] = [];
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (
+    typeof current === "object" && current !== null && !seen.has(current) && chain.length < 10
+  ) {
+    seen.add(current);
+    const record = current as {
+      name?: unknown;
+      message?: unknown;
+      code?: unknown;
+      statusCode?: unknown;
+      status?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+    };
+    const statusCode = typeof record.statusCode === "number"
+      ? record.statusCode
+      : typeof record.status === "number"
+      ? record.status
+      : undefined;
+    chain.push({
+      name: typeof record.name === "string" ? record.name : "Error",
+      message: typeof record.message === "string" ? record.message : "",
+      ...(typeof record.code === "string" ? { code: record.code } : {}),
+      ...(statusCode !== undefined ? { statusCode } : {}),
+    });
+    current = record.originalError ?? record.cause;
+  }
+  return chain;
+}
+
+/** The distinct messages of a chain, minus the SDK's misleading generic ones, joined by ": ". */
+function joinMessages(chain: readonly ErrorLike[]): string {
+  const out: string[] = [];
+  for (const { message } of chain) {
+    if (
+      message === "" ||
+      /^Missing credentials in config|^Could not load credentials|^Inaccessible host/.test(message)
+    ) continue;
+    if (out.some((m) => m.includes(message))) continue;
+    out.push(message);
+  }
+  return out.join(": ");
+}
+
+function redactText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret !== "") out = out.split(secret).join("***");
+  }
+  return out;
+}
