@@ -100,6 +100,7 @@ export interface HandlerEnv {
 }
 
 /** Order IDs as `core/order.ts` accepts them; anything path-like is reported as unsafe. */
+// deno-lint-ignore no-control-regex -- control characters are exactly what this rejects
 const PATH_LIKE = /[/\\.\u0000-\u001f\u007f]/;
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

@@ -1,0 +1,412 @@
+/**
+ * The kafkajs shell around the handler: consumer group, per-partition in-order batches, DLQ
+ * publishing, contiguous commits, sink-outage backoff with pause + heartbeats, and shutdown.
+ *
+ * Guarantee (DESIGN.md): an offset is committed only when every record at or below it is durable
+ * in the sink or acknowledged by the DLQ topic; a failure never lets a later offset commit past it.
+ *
+ * @module
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
+import { type ConsumedRecord, handleBatch, type RecordOutcome, type ScoreFn } from "./handler.ts";
+import { DeadLetterPublisher } from "./dlq.ts";
+import { OffsetTracker } from "./offsets.ts";
+import type { Sink } from "./sinks/types.ts";
+import { ConsumerMetrics } from "./metrics.ts";
+
+/** Capped exponential backoff with full jitter. */
+export interface BackoffOptions {
+  /** First delay, ms (default 100). */
+  readonly initialMs?: number;
+  /** Cap, ms (default 5000). */
+  readonly maxMs?: number;
+}
+
+/**
+ * The delay before retry `attempt` (1-based): a random value in [cap/2, cap] where
+ * cap = min(maxMs, initialMs * 2^(attempt-1)).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { backoffDelay } from "./worker.ts";
+ * assert.ok(backoffDelay(1, {}, () => 1) === 100);
+ * assert.ok(backoffDelay(30, {}, () => 1) === 5000);
+ * assert.ok(backoffDelay(30, {}, () => 0) === 2500);
+ * ```
+ */
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
+  const initial = options.initialMs ?? 100;
+  const max = options.maxMs ?? 5000;
+  const cap = Math.min(max, initial * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+  return Math.round(cap / 2 + (cap / 2) * random());
+}
+
+/** Options for {@linkcode ConsumerWorker.start}. */
+export interface ConsumerWorkerOptions {
+  /** A configured kafkajs client (`createKafka` from `config/kafka.ts`). */
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly dlqTopic: string;
+  readonly groupId: string;
+  readonly sink: Sink;
+  readonly score: ScoreFn;
+  /** Start from the earliest offset when the group has no committed offset. */
+  readonly fromBeginning?: boolean;
+  /** Records with larger values are dead-lettered (default 1 MiB). */
+  readonly maxBytes?: number;
+  /** Concurrent sink writes per partition batch (default 16). */
+  readonly writeConcurrency?: number;
+  /** Partitions processed concurrently (default 6). */
+  readonly partitionsConcurrently?: number;
+  readonly backoff?: BackoffOptions;
+  /** Interval of the stderr summary line, ms (default 5000, 0 = off). */
+  readonly summaryIntervalMs?: number;
+  /** Log sink for lines (default `console.error`). */
+  readonly log?: (line: string) => void;
+  readonly now?: () => number;
+  /** kafkajs consumer session timeout, ms (default 30000). */
+  readonly sessionTimeout?: number;
+}
+
+/** What {@linkcode ConsumerWorker.stop} did. */
+export interface StopReport {
+  /** True when everything stopped within the deadline. */
+  readonly clean: boolean;
+  /** Records still not durable when the worker stopped (their offsets were not committed). */
+  readonly abandoned: number;
+}
+
+function toRecord(partition: number, message: KafkaMessage): ConsumedRecord {
+  const headers: Record<string, ConsumedRecord["headers"][string]> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = value;
+  return {
+    partition,
+    offset: message.offset,
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers,
+    timestamp: message.timestamp,
+  };
+}
+
+/** Thrown into a retry loop when the worker stops; never escapes eachBatch. */
+class StopRequested extends Error {
+  override name = "StopRequested";
+}
+
+/**
+ * A running consumer-group member. Create with {@linkcode ConsumerWorker.start}, stop with
+ * {@linkcode ConsumerWorker.stop}.
+ */
+export class ConsumerWorker {
+  readonly #options: ConsumerWorkerOptions;
+  readonly #consumer: Consumer;
+  readonly #producer: Producer;
+  readonly #admin: Admin;
+  readonly #dlq: DeadLetterPublisher;
+  readonly #tracker = new OffsetTracker();
+  readonly #metrics: ConsumerMetrics;
+  readonly #log: (line: string) => void;
+  readonly #stopController = new AbortController();
+  readonly #inFlight = new Map<number, number>();
+  readonly #crashed: Promise<Error>;
+  #resolveCrash: (error: Error) => void = () => {};
+  #summaryTimer: ReturnType<typeof setInterval> | undefined;
+  #lagBusy = false;
+  #stopped: Promise<StopReport> | undefined;
+
+  private constructor(options: ConsumerWorkerOptions) {
+    this.#options = options;
+    this.#log = options.log ?? ((line) => console.error(line));
+    this.#metrics = new ConsumerMetrics({ now: options.now ?? Date.now });
+    this.#consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeout ?? 30_000,
+      heartbeatInterval: Math.max(1000, Math.floor((options.sessionTimeout ?? 30_000) / 10)),
+      rebalanceTimeout: 60_000,
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+    });
+    this.#producer = options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    this.#admin = options.kafka.admin();
+    this.#dlq = new DeadLetterPublisher(this.#producer, {
+      topic: options.dlqTopic,
+      sourceTopic: options.topic,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    this.#crashed = new Promise((resolve) => this.#resolveCrash = resolve);
+  }
+
+  /** Connects, joins the group and starts consuming. */
+  static async start(options: ConsumerWorkerOptions): Promise<ConsumerWorker> {
+    const worker = new ConsumerWorker(options);
+    await worker.#start();
+    return worker;
+  }
+
+  async #start(): Promise<void> {
+    const { events } = this.#consumer;
+    this.#consumer.on(events.GROUP_JOIN, (e) => {
+      this.#metrics.groupJoins.inc();
+      // Partitions may have moved: forget in-flight state; the new owner starts from the commit.
+      for (const p of this.#tracker.partitions()) this.#tracker.reset(p);
+      const assigned = e.payload.memberAssignment[this.#options.topic] ?? [];
+      this.#log(
+        `consumer: joined group ${e.payload.groupId} as ${
+          e.payload.isLeader ? "leader" : "member"
+        }, partitions [${assigned.join(",")}]`,
+      );
+    });
+    this.#consumer.on(events.CRASH, (e) => {
+      this.#log(`consumer: crashed: ${e.payload.error.message} (restart: ${e.payload.restart})`);
+      if (!e.payload.restart) this.#resolveCrash(e.payload.error);
+    });
+    await this.#producer.connect();
+    await this.#admin.connect();
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({
+      topics: [this.#options.topic],
+      fromBeginning: this.#options.fromBeginning ?? false,
+    });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#options.partitionsConcurrently ?? 6,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+    const interval = this.#options.summaryIntervalMs ?? 5000;
+    if (interval > 0) {
+      this.#summaryTimer = setInterval(() => {
+        void this.#refreshLag().finally(() => this.#log(this.#metrics.summaryLine()));
+      }, interval);
+    }
+  }
+
+  /** Metrics of this worker (live object; read it, don't mutate it). */
+  metrics(): ConsumerMetrics {
+    return this.#metrics;
+  }
+
+  /** Resolves with the error when kafkajs gave up (a crash without restart). */
+  get crashed(): Promise<Error> {
+    return this.#crashed;
+  }
+
+  /** Records fetched and not yet durable, over all partitions. */
+  inFlight(): number {
+    let n = 0;
+    for (const v of this.#inFlight.values()) n += v;
+    return n;
+  }
+
+  async #refreshLag(): Promise<void> {
+    if (this.#lagBusy || this.#stopController.signal.aborted) return;
+    this.#lagBusy = true;
+    try {
+      const [ends, committed] = await Promise.all([
+        this.#admin.fetchTopicOffsets(this.#options.topic),
+        this.#admin.fetchOffsets({ groupId: this.#options.groupId, topics: [this.#options.topic] }),
+      ]);
+      const done = new Map<number, bigint>();
+      for (const p of committed[0]?.partitions ?? []) {
+        done.set(p.partition, BigInt(p.offset === "-1" ? "0" : p.offset));
+      }
+      for (const end of ends) {
+        const low = BigInt(end.low);
+        const committedAt = done.get(end.partition) ?? low;
+        const from = committedAt > low ? committedAt : low;
+        this.#metrics.setLag(end.partition, Number(BigInt(end.high) - from));
+      }
+    } catch (error) {
+      this.#log(`consumer: cannot fetch lag: ${(error as Error).message}`);
+    } finally {
+      this.#lagBusy = false;
+    }
+  }
+
+  /** Current lag per partition (high watermark − committed), fetched from the broker now. */
+  async lag(): Promise<ReadonlyMap<number, number>> {
+    await this.#refreshLag();
+    return this.#metrics.lagByPartition();
+  }
+
+  async #sleep(ms: number, heartbeat: () => Promise<void>): Promise<void> {
+    const signal = this.#stopController.signal;
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (signal.aborted) throw new StopRequested("stop requested");
+      await heartbeat(); // throws on rebalance: let kafkajs rejoin; nothing past a failure is committed
+      const slice = Math.min(500, until - Date.now());
+      if (slice <= 0) break;
+      await new Promise<void>((resolve) => {
+        const timer: ReturnType<typeof setTimeout> = setTimeout(done, slice);
+        function done(): void {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        }
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, pause } = payload;
+    const partition = batch.partition;
+    if (batch.messages.length === 0 || this.#stopController.signal.aborted) return;
+    const records = batch.messages.map((m) => toRecord(partition, m));
+    const first = records[0]!;
+    try {
+      this.#tracker.track(partition, first.offset);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      // Re-delivery after a seek or rebalance: start over from what the broker handed us.
+      this.#tracker.reset(partition);
+      this.#tracker.track(partition, first.offset);
+    }
+    for (const r of records.slice(1)) this.#tracker.track(partition, r.offset);
+    this.#inFlight.set(partition, records.length);
+
+    const commit = async (): Promise<void> => {
+      const offset = this.#tracker.uncommitted(partition);
+      if (offset === undefined) return;
+      await commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition, offset }] }],
+      });
+      this.#tracker.markCommitted(partition, offset);
+      this.#metrics.setCommitted(partition, offset);
+      resolveOffset(String(BigInt(offset) - 1n));
+    };
+
+    let pending: readonly ConsumedRecord[] = records;
+    let attempt = 0;
+    let resume: (() => void) | undefined;
+    try {
+      while (pending.length > 0) {
+        const started = performance.now();
+        const outcomes = await handleBatch(pending, {
+          score: this.#options.score,
+          sink: this.#options.sink,
+          now: this.#options.now ?? Date.now,
+          maxBytes: this.#options.maxBytes ?? 1024 * 1024,
+          concurrency: this.#options.writeConcurrency ?? 16,
+        });
+        const failed = await this.#settle(outcomes);
+        this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
+        this.#inFlight.set(partition, failed.length);
+        await commit();
+        if (failed.length === 0) break;
+        pending = failed;
+        attempt++;
+        this.#metrics.retries.inc(failed.length);
+        if (resume === undefined) {
+          resume = pause(); // stop fetching this partition while the sink is out
+          this.#metrics.setPaused(partition, true);
+          this.#log(
+            `consumer: partition ${partition} paused: ${failed.length} record(s) failed from offset ${
+              failed[0]!.offset
+            }; retrying with backoff`,
+          );
+        }
+        // Wait, then probe the sink before sending the whole batch again.
+        for (;;) {
+          await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
+          try {
+            await this.#options.sink.probe();
+            break;
+          } catch (error) {
+            attempt++;
+            this.#metrics.probeFailures.inc();
+            if (attempt % 10 === 0) {
+              this.#log(`consumer: sink still unavailable: ${(error as Error).message}`);
+            }
+          }
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof StopRequested)) throw error;
+      // Stopping: whatever is not durable stays uncommitted and is re-delivered to the next owner.
+    } finally {
+      if (resume !== undefined) {
+        resume();
+        this.#metrics.setPaused(partition, false);
+        if (!this.#stopController.signal.aborted) {
+          this.#log(`consumer: partition ${partition} resumed after ${attempt} retry round(s)`);
+        }
+      }
+    }
+  }
+
+  /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
+  async #settle(outcomes: readonly RecordOutcome[]): Promise<ConsumedRecord[]> {
+    const failed: ConsumedRecord[] = [];
+    const dead = outcomes.filter((o) => o.kind === "dead-letter");
+    let dlqOk = true;
+    if (dead.length > 0) {
+      try {
+        await this.#dlq.publish(dead);
+      } catch (error) {
+        dlqOk = false;
+        this.#metrics.dlqFailures.inc();
+        this.#log(
+          `consumer: cannot publish ${dead.length} record(s) to the DLQ: ${
+            (error as Error).message
+          }`,
+        );
+      }
+    }
+    for (const o of outcomes) {
+      const { partition, offset } = o.record;
+      if (o.kind === "stored") {
+        this.#tracker.markDone(partition, offset);
+        this.#metrics.recordStored(o);
+      } else if (o.kind === "dead-letter" && dlqOk) {
+        this.#tracker.markDone(partition, offset);
+        this.#metrics.recordDeadLetter(o.reason);
+      } else {
+        this.#tracker.markFailed(partition, offset);
+        failed.push(o.record);
+        if (o.kind === "retryable-failure") this.#metrics.recordFailure(o.stage);
+      }
+    }
+    return failed;
+  }
+
+  /**
+   * Stops within `deadlineMs`: stops fetching, lets the in-flight batch finish its current
+   * attempt (abandoning retries), commits only what is durable, leaves the group, disconnects.
+   */
+  stop(deadlineMs = 10_000): Promise<StopReport> {
+    this.#stopped ??= this.#stop(deadlineMs);
+    return this.#stopped;
+  }
+
+  async #stop(deadlineMs: number): Promise<StopReport> {
+    this.#stopController.abort();
+    if (this.#summaryTimer !== undefined) clearInterval(this.#summaryTimer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), deadlineMs);
+    });
+    const work = (async () => {
+      await this.#consumer.disconnect(); // waits for in-flight batches, leaves the group
+      await Promise.all([this.#producer.disconnect(), this.#admin.disconnect()]);
+      return "done" as const;
+    })();
+    const result = await Promise.race([work, deadline]);
+    clearTimeout(timer);
+    if (result === "timeout") {
+      work.catch((error) => this.#log(`consumer: late disconnect failed: ${error}`));
+    }
+    return Object.freeze({ clean: result === "done", abandoned: this.inFlight() });
+  }
+}
