@@ -305,7 +305,7 @@ async function checkCos(settings: Settings, timed: Timed): Promise<void> {
   const key = `_orderflow_check/${
     new Date().toISOString().replaceAll(":", "-")
   }-${crypto.randomUUID()}.json`;
-  await timed("cos.write", `${target}/${key}`, async () => {
+  await timed("cos.write", `${target}/_orderflow_check/`, async () => {
     await client.putObject({
       Bucket: cos.bucket,
       Key: key,
@@ -313,7 +313,7 @@ async function checkCos(settings: Settings, timed: Timed): Promise<void> {
       ContentType: "application/json",
     }).promise();
     await client.deleteObject({ Bucket: cos.bucket, Key: key }).promise();
-    return "put and deleted a probe object";
+    return `put and deleted probe object ${key}`;
   }, describe);
 }
 

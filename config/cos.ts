@@ -141,7 +141,7 @@ export async function fetchIamToken(
       // Not JSON: keep the start of the body as the reason.
     }
     throw new IamTokenError(
-      `IAM rejected the API key (HTTP ${response.status}): ${
+      `IAM at ${auth.authEndpoint} answered HTTP ${response.status}: ${
         redactText(reason, [auth.apiKey]) || response.statusText
       }`,
       { status: response.status },
@@ -244,6 +244,18 @@ export function describeCosError(err: unknown, cos?: CosSettings): CosErrorDescr
         "iam-unreachable",
         "Cannot get an IAM token (IAM endpoint unreachable)",
         `check network access to ${authEndpoint} (COS_AUTH_ENDPOINT; default https://iam.cloud.ibm.com/identity/token), or use HMAC keys (COS_HMAC_ACCESS_KEY_ID / COS_HMAC_SECRET_ACCESS_KEY)`,
+      );
+    }
+    if (!chain.some((e) => e.name === "IamTokenError")) {
+      // The SDK drops IAM's answer: all it says is "Missing credentials in config".
+      return Object.freeze(
+        {
+          kind: "iam-rejected",
+          message:
+            "Cannot get an IAM token: the COS SDK reported no cause (most often a wrong or deleted COS_API_KEY)",
+          remedy:
+            "check COS_API_KEY (the COS service credential's apikey) and COS_AUTH_ENDPOINT; `deno task check` asks IAM directly and prints its answer",
+        } as const,
       );
     }
     return describe(
