@@ -1,0 +1,244 @@
+/**
+ * Command-line parsing for `deno task produce`: flags, defaults, checks, and the help text.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ChannelMix, DEFAULT_CHANNEL_MIX } from "./channel_mix.ts";
+
+/** A command-line mistake; `main` prints it with a remedy and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Defaults of the delivery flags (also shown in `--help`). */
+export const CLI_DEFAULTS = Object.freeze({
+  count: 1000,
+  rate: 0,
+  batchSize: 500,
+  lingerMs: 20,
+  maxInFlight: 5,
+  idempotent: false,
+  retries: 5,
+  timeoutS: 30,
+  progressIntervalS: 5,
+});
+
+/** Parsed and checked command line. */
+export interface CliOptions {
+  readonly help: boolean;
+  /** `undefined`: synthetic orders; `"-"`: stdin; else a file path. */
+  readonly file?: string;
+  /** Records to send (synthetic default 1000; unlimited with `--duration` or a file). */
+  readonly count?: number;
+  readonly durationS?: number;
+  readonly rate: number;
+  readonly seed?: number;
+  readonly mix: ChannelMix;
+  readonly validate: boolean;
+  /** Topic override (default: settings `ORDERS_TOPIC`). */
+  readonly topic?: string;
+  readonly batchSize: number;
+  readonly lingerMs: number;
+  readonly maxInFlight: number;
+  readonly idempotent: boolean;
+  readonly retries: number;
+  readonly timeoutS: number;
+  readonly json: boolean;
+  readonly deliveries: boolean;
+  readonly quiet: boolean;
+  readonly progressIntervalS: number;
+}
+
+/** The `--help` text. */
+export const HELP =
+  `deno task produce — publish JSON orders to Kafka (IBM Event Streams or the local broker)
+
+Usage:
+  deno task produce [options]                   synthetic orders (default ${CLI_DEFAULTS.count})
+  deno task produce --file orders.jsonl [opts]  JSON lines from a file
+  deno task produce --file - [opts] < in.jsonl  JSON lines from stdin
+
+Source:
+  --count N             records to send (synthetic default ${CLI_DEFAULTS.count}; unlimited with
+                        --duration; with --file: stop after N input lines)
+  --duration S          stop reading input after S seconds (decimals allowed)
+  --rate R              records per second, 0 = as fast as possible (default ${CLI_DEFAULTS.rate})
+  --seed N              reproducible synthetic orders: same seed, same IDs and contents
+  --mix SPEC            synthetic channel mix, any channel names (default ${DEFAULT_CHANNEL_MIX})
+  --file PATH | -       read JSON lines (one order per line) from PATH, or stdin with "-"
+  --no-validate         send input lines as they are, without Order.fromRaw (key = orderId if
+                        readable, else null): exercises the consumer's dead-letter path
+
+Delivery (acks=all, snappy, key = orderId, headers produced_at + schema):
+  --topic NAME          topic to publish to (default $ORDERS_TOPIC, else "orders")
+  --batch-size N        most records per send (default ${CLI_DEFAULTS.batchSize})
+  --linger-ms MS        wait up to MS for a batch to fill (default ${CLI_DEFAULTS.lingerMs})
+  --max-in-flight N     most sends awaiting acknowledgement; input waits beyond (default ${CLI_DEFAULTS.maxInFlight})
+  --idempotent          kafkajs idempotent producer (no duplicates from retries; one request
+                        in flight; experimental in kafkajs)   [default: --no-idempotent]
+  --retries N           retries per send with exponential backoff (default ${CLI_DEFAULTS.retries})
+  --timeout S           give up connecting, or on one send with its retries, after S seconds
+                        (default ${CLI_DEFAULTS.timeoutS})
+
+Output (logs and progress on stderr, data on stdout):
+  --json                print the final summary as JSON on stdout
+  --deliveries          print one JSON line per record on stdout: acked (partition, offset,
+                        latency_ms) or failed (error)
+  --quiet               no progress output
+  --progress-interval S seconds between progress lines when stderr is not a terminal (default ${CLI_DEFAULTS.progressIntervalS})
+  -h, --help            show this help
+
+Connection settings come from the environment / .env: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL,
+KAFKA_USERNAME, KAFKA_PASSWORD (or KAFKA_API_KEY), KAFKA_CA_FILE, EVENT_STREAMS_CREDENTIALS(_FILE),
+ORDERS_TOPIC, LOG_LEVEL.
+
+Exit status: 0 all records acknowledged; 1 some failed (or input invalid); 2 usage or settings error.
+Ctrl-C / SIGTERM: stop reading, deliver what is in flight, print the summary (twice: quit at once).
+
+Examples:
+  deno task produce --count 10000 --rate 1000
+  deno task produce --seed 42 --count 100 --mix web=0.5,mobile=0.3,kiosk=0.2
+  deno task produce --duration 60 --rate 50 --json > summary.json
+  deno task produce --file orders.jsonl
+  deno task produce --file - --no-validate < broken.jsonl
+  set -a; . .run/kafka/sasl.env; set +a; deno task produce --count 100   # local SASL_SSL
+`;
+
+/**
+ * Parse `args` (without the program name). Throws {@linkcode UsageError} for unknown flags,
+ * positionals, and bad values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCli } from "./cli.ts";
+ * const options = parseCli(["--count", "5", "--no-validate", "--file", "-"]);
+ * assert.equal(options.count, 5);
+ * assert.equal(options.validate, false);
+ * assert.equal(options.file, "-");
+ * ```
+ */
+export function parseCli(args: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      allowNegative: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        file: { type: "string" },
+        count: { type: "string" },
+        duration: { type: "string" },
+        rate: { type: "string" },
+        seed: { type: "string" },
+        mix: { type: "string" },
+        validate: { type: "boolean" },
+        topic: { type: "string" },
+        "batch-size": { type: "string" },
+        "linger-ms": { type: "string" },
+        "max-in-flight": { type: "string" },
+        idempotent: { type: "boolean" },
+        retries: { type: "string" },
+        timeout: { type: "string" },
+        json: { type: "boolean" },
+        deliveries: { type: "boolean" },
+        quiet: { type: "boolean" },
+        "progress-interval": { type: "string" },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`Cannot parse arguments: ${message}`, { cause: error });
+  }
+  const v = parsed.values;
+  const mix = (() => {
+    try {
+      return ChannelMix.parse(v.mix ?? DEFAULT_CHANNEL_MIX);
+    } catch (error) {
+      throw new UsageError(`Invalid --mix: ${(error as Error).message}`, { cause: error });
+    }
+  })();
+  const fromFile = v.file !== undefined;
+  if (v.file === "") throw new UsageError(`Invalid --file: empty path (use "-" for stdin)`);
+  if (fromFile && (v.seed !== undefined || v.mix !== undefined)) {
+    throw new UsageError(
+      `Cannot combine --file with --seed or --mix (they shape synthetic orders)`,
+    );
+  }
+  if (!fromFile && v.validate === false) {
+    throw new UsageError(`Cannot use --no-validate without --file (synthetic orders are valid)`);
+  }
+  const durationS = optionalNumber("--duration", v.duration, { min: 0, integer: false });
+  if (durationS === 0) throw new UsageError(`Invalid --duration: must be > 0`);
+  const count = optionalNumber("--count", v.count, { min: 0, integer: true });
+  return Object.freeze({
+    help: v.help ?? false,
+    ...(v.file === undefined ? {} : { file: v.file }),
+    ...(count !== undefined
+      ? { count }
+      : !fromFile && durationS === undefined
+      ? { count: CLI_DEFAULTS.count }
+      : {}),
+    ...(durationS === undefined ? {} : { durationS }),
+    rate: optionalNumber("--rate", v.rate, { min: 0, integer: false }) ?? CLI_DEFAULTS.rate,
+    ...(v.seed === undefined
+      ? {}
+      : { seed: optionalNumber("--seed", v.seed, { min: 0, max: 0xffffffff, integer: true }) }),
+    mix,
+    validate: v.validate ?? true,
+    ...(v.topic === undefined ? {} : { topic: checkTopicName(v.topic) }),
+    batchSize:
+      optionalNumber("--batch-size", v["batch-size"], { min: 1, max: 100_000, integer: true }) ??
+        CLI_DEFAULTS.batchSize,
+    lingerMs:
+      optionalNumber("--linger-ms", v["linger-ms"], { min: 0, max: 60_000, integer: false }) ??
+        CLI_DEFAULTS.lingerMs,
+    maxInFlight:
+      optionalNumber("--max-in-flight", v["max-in-flight"], { min: 1, max: 1000, integer: true }) ??
+        CLI_DEFAULTS.maxInFlight,
+    idempotent: v.idempotent ?? CLI_DEFAULTS.idempotent,
+    retries: optionalNumber("--retries", v.retries, { min: 0, max: 100, integer: true }) ??
+      CLI_DEFAULTS.retries,
+    timeoutS: optionalNumber("--timeout", v.timeout, { min: 0.1, max: 3600, integer: false }) ??
+      CLI_DEFAULTS.timeoutS,
+    json: v.json ?? false,
+    deliveries: v.deliveries ?? false,
+    quiet: v.quiet ?? false,
+    progressIntervalS: optionalNumber("--progress-interval", v["progress-interval"], {
+      min: 0.1,
+      max: 3600,
+      integer: false,
+    }) ?? CLI_DEFAULTS.progressIntervalS,
+  }) as CliOptions;
+}
+
+function optionalNumber(
+  flag: string,
+  text: string | undefined,
+  limits: { min: number; max?: number; integer: boolean },
+): number | undefined {
+  if (text === undefined) return undefined;
+  const value = text.trim() === "" ? Number.NaN : Number(text);
+  const kind = limits.integer ? "an integer" : "a number";
+  const range = limits.max === undefined ? `>= ${limits.min}` : `${limits.min}..${limits.max}`;
+  if (
+    !Number.isFinite(value) || (limits.integer && !Number.isInteger(value)) ||
+    value < limits.min || (limits.max !== undefined && value > limits.max)
+  ) {
+    throw new UsageError(`Invalid ${flag}: "${text}" is not ${kind} in ${range}`);
+  }
+  return value;
+}
+
+function checkTopicName(topic: string): string {
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) {
+    throw new UsageError(
+      `Invalid --topic: "${topic}" is not a Kafka topic name (a-z A-Z 0-9 . _ -)`,
+    );
+  }
+  return topic;
+}

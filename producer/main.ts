@@ -1,0 +1,351 @@
+/**
+ * `deno task produce`: publish synthetic or file/stdin orders to Kafka, with delivery reports,
+ * progress on stderr, a summary (optionally JSON on stdout) and meaningful exit codes:
+ * 0 all acknowledged, 1 some failed or invalid, 2 usage or settings error.
+ *
+ * @module
+ */
+
+import { createKafka, describeKafkaError } from "../config/kafka.ts";
+import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
+import { HELP, parseCli, UsageError } from "./cli.ts";
+import type { CliOptions } from "./cli.ts";
+import { Pacer } from "./pacer.ts";
+import { LatencyLog, ProduceRun, type ProduceSummary } from "./produce.ts";
+import { Progress } from "./progress.ts";
+import { type DeliveryReport, KafkaPublisher, TopicNotFoundError } from "./publisher.ts";
+import { jsonLinesSource, type SourceItem, syntheticSource } from "./sources.ts";
+import { SyntheticOrders } from "./synthetic.ts";
+
+/** Where the CLI reads and writes; the real process by default, swappable in tests. */
+export interface MainIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: ReadableStream<Uint8Array>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly stderrIsTerminal: boolean;
+  /** Register SIGINT/SIGTERM; returns an unregister function. */
+  readonly onSignal: (handler: (signal: string) => void) => () => void;
+}
+
+const MAX_INVALID_LINES_SHOWN = 1000;
+
+/** Run the CLI; resolves with the exit code. */
+export async function main(args: readonly string[], io: MainIo = processIo()): Promise<number> {
+  let cli: CliOptions;
+  try {
+    cli = parseCli(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`error: ${error.message}\nRun "deno task produce --help" for usage.\n`);
+    return 2;
+  }
+  if (cli.help) {
+    io.stdout(HELP);
+    return 0;
+  }
+
+  let settings: Settings;
+  try {
+    settings = loadSettings(io.env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    io.stderr(`error: ${error.message}\nFix the environment (or .env) and run again.\n`);
+    return 2;
+  }
+  const topic = cli.topic ?? settings.topics.orders;
+
+  // Open the input before connecting, so a missing file is a usage error, not a Kafka one.
+  let source: Iterable<SourceItem> | AsyncIterable<SourceItem>;
+  let sourceName = "synthetic";
+  let file: Deno.FsFile | undefined;
+  let generator: SyntheticOrders | undefined;
+  if (cli.file === undefined) {
+    generator = new SyntheticOrders({
+      ...(cli.seed === undefined ? {} : { seed: cli.seed }),
+      mix: cli.mix,
+    });
+    source = syntheticSource(generator, cli.count);
+  } else {
+    let stream: ReadableStream<Uint8Array>;
+    if (cli.file === "-") {
+      stream = io.stdin;
+      sourceName = "stdin";
+    } else {
+      try {
+        file = await Deno.open(cli.file, { read: true });
+      } catch (error) {
+        io.stderr(
+          `error: Cannot read orders file "${cli.file}": ${(error as Error).message}\n` +
+            `Check the path (or use --file - for stdin).\n`,
+        );
+        return 2;
+      }
+      stream = file.readable;
+      sourceName = cli.file;
+    }
+    source = take(jsonLinesSource(stream, { validate: cli.validate }), cli.count);
+  }
+
+  const progress = new Progress({
+    write: io.stderr,
+    tty: io.stderrIsTerminal,
+    intervalMs: cli.progressIntervalS * 1000,
+    ...(cli.file === undefined && cli.count !== undefined ? { total: cli.count } : {}),
+    ...(cli.durationS === undefined ? {} : { durationMs: cli.durationS * 1000 }),
+    counts: () => run.counts(),
+  });
+  const log = (line: string) => progress.log(line);
+  const run = new ProduceRun();
+
+  const interrupt = new AbortController();
+  let signals = 0;
+  const offSignal = io.onSignal((signal) => {
+    signals++;
+    if (signals === 1) {
+      log(`${signal}: stopping input, delivering what is in flight (again to quit at once)`);
+      interrupt.abort();
+    } else {
+      const c = run.counts();
+      io.stderr(
+        `\n${signal} again: quitting; ${
+          c.sent - c.acked - c.failed
+        } records in flight unconfirmed\n`,
+      );
+      Deno.exit(130);
+    }
+  });
+
+  const kafka = createKafka(settings.kafka, {
+    clientId: `${settings.kafka.clientId}-producer`,
+    logLevel: settings.logLevel === "debug" ? "debug" : "none",
+    log,
+    connectionTimeout: Math.min(10_000, cli.timeoutS * 1000),
+    retry: { retries: cli.retries, initialRetryTime: 300, maxRetryTime: 5_000 },
+  });
+  const connectStarted = performance.now();
+  let publisher: KafkaPublisher;
+  try {
+    publisher = await KafkaPublisher.connect({
+      kafka,
+      topic,
+      idempotent: cli.idempotent,
+      retries: cli.retries,
+      deliveryTimeoutMs: cli.timeoutS * 1000,
+    });
+  } catch (error) {
+    offSignal();
+    file?.close();
+    const seconds = ((performance.now() - connectStarted) / 1000).toFixed(1);
+    if (error instanceof TopicNotFoundError) {
+      io.stderr(
+        `error: ${error.message}\nCreate it (locally: bash dev/kafka.sh start creates "orders"), ` +
+          `or choose another with --topic / ORDERS_TOPIC.\n`,
+      );
+    } else {
+      const d = describeKafkaError(error, settings.kafka);
+      io.stderr(
+        `error: Cannot connect to Kafka at ${settings.kafka.brokers.join(",")} ` +
+          `(${settings.kafka.securityProtocol}) after ${seconds} s: ${d.message}\n${d.remedy}\n`,
+      );
+    }
+    if (cli.json) {
+      io.stdout(
+        `${JSON.stringify({ topic, error: (error as Error).message, sent: 0, acked: 0 })}\n`,
+      );
+    }
+    return 1;
+  }
+
+  if (!cli.quiet) {
+    log(
+      `producing to "${topic}" on ${settings.kafka.brokers.join(",")} ` +
+        `(${settings.kafka.securityProtocol}) from ${sourceName}` +
+        (generator === undefined ? "" : ` (seed ${generator.seed})`) +
+        `: batch ${cli.batchSize}, linger ${cli.lingerMs} ms, in flight ${cli.maxInFlight}, ` +
+        `idempotent ${cli.idempotent ? "on" : "off"}`,
+    );
+    progress.start();
+  }
+
+  const deliveries = cli.deliveries ? new LineBuffer(io.stdout) : undefined;
+  let invalidShown = 0;
+  let summary: ProduceSummary;
+  try {
+    summary = await run.run({
+      source,
+      publisher,
+      lingerMs: cli.lingerMs,
+      batchSize: cli.batchSize,
+      maxInFlight: cli.maxInFlight,
+      ...(cli.rate > 0 ? { pacer: new Pacer({ rate: cli.rate }) } : {}),
+      ...(cli.durationS === undefined ? {} : { durationMs: cli.durationS * 1000 }),
+      signal: interrupt.signal,
+      latency: new LatencyLog(),
+      onInvalid: (line, reason) => {
+        if (invalidShown++ < MAX_INVALID_LINES_SHOWN) {
+          log(`${sourceName}:${line}: invalid order, not sent: ${reason}`);
+        } else if (invalidShown === MAX_INVALID_LINES_SHOWN + 1) {
+          log(`(more invalid lines: not shown; see the summary count)`);
+        }
+      },
+      ...(deliveries === undefined
+        ? {}
+        : { onDelivery: (report: DeliveryReport) => deliveries.push(deliveryLine(report)) }),
+      onStop: (reason, error) => {
+        if (reason === "failure") {
+          const d = describeKafkaError(error, settings.kafka);
+          log(`delivery failed, stopping input: ${d.message}`);
+        } else if (reason === "duration") {
+          log(`--duration ${cli.durationS} s reached, stopping input`);
+        }
+      },
+    });
+  } finally {
+    progress.stop();
+    deliveries?.flush();
+    offSignal();
+    await closeWithin(publisher, 5_000, log);
+    try {
+      file?.close();
+    } catch {
+      // Already closed by the stream reaching its end.
+    }
+  }
+
+  io.stderr(formatSummary(summary, topic));
+  if (summary.firstError !== undefined) {
+    const d = describeKafkaError(summary.firstError, settings.kafka);
+    io.stderr(`error: ${summary.failed} records not acknowledged: ${d.message}\n${d.remedy}\n`);
+  }
+  if (cli.json) io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli))}\n`);
+  return summary.failed > 0 || summary.invalid > 0 ? 1 : 0;
+}
+
+async function* take<T>(items: AsyncIterable<T>, count: number | undefined): AsyncGenerator<T> {
+  if (count === 0) return;
+  let n = 0;
+  for await (const item of items) {
+    yield item;
+    if (count !== undefined && ++n >= count) return;
+  }
+}
+
+function deliveryLine(report: DeliveryReport): string {
+  const base = {
+    key: report.record.key,
+    ...(report.record.line === undefined ? {} : { line: report.record.line }),
+  };
+  return JSON.stringify(
+    report.status === "acked"
+      ? {
+        status: "acked",
+        ...base,
+        partition: report.partition,
+        offset: report.offset,
+        latency_ms: Math.round(report.latencyMs * 100) / 100,
+      }
+      : { status: "failed", ...base, error: `${report.error.name}: ${report.error.message}` },
+  );
+}
+
+/** Human summary for stderr. */
+export function formatSummary(s: ProduceSummary, topic: string): string {
+  const ms = (x: number | null) => (x === null ? "-" : `${x} ms`);
+  return `produced to "${topic}" in ${(s.elapsedMs / 1000).toFixed(2)} s (${s.stoppedBy}): ` +
+    `sent ${s.sent}, acked ${s.acked}, failed ${s.failed}, invalid ${s.invalid}; ` +
+    `${s.throughput} acked/s; ack latency p50 ${ms(s.latencyMs.p50)}, p95 ${
+      ms(s.latencyMs.p95)
+    }, ` +
+    `p99 ${ms(s.latencyMs.p99)}\n`;
+}
+
+function summaryJson(s: ProduceSummary, topic: string, cli: CliOptions): Record<string, unknown> {
+  return {
+    topic,
+    sent: s.sent,
+    acked: s.acked,
+    failed: s.failed,
+    invalid: s.invalid,
+    elapsed_ms: Math.round(s.elapsedMs),
+    throughput: s.throughput,
+    ack_latency_ms: s.latencyMs,
+    batches: s.batches,
+    stopped_by: s.stoppedBy,
+    idempotent: cli.idempotent,
+    ...(s.firstError === undefined ? {} : { error: s.firstError.message }),
+  };
+}
+
+async function closeWithin(
+  publisher: KafkaPublisher,
+  ms: number,
+  log: (line: string) => void,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      publisher.close(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log(`warning: Kafka disconnect did not finish within ${ms} ms; exiting anyway`);
+          resolve();
+        }, ms);
+      }),
+    ]);
+  } catch (error) {
+    log(`warning: Kafka disconnect failed: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects output lines and writes them in chunks (stdout writes per record are slow). */
+class LineBuffer {
+  readonly #write: (text: string) => void;
+  #lines: string[] = [];
+  #size = 0;
+  constructor(write: (text: string) => void) {
+    this.#write = write;
+  }
+  push(line: string): void {
+    this.#lines.push(line);
+    this.#size += line.length + 1;
+    if (this.#size >= 64 * 1024) this.flush();
+  }
+  flush(): void {
+    if (this.#lines.length === 0) return;
+    this.#write(this.#lines.join("\n") + "\n");
+    this.#lines = [];
+    this.#size = 0;
+  }
+}
+
+function writeAllSync(target: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(target.writeSync(bytes));
+}
+
+function processIo(): MainIo {
+  return {
+    env: Deno.env.toObject(),
+    stdin: Deno.stdin.readable,
+    stdout: (text) => writeAllSync(Deno.stdout, text),
+    stderr: (text) => writeAllSync(Deno.stderr, text),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
+    onSignal: (handler) => {
+      const onInt = () => handler("SIGINT");
+      const onTerm = () => handler("SIGTERM");
+      Deno.addSignalListener("SIGINT", onInt);
+      Deno.addSignalListener("SIGTERM", onTerm);
+      return () => {
+        Deno.removeSignalListener("SIGINT", onInt);
+        Deno.removeSignalListener("SIGTERM", onTerm);
+      };
+    },
+  };
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

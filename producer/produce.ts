@@ -1,0 +1,231 @@
+/**
+ * The publishing loop: source → pacer → batcher → publisher, with counts, latency percentiles
+ * and a clean stop (end of input, `--count`, `--duration`, a signal, or a delivery failure).
+ *
+ * @module
+ */
+
+import { Batcher } from "./batcher.ts";
+import type { Pacer } from "./pacer.ts";
+import type { DeliveryReport, Publisher } from "./publisher.ts";
+import type { OutgoingRecord, SourceItem } from "./sources.ts";
+
+/** Records latencies for percentiles; core's `LatencyHistogram` fits, as does {@linkcode LatencyLog}. */
+export interface LatencyRecorder {
+  /** Add one observation in ms. */
+  record(ms: number): void;
+  /** The `q`-quantile (0..1) in ms, NaN when empty. */
+  quantile(q: number): number;
+}
+
+/** Why the run stopped reading input. */
+export type StopReason = "end" | "duration" | "signal" | "failure";
+
+/** Live counters (for progress output). */
+export interface ProduceCounts {
+  /** Input items taken from the source (records + invalid lines). */
+  readonly read: number;
+  /** Records handed to Kafka. */
+  readonly sent: number;
+  /** Records acknowledged by the broker. */
+  readonly acked: number;
+  /** Records not acknowledged (after retries). */
+  readonly failed: number;
+  /** Input lines rejected before sending. */
+  readonly invalid: number;
+  /** Milliseconds since the run started. */
+  readonly elapsedMs: number;
+}
+
+/** The final report of a run. */
+export interface ProduceSummary extends ProduceCounts {
+  /** Acknowledged records per second over the whole run. */
+  readonly throughput: number;
+  /** Ack latency percentiles in ms (null when nothing was acknowledged). */
+  readonly latencyMs: {
+    readonly p50: number | null;
+    readonly p95: number | null;
+    readonly p99: number | null;
+  };
+  readonly stoppedBy: StopReason;
+  /** The first delivery error, if any. */
+  readonly firstError?: Error;
+  /** Batches sent. */
+  readonly batches: number;
+}
+
+/** Options of {@linkcode produce}. */
+export interface ProduceOptions {
+  readonly source: Iterable<SourceItem> | AsyncIterable<SourceItem>;
+  readonly publisher: Publisher;
+  readonly lingerMs: number;
+  readonly batchSize: number;
+  readonly maxInFlight: number;
+  /** Paces records (not invalid lines); none = as fast as possible. */
+  readonly pacer?: Pacer;
+  /** Stop reading input after this many ms. */
+  readonly durationMs?: number;
+  /** Abort to stop reading input; what was read is still flushed. */
+  readonly signal?: AbortSignal;
+  /** Stop reading input at the first failed delivery (default true). */
+  readonly stopOnFailure?: boolean;
+  readonly latency: LatencyRecorder;
+  /** Called for each rejected input line. */
+  readonly onInvalid?: (line: number, reason: string) => void;
+  /** Called for each delivery report. */
+  readonly onDelivery?: (report: DeliveryReport) => void;
+  /** Called once when the run stops reading input early. */
+  readonly onStop?: (reason: StopReason, error?: Error) => void;
+}
+
+/** A running publish loop; {@linkcode ProduceRun.counts} can be polled for progress. */
+export class ProduceRun {
+  #read = 0;
+  #sent = 0;
+  #acked = 0;
+  #failed = 0;
+  #invalid = 0;
+  readonly #started = performance.now();
+  #finished: number | undefined;
+
+  /** Current counters. */
+  counts(): ProduceCounts {
+    return {
+      read: this.#read,
+      sent: this.#sent,
+      acked: this.#acked,
+      failed: this.#failed,
+      invalid: this.#invalid,
+      elapsedMs: (this.#finished ?? performance.now()) - this.#started,
+    };
+  }
+
+  /**
+   * Run to the end. Resolves with the summary once every record read has been acknowledged or
+   * failed; rejects only for bugs or source errors (I/O), after flushing what was read.
+   */
+  async run(options: ProduceOptions): Promise<ProduceSummary> {
+    const stop = new AbortController();
+    let stoppedBy: StopReason = "end";
+    let firstError: Error | undefined;
+    const halt = (reason: StopReason, error?: Error) => {
+      if (stop.signal.aborted) return;
+      stoppedBy = reason;
+      stop.abort();
+      options.onStop?.(reason, error);
+    };
+    const onSignal = () => halt("signal");
+    options.signal?.addEventListener("abort", onSignal, { once: true });
+    if (options.signal?.aborted) halt("signal");
+    const durationTimer = options.durationMs === undefined
+      ? undefined
+      : setTimeout(() => halt("duration"), options.durationMs);
+
+    const batcher = new Batcher<OutgoingRecord>({
+      lingerMs: options.lingerMs,
+      batchSize: options.batchSize,
+      maxInFlight: options.maxInFlight,
+      send: async (batch) => {
+        this.#sent += batch.length;
+        const reports = await options.publisher.publish(batch);
+        for (const report of reports) {
+          if (report.status === "acked") {
+            this.#acked++;
+            options.latency.record(report.latencyMs);
+          } else {
+            this.#failed++;
+            if (firstError === undefined) {
+              firstError = report.error;
+              if (options.stopOnFailure ?? true) halt("failure", report.error);
+            }
+          }
+          options.onDelivery?.(report);
+        }
+      },
+    });
+
+    let sourceError: unknown;
+    let hasSourceError = false;
+    try {
+      const iterator = Symbol.asyncIterator in options.source
+        ? options.source[Symbol.asyncIterator]()
+        : options.source[Symbol.iterator]();
+      try {
+        while (!stop.signal.aborted) {
+          if (options.pacer !== undefined && !(await options.pacer.take(stop.signal))) break;
+          const next = await iterator.next();
+          if (next.done) break;
+          this.#read++;
+          const item = next.value;
+          if (item.kind === "invalid") {
+            this.#invalid++;
+            options.onInvalid?.(item.line, item.reason);
+            continue;
+          }
+          await batcher.add(item.record);
+        }
+      } finally {
+        await iterator.return?.();
+      }
+    } catch (error) {
+      hasSourceError = true;
+      sourceError = error;
+    } finally {
+      clearTimeout(durationTimer);
+      options.signal?.removeEventListener("abort", onSignal);
+      await batcher.flush();
+      this.#finished = performance.now();
+    }
+    if (hasSourceError) throw sourceError;
+
+    const counts = this.counts();
+    const q = (p: number) => (this.#acked === 0 ? null : round(options.latency.quantile(p)));
+    return {
+      ...counts,
+      throughput: counts.elapsedMs > 0 ? round((counts.acked * 1000) / counts.elapsedMs) : 0,
+      latencyMs: { p50: q(0.5), p95: q(0.95), p99: q(0.99) },
+      stoppedBy,
+      batches: batcher.batches,
+      ...(firstError === undefined ? {} : { firstError }),
+    };
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/**
+ * A small bounded-memory latency histogram (log buckets, ~1 % relative error), used until core's
+ * `LatencyHistogram` can stand in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LatencyLog } from "./produce.ts";
+ * const h = new LatencyLog();
+ * for (let i = 1; i <= 100; i++) h.record(i);
+ * assert.ok(Math.abs(h.quantile(0.5) - 50) <= 1);
+ * ```
+ */
+export class LatencyLog implements LatencyRecorder {
+  readonly #counts = new Map<number, number>();
+  #n = 0;
+
+  record(ms: number): void {
+    const bucket = ms <= 0 ? 0 : Math.ceil(Math.log1p(ms) / Math.log1p(0.01));
+    this.#counts.set(bucket, (this.#counts.get(bucket) ?? 0) + 1);
+    this.#n++;
+  }
+
+  quantile(q: number): number {
+    if (this.#n === 0) return Number.NaN;
+    const rank = Math.max(1, Math.ceil(q * this.#n));
+    let seen = 0;
+    for (const bucket of [...this.#counts.keys()].sort((a, b) => a - b)) {
+      seen += this.#counts.get(bucket) ?? 0;
+      if (seen >= rank) return Math.expm1(bucket * Math.log1p(0.01));
+    }
+    return Number.NaN;
+  }
+}
