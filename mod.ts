@@ -13,6 +13,8 @@
 export * from "./core/order.ts";
 export * from "./core/order_key.ts";
 export * from "./core/enrich.ts";
+export * from "./core/top_k.ts";
+export * from "./core/metrics.ts";
 
 // scorer plugin contract (plugins engineer)
 export {
