@@ -56,6 +56,16 @@ require_tools() {
   fi
 }
 
+require_java17() {
+  local major
+  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
+  if [[ -z "$major" ]] || ((major < 17)); then
+    printf 'kafka: cannot start: Java 17 or newer is required (found: %s)\n' "${major:-unknown}" >&2
+    printf '  install on Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless\n' >&2
+    exit 1
+  fi
+}
+
 pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
 
 # Resolve the broker's runtime classpath once (skipped when present and the pom is unchanged).
@@ -227,6 +237,7 @@ lock() {
 
 cmd_start() {
   require_tools java mvn openssl
+  require_java17
   lock
   local pid
   if pid="$(running_pid)"; then
