@@ -175,7 +175,8 @@ export function formatLogEntry(entry: LogEntry, secrets: readonly string[]): str
   const { timestamp, message, ...extra } = entry.log;
   const level = LEVEL_NAMES[entry.level] ?? String(entry.level);
   const rest = Object.keys(extra).length > 0 ? ` ${safeJson(extra)}` : "";
-  const line = `${timestamp} ${level} [kafkajs ${entry.namespace}] ${message}${rest}`;
+  const where = entry.namespace ? `kafkajs ${entry.namespace}` : "kafkajs";
+  const line = `${timestamp} ${level} [${where}] ${message}${rest}`;
   return redactSecrets(line, secrets);
 }
 
