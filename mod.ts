@@ -15,6 +15,7 @@ export * from "./core/order_key.ts";
 export * from "./core/enrich.ts";
 export * from "./core/top_k.ts";
 export * from "./core/metrics.ts";
+export * from "./core/transforms.ts";
 
 // scorer plugin contract (plugins engineer)
 export {
