@@ -87,6 +87,36 @@ Deno.test("check passes on SASL_SSL with the generated CA and never prints the p
   assertAbsent(run, [env.KAFKA_PASSWORD]);
 });
 
+Deno.test("check accepts the Event Streams credential JSON inline and as a file", async () => {
+  const env = saslEnv();
+  const credential = JSON.stringify({
+    kafka_brokers_sasl: env.KAFKA_BROKERS!.split(","),
+    user: env.KAFKA_USERNAME,
+    api_key: env.KAFKA_PASSWORD,
+    password: env.KAFKA_PASSWORD,
+  });
+  const inline = await runCheck({
+    EVENT_STREAMS_CREDENTIALS: credential,
+    KAFKA_CA_FILE: env.KAFKA_CA_FILE!,
+  });
+  assert.equal(inline.code, 0, inline.output);
+  assert.match(row(inline, "kafka.connect"), /OK\s+connected \(SASL_SSL/);
+  assertAbsent(inline, [env.KAFKA_PASSWORD]);
+
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(file, credential);
+    const fromFile = await runCheck({
+      EVENT_STREAMS_CREDENTIALS_FILE: file,
+      KAFKA_CA_FILE: env.KAFKA_CA_FILE!,
+    });
+    assert.equal(fromFile.code, 0, fromFile.output);
+    assertAbsent(fromFile, [env.KAFKA_PASSWORD]);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
 Deno.test("check with a wrong password exits 1, says authentication, prints no password", async () => {
   const env = saslEnv();
   const wrong = `wrong-${crypto.randomUUID()}`;
