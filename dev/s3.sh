@@ -178,7 +178,7 @@ cmd_start() {
     pid=$!
     echo "$pid" >"$MOTO_PID"
     wait_for moto "$pid" "http://127.0.0.1:$S3_PORT/" "$RUN/moto.log"
-    log "moto running (pid $pid) on http://127.0.0.1:$S3_PORT"
+    log "moto $("$py" -c 'import moto; print(moto.__version__)') running (pid $pid, $py) on http://127.0.0.1:$S3_PORT"
   fi
   if pid="$(running_pid "$IAM_PID" iam_token_server.py)"; then
     log "IAM token endpoint already running (pid $pid)"
