@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parseTimestamp, TIMESTAMP_MAX_LENGTH } from "./_timestamp.ts";
+import { isCanonicalTimestamp, parseTimestamp, TIMESTAMP_MAX_LENGTH } from "./_timestamp.ts";
 
 /** Schema identifier of the order event (also sent as the Kafka header `schema`). */
 export const ORDER_SCHEMA = "orderflow.order.v1";
@@ -295,17 +295,24 @@ export class Order implements OrderData {
   /** See {@link OrderData.producedAt}; the property is absent (not `undefined`) when not set. */
   declare readonly producedAt?: string;
 
-  private constructor(data: OrderData) {
-    this.orderId = data.orderId;
-    this.customerId = data.customerId;
-    this.channel = data.channel;
-    this.items = data.items;
-    this.total = data.total;
-    this.currency = data.currency;
-    this.createdAt = data.createdAt;
-    if (data.producedAt !== undefined) {
-      Object.defineProperty(this, "producedAt", { value: data.producedAt, enumerable: true });
-    }
+  private constructor(
+    orderId: string,
+    customerId: string,
+    channel: string,
+    items: readonly OrderItem[],
+    total: number,
+    currency: string,
+    createdAt: string,
+    producedAt: string | undefined,
+  ) {
+    this.orderId = orderId;
+    this.customerId = customerId;
+    this.channel = channel;
+    this.items = items;
+    this.total = total;
+    this.currency = currency;
+    this.createdAt = createdAt;
+    if (producedAt !== undefined) (this as { producedAt?: string }).producedAt = producedAt;
     Object.freeze(this);
   }
 
@@ -392,17 +399,17 @@ export class Order implements OrderData {
     }
 
     if (issues.any) throw toError(issues, orderId);
-    const data: OrderData = {
-      orderId: orderId!,
-      customerId: customerId!,
-      channel: channel!,
-      items: items!,
-      total: total!,
-      currency: currency!,
-      createdAt: createdAt!,
-      ...(producedAt === undefined ? {} : { producedAt }),
-    };
-    return new Order(data);
+    // Every value is defined when no issue was recorded.
+    return new Order(
+      orderId!,
+      customerId!,
+      channel!,
+      items!,
+      total!,
+      currency!,
+      createdAt!,
+      producedAt,
+    );
   }
 
   /**
@@ -666,7 +673,7 @@ function checkTimestamp(
     );
     return undefined;
   }
-  return new Date(ms).toISOString();
+  return isCanonicalTimestamp(value) ? value : new Date(ms).toISOString();
 }
 
 function describe(value: unknown): string {
