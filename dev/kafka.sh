@@ -34,6 +34,7 @@ SASL_SSL_PORT=9093
 CONTROLLER_PORT=9094
 TOPICS=("orders" "orders.dlq")
 TOPIC_PARTITIONS=6
+WARMUP_GROUP=orderflow-consumer
 
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
@@ -229,6 +230,26 @@ create_topics() {
   done
 }
 
+# Waits until the group coordinator answers for the default consumer group. On a fresh broker the
+# first FindCoordinator creates __consumer_offsets (50 partitions) and clients briefly get
+# COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR; doing it here keeps that out of tests.
+warm_group_coordinator() {
+  local deadline="$1" out
+  while true; do
+    out="$(run_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+      --bootstrap-server "localhost:$PLAINTEXT_PORT" --describe --group "$WARMUP_GROUP" \
+      --timeout 15000 2>&1 || true)"
+    if grep -qE 'GroupIdNotFoundException|does not exist|GROUP +TOPIC|has no active members' <<<"$out"; then
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      printf '%s\n' "$out" | tail -n 5 >&2
+      return 1
+    fi
+    sleep 1
+  done
+}
+
 lock() {
   mkdir -p "$RUN"
   exec 9>"$RUN/.lock"
@@ -295,6 +316,10 @@ cmd_start() {
     fi
     sleep 1
   done
+  warm_group_coordinator "$deadline" || {
+    show_log_tail
+    die "group coordinator did not become available within ${START_TIMEOUT}s"
+  }
   write_sasl_env
   log "running (pid $pid, ready in $((SECONDS - started))s): PLAINTEXT localhost:$PLAINTEXT_PORT, SASL_SSL localhost:$SASL_SSL_PORT"
   log "topics ${TOPICS[*]} ($TOPIC_PARTITIONS partitions); SASL credentials in ${SASL_ENV#"$ROOT/"}"
