@@ -141,12 +141,14 @@ async function java(topic: string, records: number, size: number, lingerMs: numb
 }
 
 async function machine(): Promise<string> {
-  const nproc = (await command("nproc", [])).out.trim();
-  const mem = (await Deno.readTextFile("/proc/meminfo")).match(/MemTotal:\s+(\d+) kB/)?.[1];
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.+)/)?.[1] ?? "?";
-  const java = (await command("java", ["-version"])).err.split("\n")[0] ?? "?";
-  return `${nproc} CPUs (${cpu.trim()}), ${Math.round(Number(mem) / 1024 / 1024)} GiB RAM, ` +
-    `Deno ${Deno.version.deno}, ${java.trim()}`;
+  const sh = async (script: string) => (await command("bash", ["-c", script])).out.trim();
+  const nproc = await sh("nproc");
+  const memKb = Number(await sh("awk '/MemTotal/ {print $2}' /proc/meminfo"));
+  const cpu = await sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
+  const java = await sh("java -version 2>&1 | head -1");
+  const load = await sh("cut -d' ' -f1-3 /proc/loadavg");
+  return `${nproc} CPUs (${cpu || "?"}), ${Math.round(memKb / 1024 / 1024)} GiB RAM, ` +
+    `Deno ${Deno.version.deno}, ${java}; load average at the end ${load}`;
 }
 
 const { values } = parseArgs({

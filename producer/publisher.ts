@@ -16,7 +16,10 @@ import {
   type RecordMetadata,
 } from "kafkajs";
 import { ORDER_SCHEMA } from "../core/order.ts";
+import { KeyPartitioner } from "./murmur2.ts";
 import type { OutgoingRecord } from "./sources.ts";
+
+const SCHEMA_HEADER = Buffer.from(ORDER_SCHEMA);
 
 /** A record the broker acknowledged (all in-sync replicas have it). */
 export interface AckedReport {
@@ -119,11 +122,17 @@ export class KafkaPublisher implements Publisher {
         : { retries: options.retries, initialRetryTime: 100, maxRetryTime: 5_000 },
       createPartitioner: () => {
         const inner = Partitioners.DefaultPartitioner();
+        const keyed = new KeyPartitioner();
         return (args: PartitionerArgs) => {
           // Sticky: a retry must not move a keyless record to another partition.
           const known = partitionOf.get(args.message);
           if (known !== undefined) return known;
-          const partition = inner(args);
+          const key = args.message.key;
+          // Same result as kafkajs' default (Java-compatible) partitioner for string keys,
+          // without its Long arithmetic; keyless records take kafkajs' round robin.
+          const partition = typeof key === "string"
+            ? keyed.partition(key, args.partitionMetadata.length)
+            : inner(args);
           partitionOf.set(args.message, partition);
           return partition;
         };
@@ -153,13 +162,17 @@ export class KafkaPublisher implements Publisher {
   /** Sends one batch; resolves with one report per record, in input order. */
   async publish(records: readonly OutgoingRecord[]): Promise<readonly DeliveryReport[]> {
     if (records.length === 0) return [];
-    const producedAt = String(Date.now());
+    // One headers object per batch: kafkajs only reads it, and Buffers skip its UTF-8 sizing.
+    const headers = {
+      produced_at: Buffer.from(String(Date.now())),
+      schema: SCHEMA_HEADER,
+    };
     const messages: Message[] = records.map((r) => ({
       key: r.key,
       value: typeof r.value === "string"
         ? r.value
         : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-      headers: { produced_at: producedAt, schema: ORDER_SCHEMA },
+      headers,
     }));
     const started = this.#now();
     let metadata: RecordMetadata[];
