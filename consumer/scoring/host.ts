@@ -121,6 +121,21 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Plugins loaded at once (each load compiles a module graph; the machine has few cores). */
+const LOAD_CONCURRENCY = 2;
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
 const RESTART_BASE_MS = 100;
 const RESTART_MAX_MS = 5000;
 
@@ -135,15 +150,36 @@ class Slot {
   #restarts = 0;
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #restarting: Promise<void> | undefined;
   #loadTimeoutMs: number;
   lastError: string | undefined;
 
-  constructor(entry: Entry, fingerprint: string, worker: PluginWorker, loadTimeoutMs: number) {
+  #onCrash: (message: string) => void;
+
+  constructor(
+    entry: Entry,
+    fingerprint: string,
+    spec: PluginWorker["spec"],
+    loadTimeoutMs: number,
+    onCrash: (message: string) => void,
+  ) {
     this.entry = entry;
     this.fingerprint = fingerprint;
-    this.spec = worker.spec;
-    this.#worker = worker;
+    this.spec = spec;
     this.#loadTimeoutMs = loadTimeoutMs;
+    this.#onCrash = onCrash;
+  }
+
+  /** Death handler to pass to {@linkcode PluginWorker.load} for this slot's workers. */
+  readonly onDeath = (error: ScorerWorkerError, duringBatch: boolean): void => {
+    // A death during a batch is counted by the caller of run(); one between batches here.
+    if (!duringBatch) this.#onCrash(error.message);
+    this.#onWorkerDeath(error);
+  };
+
+  /** Installs the first worker (already loaded and smoke-tested). */
+  attach(worker: PluginWorker): void {
+    this.#worker = worker;
   }
 
   get ready(): boolean {
@@ -162,14 +198,9 @@ class Slot {
     const next = this.#tail.then(async () => {
       const worker = this.#worker;
       if (worker === undefined || worker.dead || this.#closed) return undefined;
-      try {
-        const outcome = await worker.run(orders, deadlineMs);
-        this.#failuresInRow = 0;
-        return outcome;
-      } catch (error) {
-        this.#onWorkerDeath(error);
-        throw error;
-      }
+      const outcome = await worker.run(orders, deadlineMs);
+      this.#failuresInRow = 0;
+      return outcome;
     });
     this.#tail = next.catch(() => undefined);
     return next;
@@ -191,10 +222,11 @@ class Slot {
   #restart(): void {
     if (this.#closed) return;
     this.#restarts++;
-    PluginWorker.load({
+    this.#restarting = PluginWorker.load({
       file: this.entry.file,
       options: this.entry.options,
       loadTimeoutMs: this.#loadTimeoutMs,
+      onDeath: this.onDeath,
     }).then(
       (worker) => {
         if (this.#closed) worker.terminate();
@@ -204,11 +236,13 @@ class Slot {
     );
   }
 
-  close(): void {
+  /** Terminates the worker and waits for a restart in flight (so no worker outlives close). */
+  async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#restartTimer);
     this.#worker?.terminate();
     this.#worker = undefined;
+    await this.#restarting;
   }
 }
 
@@ -483,7 +517,7 @@ export class ScoringHost {
     this.#watcher?.close();
     await this.#watchLoop;
     await this.#reconciling;
-    for (const slot of this.#slots.values()) slot.close();
+    await Promise.all([...this.#slots.values()].map((slot) => slot.close()));
     this.#slots.clear();
     this.#routes.clear();
     this.#fallback = undefined;
@@ -595,7 +629,7 @@ export class ScoringHost {
         this.#log(`plugins: cannot use ${entry.file}: ${error}`);
       }
     }
-    await Promise.all(entries.map(async (entry) => {
+    await forEachLimited(entries, LOAD_CONCURRENCY, async (entry) => {
       let source: string;
       try {
         source = await Deno.readTextFile(entry.file);
@@ -642,12 +676,12 @@ export class ScoringHost {
           this.#log(`plugins: keeping the running version of ${entry.file}: ${message}`);
         }
       }
-    }));
+    });
 
     // Swap: close slots that were replaced or removed.
     for (const [file, slot] of this.#slots) {
       if (keep.get(file) !== slot) {
-        slot.close();
+        await slot.close();
         if (!keep.has(file)) this.#log(`plugins: unloaded ${slot.spec.name} (${file})`);
       }
     }
@@ -658,10 +692,12 @@ export class ScoringHost {
   }
 
   async #loadSlot(entry: Entry, fingerprint: string): Promise<Slot> {
+    let slot: Slot | undefined;
     const worker = await PluginWorker.load({
       file: entry.file,
       options: entry.options,
       loadTimeoutMs: this.#options.loadTimeoutMs,
+      onDeath: (error, duringBatch) => slot?.onDeath(error, duringBatch),
     });
     const spec = worker.spec;
     const mismatch = entry.channel !== undefined && spec.channel !== entry.channel
@@ -699,7 +735,16 @@ export class ScoringHost {
         `Cannot load scorer ${entry.file}: smoke test failed: ${detail}`,
       );
     }
-    return new Slot(entry, fingerprint, worker, this.#options.loadTimeoutMs);
+    const created = new Slot(
+      entry,
+      fingerprint,
+      spec,
+      this.#options.loadTimeoutMs,
+      (message) => this.#countRaw(spec.name, entry.file, "crash", message, 1),
+    );
+    created.attach(worker);
+    slot = created;
+    return created;
   }
 
   #rebuildRoutes(_previous: Manifest): void {

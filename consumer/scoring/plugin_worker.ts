@@ -51,6 +51,12 @@ export interface PluginWorkerOptions {
   readonly options: Readonly<Record<string, unknown>>;
   /** How long loading may take. Default 5000 ms. */
   readonly loadTimeoutMs?: number;
+  /**
+   * Called once when a loaded worker dies on its own (crash or batch timeout), not when
+   * {@linkcode PluginWorker.terminate} is called. `duringBatch` says whether a batch was pending
+   * (that batch's promise rejects too).
+   */
+  readonly onDeath?: (error: ScorerWorkerError, duringBatch: boolean) => void;
 }
 
 const HARNESS_URL = new URL("./worker.ts", import.meta.url).href;
@@ -85,9 +91,16 @@ export class PluginWorker {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #dead: ScorerWorkerError | undefined;
+  #onDeath: PluginWorkerOptions["onDeath"];
 
-  private constructor(worker: Worker, file: string, spec: ScorerSpec) {
+  private constructor(
+    worker: Worker,
+    file: string,
+    spec: ScorerSpec,
+    onDeath: PluginWorkerOptions["onDeath"],
+  ) {
     this.#worker = worker;
+    this.#onDeath = onDeath;
     this.#file = file;
     this.#spec = spec;
     worker.onmessage = (event: MessageEvent<WorkerReply>) => this.#onReply(event.data);
@@ -133,7 +146,7 @@ export class PluginWorker {
         const reply = event.data;
         if (reply.type === "loaded") {
           clearTimeout(timer);
-          resolve(new PluginWorker(worker, file, reply.spec));
+          resolve(new PluginWorker(worker, file, reply.spec, options.onDeath));
         } else if (reply.type === "load_error") {
           fail(reply.message);
         } else fail(`unexpected reply ${JSON.stringify(reply.type)}`);
@@ -182,6 +195,7 @@ export class PluginWorker {
 
   /** Stops the worker; pending batches reject with `crash`. */
   terminate(): void {
+    this.#onDeath = undefined;
     this.#die(new ScorerWorkerError("crash", this.#file, "worker was terminated"));
   }
 
@@ -195,8 +209,12 @@ export class PluginWorker {
   }
 
   #die(error: ScorerWorkerError): void {
-    if (this.#dead === undefined) this.#dead = error;
+    if (this.#dead !== undefined) return;
+    this.#dead = error;
     this.#worker.terminate();
+    const onDeath = this.#onDeath;
+    this.#onDeath = undefined;
+    onDeath?.(error, this.#pending.size > 0);
     for (const pending of this.#pending.values()) {
       clearTimeout(pending.timer);
       pending.reject(error);
