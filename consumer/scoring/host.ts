@@ -692,12 +692,12 @@ export class ScoringHost {
   }
 
   async #loadSlot(entry: Entry, fingerprint: string): Promise<Slot> {
-    let slot: Slot | undefined;
+    const holder: { slot?: Slot } = {};
     const worker = await PluginWorker.load({
       file: entry.file,
       options: entry.options,
       loadTimeoutMs: this.#options.loadTimeoutMs,
-      onDeath: (error, duringBatch) => slot?.onDeath(error, duringBatch),
+      onDeath: (error, duringBatch) => holder.slot?.onDeath(error, duringBatch),
     });
     const spec = worker.spec;
     const mismatch = entry.channel !== undefined && spec.channel !== entry.channel
@@ -743,7 +743,7 @@ export class ScoringHost {
       (message) => this.#countRaw(spec.name, entry.file, "crash", message, 1),
     );
     created.attach(worker);
-    slot = created;
+    holder.slot = created;
     return created;
   }
 
