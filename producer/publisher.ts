@@ -148,7 +148,7 @@ export class KafkaPublisher implements Publisher {
         options.deliveryTimeoutMs,
         () =>
           new DeliveryTimeoutError(
-            `Cannot connect to Kafka: no answer within ${options.deliveryTimeoutMs} ms`,
+            `Cannot connect to Kafka: timed out after ${options.deliveryTimeoutMs} ms (--timeout)`,
           ),
       );
     } catch (error) {
@@ -189,7 +189,7 @@ export class KafkaPublisher implements Publisher {
         this.#options.deliveryTimeoutMs,
         () =>
           new DeliveryTimeoutError(
-            `Cannot deliver batch of ${records.length}: no acknowledgement within ${this.#options.deliveryTimeoutMs} ms`,
+            `Cannot deliver batch of ${records.length}: timed out after ${this.#options.deliveryTimeoutMs} ms without acknowledgement (--timeout)`,
           ),
         () => sending.catch(() => {}),
       );
