@@ -11,7 +11,7 @@ import { loadSettings, type Settings, SettingsError } from "../config/settings.t
 import { HELP, parseCli, UsageError } from "./cli.ts";
 import type { CliOptions } from "./cli.ts";
 import { Pacer } from "./pacer.ts";
-import { LatencyLog, ProduceRun, type ProduceSummary } from "./produce.ts";
+import { newAckLatency, ProduceRun, type ProduceSummary } from "./produce.ts";
 import { Progress } from "./progress.ts";
 import { type DeliveryReport, KafkaPublisher, TopicNotFoundError } from "./publisher.ts";
 import { jsonLinesSource, type SourceItem, syntheticSource } from "./sources.ts";
@@ -181,7 +181,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
       ...(cli.rate > 0 ? { pacer: new Pacer({ rate: cli.rate }) } : {}),
       ...(cli.durationS === undefined ? {} : { durationMs: cli.durationS * 1000 }),
       signal: interrupt.signal,
-      latency: new LatencyLog(),
+      latency: newAckLatency(),
       onInvalid: (line, reason) => {
         if (invalidShown++ < MAX_INVALID_LINES_SHOWN) {
           log(`${sourceName}:${line}: invalid order, not sent: ${reason}`);

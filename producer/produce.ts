@@ -5,15 +5,16 @@
  * @module
  */
 
+import { LatencyHistogram } from "../core/histogram.ts";
 import { Batcher } from "./batcher.ts";
 import type { Pacer } from "./pacer.ts";
 import type { DeliveryReport, Publisher } from "./publisher.ts";
 import type { OutgoingRecord, SourceItem } from "./sources.ts";
 
-/** Records latencies for percentiles; core's `LatencyHistogram` fits, as does {@linkcode LatencyLog}. */
+/** Records latencies for percentiles (core's `LatencyHistogram` in production). */
 export interface LatencyRecorder {
   /** Add one observation in ms. */
-  record(ms: number): void;
+  observe(ms: number): void;
   /** The `q`-quantile (0..1) in ms, NaN when empty. */
   quantile(q: number): number;
 }
@@ -131,7 +132,7 @@ export class ProduceRun {
         for (const report of reports) {
           if (report.status === "acked") {
             this.#acked++;
-            options.latency.record(report.latencyMs);
+            options.latency.observe(report.latencyMs);
           } else {
             this.#failed++;
             if (firstError === undefined) {
@@ -195,37 +196,10 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-/**
- * A small bounded-memory latency histogram (log buckets, ~1 % relative error), used until core's
- * `LatencyHistogram` can stand in.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { LatencyLog } from "./produce.ts";
- * const h = new LatencyLog();
- * for (let i = 1; i <= 100; i++) h.record(i);
- * assert.ok(Math.abs(h.quantile(0.5) - 50) <= 1);
- * ```
- */
-export class LatencyLog implements LatencyRecorder {
-  readonly #counts = new Map<number, number>();
-  #n = 0;
-
-  record(ms: number): void {
-    const bucket = ms <= 0 ? 0 : Math.ceil(Math.log1p(ms) / Math.log1p(0.01));
-    this.#counts.set(bucket, (this.#counts.get(bucket) ?? 0) + 1);
-    this.#n++;
-  }
-
-  quantile(q: number): number {
-    if (this.#n === 0) return Number.NaN;
-    const rank = Math.max(1, Math.ceil(q * this.#n));
-    let seen = 0;
-    for (const bucket of [...this.#counts.keys()].sort((a, b) => a - b)) {
-      seen += this.#counts.get(bucket) ?? 0;
-      if (seen >= rank) return Math.expm1(bucket * Math.log1p(0.01));
-    }
-    return Number.NaN;
-  }
+/** The producer's ack-latency histogram (core's `LatencyHistogram`, < 1 % quantile error). */
+export function newAckLatency(): LatencyHistogram {
+  return new LatencyHistogram({
+    name: "orderflow_producer_ack_latency_ms",
+    help: "Time from handing a batch to Kafka to the broker's acknowledgement (acks=all).",
+  });
 }

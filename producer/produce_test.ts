@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LatencyLog, ProduceRun } from "./produce.ts";
+import { newAckLatency, ProduceRun } from "./produce.ts";
 import type { DeliveryReport, Publisher } from "./publisher.ts";
 import type { OutgoingRecord, SourceItem } from "./sources.ts";
 
@@ -52,7 +52,7 @@ Deno.test("ProduceRun.run() settles every record and counts them", async () => {
     ...loop,
     source: records(95),
     publisher,
-    latency: new LatencyLog(),
+    latency: newAckLatency(),
     onDelivery: (r) => reports.push(r),
   });
   assert.deepEqual([s.read, s.sent, s.acked, s.failed, s.invalid], [95, 95, 95, 0, 0]);
@@ -74,7 +74,7 @@ Deno.test("ProduceRun.run() stops reading at the first failed batch and still se
     ...loop,
     source: records(10_000),
     publisher,
-    latency: new LatencyLog(),
+    latency: newAckLatency(),
     onStop: (reason) => (stopped = reason),
   });
   assert.equal(stopped, "failure");
@@ -98,7 +98,7 @@ Deno.test("ProduceRun.run() on abort stops reading and flushes what was read", a
     ...loop,
     source: slow(),
     publisher: new ScriptedPublisher(),
-    latency: new LatencyLog(),
+    latency: newAckLatency(),
     signal: ac.signal,
   });
   assert.equal(s.stoppedBy, "signal");
@@ -119,7 +119,7 @@ Deno.test("ProduceRun.run() counts invalid lines without sending them", async ()
     ...loop,
     source,
     publisher,
-    latency: new LatencyLog(),
+    latency: newAckLatency(),
     onInvalid: (line) => invalid.push(line),
   });
   assert.deepEqual([s.read, s.sent, s.acked, s.invalid], [4, 2, 2, 2]);
@@ -139,7 +139,7 @@ Deno.test("ProduceRun.run() stops after durationMs", async () => {
     ...loop,
     source: endless(),
     publisher: new ScriptedPublisher(),
-    latency: new LatencyLog(),
+    latency: newAckLatency(),
     durationMs: 150,
   });
   const ms = performance.now() - t0;
