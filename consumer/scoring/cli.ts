@@ -1,0 +1,223 @@
+/**
+ * `deno task plugins [list|validate|record|new <channel>]`: inspect, check and scaffold channel
+ * scorer plugins.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type ScorerStatus, ScoringHost } from "./host.ts";
+import { CHANNEL_PATTERN } from "./contract.ts";
+import { loadManifest, MANIFEST_FILE } from "./manifest.ts";
+
+const HELP = `Usage: deno task plugins [command] [--dir <plugins dir>]
+
+Commands:
+  list              (default) table of scorers: channel, name, file, status, last error
+  validate          load every scorer in a sandbox, smoke-score it, and type-check it
+                    with \`deno check\`; exits 1 on any failure
+  record            add discovered (unlisted) scorers to manifest.json
+  new <channel>     scaffold plugins/<channel>.ts and plugins/<channel>_test.ts
+
+Options:
+  --dir <path>      plugins directory (default: $PLUGINS_DIR or ./plugins)
+  -h, --help        show this help`;
+
+function fail(message: string, remedy: string): never {
+  console.error(`error: ${message}\n  ${remedy}`);
+  Deno.exit(1);
+}
+
+function table(rows: readonly ScorerStatus[], dir: string): string {
+  const head = ["CHANNEL", "NAME", "FILE", "STATUS", "LAST ERROR"];
+  const body = rows.map((r) => [
+    r.channel ?? "?",
+    r.name ?? "?",
+    r.file.startsWith(dir + "/") ? r.file.slice(dir.length + 1) : r.file,
+    r.source === "discovered" && r.state === "ready" ? "ready (discovered)" : r.state,
+    (r.lastError ?? "").replace(/\s+/g, " ").slice(0, 120),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((cols) =>
+    cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  ).join("\n");
+}
+
+async function withHost<T>(dir: string, fn: (host: ScoringHost) => Promise<T>): Promise<T> {
+  const host = await ScoringHost.start({ pluginsDir: dir, log: () => {} }).catch((error) =>
+    fail(
+      (error as Error).message,
+      `Fix ${dir}/${MANIFEST_FILE} (see the problems above), then run the command again.`,
+    )
+  );
+  try {
+    return await fn(host);
+  } finally {
+    await host.close();
+  }
+}
+
+async function validate(dir: string): Promise<number> {
+  let failures = 0;
+  await withHost(dir, async (host) => {
+    console.log(table(host.status(), host.pluginsDir));
+    for (const row of host.status()) {
+      if (row.state === "failed" || row.lastError !== undefined) failures++;
+    }
+    for (const row of host.status()) {
+      if (row.state === "disabled") continue;
+      const { code, stderr } = await new Deno.Command("deno", {
+        args: ["check", "--quiet", row.file],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (code !== 0) {
+        failures++;
+        console.log(`\ntype check failed: ${row.file}\n${new TextDecoder().decode(stderr).trim()}`);
+      }
+    }
+  });
+  console.log(failures === 0 ? "\nall scorers valid" : `\n${failures} problem(s)`);
+  return failures === 0 ? 0 : 1;
+}
+
+async function record(dir: string): Promise<void> {
+  await withHost(dir, async (host) => {
+    const file = `${host.pluginsDir}/${MANIFEST_FILE}`;
+    const json = JSON.parse(await Deno.readTextFile(file)) as { scorers: unknown[] };
+    const found = host.status().filter((r) => r.source === "discovered" && r.state === "ready");
+    for (const r of found) {
+      json.scorers.push({
+        name: r.name,
+        channel: r.channel,
+        module: "./" + r.file.slice(host.pluginsDir.length + 1),
+        enabled: true,
+        options: {},
+      });
+    }
+    await loadManifest(host.pluginsDir); // still valid before we write
+    await Deno.writeTextFile(file, JSON.stringify(json, null, 2) + "\n");
+    await loadManifest(host.pluginsDir).catch((error) =>
+      fail((error as Error).message, `Restore ${file} from git.`)
+    );
+    console.log(
+      found.length === 0
+        ? "nothing to record: every loadable scorer is already in the manifest"
+        : `recorded ${found.map((r) => r.name).join(", ")} in ${file}`,
+    );
+  });
+}
+
+function scorerTemplate(channel: string): string {
+  return `/**
+ * ${channel} channel scorer. Replace the body of score() with your rule; keep results in [0, 1).
+ *
+ * @module
+ */
+import { defineScorer } from "../mod.ts";
+
+export default defineScorer({
+  spec: {
+    name: "${channel}",
+    channel: "${channel}",
+    apiVersion: 1,
+    description: "Fixed baseline risk for ${channel} orders, plus a bump for large totals.",
+    options: {
+      baseline: { type: "number", default: 0.2, min: 0, max: 0.99, description: "Base score." },
+      largeTotal: { type: "number", default: 5000, min: 0, description: "Total counted large." },
+    },
+  },
+  create({ baseline, largeTotal }) {
+    return {
+      score: (order) => (order.total >= largeTotal ? Math.min(baseline + 0.5, 0.99) : baseline),
+    };
+  },
+});
+`;
+}
+
+function testTemplate(channel: string): string {
+  return `import assert from "node:assert/strict";
+import { resolveOptions } from "../mod.ts";
+import scorer from "./${channel}.ts";
+
+const order = {
+  orderId: "o1",
+  customerId: "c1",
+  channel: "${channel}",
+  items: [],
+  total: 100,
+  currency: "USD",
+  createdAt: "2026-11-26T20:00:00.000Z",
+};
+
+Deno.test("${channel} scorer scores small orders at the baseline and large ones higher", () => {
+  const s = scorer.create(resolveOptions(scorer.spec, {}));
+  assert.equal(s.score(order), 0.2);
+  assert.equal(s.score({ ...order, total: 9000 }), 0.7);
+});
+`;
+}
+
+async function scaffold(dir: string, channel: string | undefined): Promise<void> {
+  if (channel === undefined || !CHANNEL_PATTERN.test(channel)) {
+    fail(
+      `Cannot scaffold a scorer: channel ${JSON.stringify(channel ?? "")} is not valid`,
+      `Use a name matching ${CHANNEL_PATTERN}, e.g. deno task plugins new pos`,
+    );
+  }
+  const files = [[`${dir}/${channel}.ts`, scorerTemplate(channel)], [
+    `${dir}/${channel}_test.ts`,
+    testTemplate(channel),
+  ]] as const;
+  for (const [file, text] of files) {
+    try {
+      await Deno.writeTextFile(file, text, { createNew: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) {
+        fail(
+          `Cannot scaffold ${file}: it already exists`,
+          "Pick another channel or edit the file.",
+        );
+      }
+      throw error;
+    }
+    console.log(`created ${file}`);
+  }
+  console.log(
+    `next: deno test -P ${dir}/${channel}_test.ts && deno task plugins validate && deno task plugins record`,
+  );
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { dir: { type: "string" }, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dir = values.dir ?? Deno.env.get("PLUGINS_DIR") ?? "./plugins";
+  const [command = "list", arg] = positionals;
+  switch (command) {
+    case "list":
+      await withHost(dir, (host) => {
+        console.log(table(host.status(), host.pluginsDir));
+        return Promise.resolve();
+      });
+      return 0;
+    case "validate":
+      return await validate(dir);
+    case "record":
+      await record(dir);
+      return 0;
+    case "new":
+      await scaffold(dir, arg);
+      return 0;
+    default:
+      fail(`Unknown command ${JSON.stringify(command)}`, "Run deno task plugins --help.");
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
