@@ -47,7 +47,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
 
   let settings: Settings;
   try {
-    settings = loadSettings(io.env);
+    settings = loadSettings(producerEnv(io.env));
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     io.stderr(`error: ${error.message}\nFix the environment (or .env) and run again.\n`);
@@ -220,6 +220,17 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   }
   if (cli.json) io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli))}\n`);
   return summary.failed > 0 || summary.invalid > 0 ? 1 : 0;
+}
+
+/** Consumer-only variables: a broken sink setting must not stop the producer. */
+const CONSUMER_ONLY =
+  /^(SINK|SINK_[A-Z_]+|COS_[A-Z_]+|HTTP_HOST|HTTP_PORT|PLUGINS_DIR|CONSUMER_GROUP)$/;
+
+/** The environment without the consumer-only variables (the producer reads only its own). */
+export function producerEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !CONSUMER_ONLY.test(name)));
 }
 
 async function* take<T>(items: AsyncIterable<T>, count: number | undefined): AsyncGenerator<T> {
