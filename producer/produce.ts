@@ -151,22 +151,49 @@ export class ProduceRun {
       const iterator = Symbol.asyncIterator in options.source
         ? options.source[Symbol.asyncIterator]()
         : options.source[Symbol.iterator]();
+      // A read that never returns (a quiet stdin) must not hold up a stop: race it.
+      const stopped = new Promise<"stopped">((resolve) => {
+        if (stop.signal.aborted) resolve("stopped");
+        stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true });
+      });
+      let pendingRead = false;
+      let stopAfterThis = false;
       try {
         while (!stop.signal.aborted) {
           if (options.pacer !== undefined && !(await options.pacer.take(stop.signal))) break;
-          const next = await iterator.next();
+          const reading = iterator.next();
+          let next: IteratorResult<SourceItem>;
+          if (reading instanceof Promise) {
+            pendingRead = true;
+            let first = await Promise.race([reading, stopped]);
+            if (first === "stopped") {
+              // Keep an item the source already produced; give up only on a read still waiting.
+              first = await Promise.race([reading, Promise.resolve("stopped" as const)]);
+              if (first === "stopped") break;
+              stopAfterThis = true;
+            }
+            pendingRead = false;
+            next = first;
+          } else {
+            next = reading;
+          }
           if (next.done) break;
           this.#read++;
           const item = next.value;
           if (item.kind === "invalid") {
             this.#invalid++;
             options.onInvalid?.(item.line, item.reason);
+            if (stopAfterThis) break;
             continue;
           }
           await batcher.add(item.record);
+          if (stopAfterThis) break;
         }
       } finally {
-        await iterator.return?.();
+        // An async generator queues return() behind a pending next(): do not wait for it then.
+        const closing = iterator.return?.();
+        if (pendingRead) Promise.resolve(closing).catch(() => {});
+        else await closing;
       }
     } catch (error) {
       hasSourceError = true;

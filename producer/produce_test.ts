@@ -147,3 +147,29 @@ Deno.test("ProduceRun.run() stops after durationMs", async () => {
   assert.ok(ms >= 150 && ms < 1000, `took ${ms} ms`);
   assert.equal(s.acked, s.read);
 });
+
+Deno.test({
+  name: "ProduceRun.run() stops on abort even while the source is stuck in a read",
+  sanitizeOps: false, // the stuck read's timer is left behind on purpose
+  fn: async () => {
+    const ac = new AbortController();
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    async function* quiet(): AsyncGenerator<SourceItem> {
+      yield { kind: "record", record: { key: "first", value: "{}" } };
+      await stuck; // like a terminal stdin nobody types into
+      yield { kind: "record", record: { key: "late", value: "{}" } };
+    }
+    setTimeout(() => ac.abort(), 50);
+    const s = await new ProduceRun().run({
+      ...loop,
+      source: quiet(),
+      publisher: new ScriptedPublisher(),
+      latency: newAckLatency(),
+      signal: ac.signal,
+    });
+    assert.equal(s.stoppedBy, "signal");
+    assert.deepEqual([s.read, s.acked], [1, 1]);
+    release();
+  },
+});
