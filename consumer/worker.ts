@@ -118,6 +118,7 @@ export class ConsumerWorker {
   #resolveCrash: (error: Error) => void = () => {};
   #summaryTimer: ReturnType<typeof setInterval> | undefined;
   #lagBusy = false;
+  #lastError: string | undefined;
   #stopped: Promise<StopReport> | undefined;
 
   private constructor(options: ConsumerWorkerOptions) {
@@ -314,7 +315,7 @@ export class ConsumerWorker {
           this.#log(
             `consumer: partition ${partition} paused: ${failed.length} record(s) failed from offset ${
               failed[0]!.offset
-            }; retrying with backoff`,
+            } (${this.#lastError ?? "DLQ unavailable"}); retrying with backoff`,
           );
         }
         // Wait, then probe the sink before sending the whole batch again.
@@ -349,6 +350,7 @@ export class ConsumerWorker {
   /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
   async #settle(outcomes: readonly RecordOutcome[]): Promise<ConsumedRecord[]> {
     const failed: ConsumedRecord[] = [];
+    this.#lastError = undefined;
     const dead = outcomes.filter((o) => o.kind === "dead-letter");
     let dlqOk = true;
     if (dead.length > 0) {
@@ -375,7 +377,10 @@ export class ConsumerWorker {
       } else {
         this.#tracker.markFailed(partition, offset);
         failed.push(o.record);
-        if (o.kind === "retryable-failure") this.#metrics.recordFailure(o.stage);
+        if (o.kind === "retryable-failure") {
+          this.#metrics.recordFailure(o.stage);
+          this.#lastError ??= `${o.stage}: ${(o.error as Error)?.message ?? String(o.error)}`;
+        }
       }
     }
     return failed;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { CosSettings } from "../../config/settings.ts";
 import { type CosClient, describeCosError } from "../../config/cos.ts";
 import { assertSafeKey, type RecordPosition, type Sink, SinkWriteError } from "./types.ts";
@@ -65,7 +66,8 @@ export class CosSink implements Sink {
       await this.#client.putObject({
         Bucket: this.#cos.bucket,
         Key: fullKey,
-        Body: body,
+        // The SDK wants a Buffer (a plain Uint8Array is taken for a stream).
+        Body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length),
         ContentType: key.endsWith(".ndjson") ? "application/x-ndjson" : "application/json",
       }).promise();
     } catch (error) {

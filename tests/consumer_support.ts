@@ -1,0 +1,335 @@
+/**
+ * Helpers for the consumer integration tests (real broker, real S3 server): order fixtures,
+ * producing, spawning `consumer/main.ts`, reading what the sinks stored and what was committed.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { Kafka } from "kafkajs";
+import { createTopic, deleteTopic, plaintextKafka, s3Env, uniqueName } from "./_infra.ts";
+import { createCosClient } from "../config/cos.ts";
+import type { CosSettings } from "../config/settings.ts";
+
+export { createTopic, deleteTopic, plaintextKafka, uniqueName };
+
+/** A valid wire order. */
+export function orderJson(id: string, i: number): Record<string, unknown> {
+  const day = 1 + (i % 3);
+  const quantity = 1 + (i % 4);
+  const price = 5 + (i % 50);
+  return {
+    orderId: id,
+    customerId: `cust-${i % 97}`,
+    channel: ["web", "mobile", "partner"][i % 3],
+    items: [{ sku: `SKU-${i % 13}`, quantity, unit_price: price }],
+    total: quantity * price,
+    currency: "USD",
+    created_at: `2026-11-0${day}T10:00:00.000Z`,
+  };
+}
+
+/** The `dt=` an order of index i lands in. */
+export function dtOf(i: number): string {
+  return `2026-11-0${1 + (i % 3)}`;
+}
+
+/** One message to produce. */
+export interface Msg {
+  readonly key: string | null;
+  readonly value: string | Uint8Array | null;
+}
+
+/** Produces messages (acks=all) in chunks, with the producer's headers. */
+export async function produce(
+  topic: string,
+  messages: readonly Msg[],
+  kafka?: Kafka,
+): Promise<void> {
+  const producer = (kafka ?? plaintextKafka()).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 500) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: messages.slice(i, i + 500).map((m) => ({
+          key: m.key,
+          value: m.value === null
+            ? null
+            : typeof m.value === "string"
+            ? m.value
+            : Buffer.from(m.value),
+          headers: { produced_at: String(Date.now()), schema: "orderflow.order.v1" },
+        })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Valid orders `prefix-0..n-1` as messages keyed by id. */
+export function validOrders(prefix: string, n: number, from = 0): Msg[] {
+  return Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    const id = `${prefix}-${i}`;
+    return { key: id, value: JSON.stringify(orderJson(id, i)) };
+  });
+}
+
+/** A topic + DLQ topic + group + sink dir unique to one test. */
+export interface Scenario {
+  readonly topic: string;
+  readonly dlq: string;
+  readonly group: string;
+  readonly dir: string;
+  readonly prefix: string;
+}
+
+/** Creates the topics of a scenario. */
+export async function scenario(name: string, partitions = 6): Promise<Scenario> {
+  const topic = uniqueName(`ctest-${name}`);
+  await createTopic(topic, partitions);
+  await createTopic(`${topic}.dlq`, 1);
+  return {
+    topic,
+    dlq: `${topic}.dlq`,
+    group: `${topic}-group`,
+    dir: `./data/test/${topic}`,
+    prefix: `test/${topic}/`,
+  };
+}
+
+/** Deletes a scenario's topics and local files. */
+export async function cleanup(s: Scenario): Promise<void> {
+  await deleteTopic(s.topic).catch((e) => console.error(`cleanup: ${e}`));
+  await deleteTopic(s.dlq).catch((e) => console.error(`cleanup: ${e}`));
+  await Deno.remove(s.dir, { recursive: true }).catch(() => undefined);
+}
+
+/** Environment for `consumer/main.ts` for a scenario. */
+export function consumerEnv(
+  s: Scenario,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    KAFKA_BROKERS: "localhost:9092",
+    KAFKA_SECURITY_PROTOCOL: "PLAINTEXT",
+    ORDERS_TOPIC: s.topic,
+    DLQ_TOPIC: s.dlq,
+    CONSUMER_GROUP: s.group,
+    SINK: "local",
+    SINK_DIR: s.dir,
+    ...extra,
+  };
+}
+
+/** A spawned consumer process with its stderr collected. */
+export class ConsumerProcess {
+  readonly child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  readonly #done: Promise<void>;
+
+  constructor(env: Record<string, string>, args: readonly string[] = []) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-P=consume", "consumer/main.ts", ...args],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      let rest = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        rest += chunk;
+        const parts = rest.split("\n");
+        rest = parts.pop() ?? "";
+        this.lines.push(...parts);
+        if (Deno.env.get("CTEST_VERBOSE")) { for (const p of parts) console.error(`  | ${p}`); }
+      }
+      if (rest !== "") this.lines.push(rest);
+    };
+    this.#done = Promise.all([pump(this.child.stdout), pump(this.child.stderr)]).then(() => {});
+  }
+
+  /** Waits until a line matches `re` (throws after `timeoutMs`). */
+  async waitFor(re: RegExp, timeoutMs = 30_000): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const line = this.lines.find((l) => re.test(l));
+      if (line !== undefined) return line;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new RangeError(
+      `Timed out waiting for ${re} in consumer output:\n${this.lines.join("\n")}`,
+    );
+  }
+
+  /** Waits for exit (SIGKILL after `timeoutMs`, then throws); returns the code. */
+  async exit(timeoutMs = 90_000): Promise<number> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.child.kill("SIGKILL");
+    }, timeoutMs);
+    const status = await this.child.status;
+    clearTimeout(timer);
+    if (timedOut) {
+      await this.#done;
+      throw new RangeError(
+        `Consumer did not exit within ${timeoutMs} ms:\n${this.lines.join("\n")}`,
+      );
+    }
+    await this.#done;
+    return status.code;
+  }
+
+  /** Sends a signal. */
+  kill(signal: Deno.Signal): void {
+    this.child.kill(signal);
+  }
+}
+
+/** Orders stored under `dir` (per-order layout): orderId → { dt, body }. */
+export async function storedLocal(
+  dir: string,
+): Promise<Map<string, { dt: string; body: Record<string, unknown> }>> {
+  const out = new Map<string, { dt: string; body: Record<string, unknown> }>();
+  let dts: Deno.DirEntry[];
+  try {
+    dts = [...Deno.readDirSync(`${dir}/orders`)];
+  } catch {
+    return out;
+  }
+  for (const d of dts) {
+    for (const f of Deno.readDirSync(`${dir}/orders/${d.name}`)) {
+      const m = /^orderId=(.+)\.json$/.exec(f.name);
+      if (m === null) continue;
+      const body = JSON.parse(await Deno.readTextFile(`${dir}/orders/${d.name}/${f.name}`));
+      out.set(m[1]!, { dt: d.name.replace(/^dt=/, ""), body });
+    }
+  }
+  return out;
+}
+
+/** COS settings of the local S3 server (HMAC). */
+export function localCos(): CosSettings {
+  const env = s3Env();
+  return {
+    endpoint: env.COS_ENDPOINT!,
+    bucket: env.COS_BUCKET!,
+    auth: {
+      kind: "hmac",
+      accessKeyId: env.COS_HMAC_ACCESS_KEY_ID!,
+      secretAccessKey: env.COS_HMAC_SECRET_ACCESS_KEY!,
+    },
+  };
+}
+
+/** Creates a bucket on the local S3 server; returns the consumer env selecting it (HMAC). */
+export async function createBucket(bucket: string): Promise<Record<string, string>> {
+  const cos = localCos();
+  await createCosClient(cos).createBucket({ Bucket: bucket }).promise();
+  return {
+    SINK: "cos",
+    COS_ENDPOINT: cos.endpoint,
+    COS_BUCKET: bucket,
+    COS_HMAC_ACCESS_KEY_ID: cos.auth.kind === "hmac" ? cos.auth.accessKeyId : "",
+    COS_HMAC_SECRET_ACCESS_KEY: cos.auth.kind === "hmac" ? cos.auth.secretAccessKey : "",
+  };
+}
+
+/** Empties and deletes a bucket of the local S3 server. */
+export async function deleteBucket(bucket: string): Promise<void> {
+  const client = createCosClient(localCos());
+  const keys = await bucketKeys("", bucket);
+  for (let i = 0; i < keys.length; i += 1000) {
+    await client.deleteObjects({
+      Bucket: bucket,
+      Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) },
+    }).promise();
+  }
+  await client.deleteBucket({ Bucket: bucket }).promise();
+}
+
+/** Keys under `prefix` in a bucket of the local S3 server. */
+export async function bucketKeys(prefix: string, bucket: string): Promise<string[]> {
+  const cos = { ...localCos(), bucket };
+  const client = createCosClient(cos);
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.listObjectsV2({
+      Bucket: cos.bucket,
+      Prefix: prefix,
+      MaxKeys: 100, // larger pages stall the SDK under Deno (response never completes)
+      ...(token === undefined ? {} : { ContinuationToken: token }),
+    }).promise();
+    for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return keys;
+}
+
+/** Body of one object in the local S3 bucket. */
+export async function bucketObject(key: string, bucket: string): Promise<string> {
+  const cos = { ...localCos(), bucket };
+  const res = await createCosClient(cos).getObject({ Bucket: cos.bucket, Key: key }).promise();
+  return new TextDecoder().decode(res.Body as Uint8Array);
+}
+
+/** Committed offsets of `group` on `topic`, partition → offset (-1 = none). */
+export async function committed(group: string, topic: string): Promise<Map<number, bigint>> {
+  const admin = plaintextKafka({ clientId: "ctest-admin" }).admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A DLQ record as read back. */
+export interface DlqRecord {
+  readonly key: string | null;
+  readonly value: Uint8Array | null;
+  readonly headers: Record<string, string>;
+}
+
+/** Reads every record of a (1-partition) DLQ topic. */
+export async function readDlq(topic: string): Promise<DlqRecord[]> {
+  const admin = plaintextKafka({ clientId: "ctest-admin" }).admin();
+  await admin.connect();
+  let high: number;
+  try {
+    high = (await admin.fetchTopicOffsets(topic)).reduce((a, p) => a + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+  if (high === 0) return [];
+  const consumer = plaintextKafka({ clientId: "ctest-dlq" }).consumer({
+    groupId: uniqueName("ctest-dlq-reader"),
+  });
+  const out: DlqRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const { promise, resolve } = Promise.withResolvers<void>();
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        out.push({ key: message.key?.toString() ?? null, value: message.value, headers });
+        if (out.length >= high) resolve();
+        return Promise.resolve();
+      },
+    });
+    const timer = setTimeout(resolve, 20_000);
+    await promise;
+    clearTimeout(timer);
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
