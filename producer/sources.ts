@@ -42,8 +42,8 @@ export function* syntheticSource(
   count?: number,
 ): Generator<SourceItem> {
   for (let i = 0; count === undefined || i < count; i++) {
-    const order = generator.next();
-    yield { kind: "record", record: { key: order.orderId, value: JSON.stringify(order) } };
+    const { orderId, json } = generator.nextJson();
+    yield { kind: "record", record: { key: orderId, value: json } };
   }
 }
 

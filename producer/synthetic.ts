@@ -94,6 +94,8 @@ export class SyntheticOrders {
   readonly #customers: number;
   readonly #catalog: readonly CatalogEntry[];
   #n = 0;
+  #lastMs = Number.NaN;
+  #lastIso = "";
 
   constructor(options: SyntheticOptions = {}) {
     this.seed = options.seed ?? randomSeed();
@@ -117,6 +119,25 @@ export class SyntheticOrders {
 
   /** The next order (frozen). */
   next(): SyntheticOrder {
+    const order = this.#draw();
+    for (const item of order.items) Object.freeze(item);
+    Object.freeze(order.items);
+    return Object.freeze(order);
+  }
+
+  /**
+   * The next order as JSON text with its ID: the same order {@linkcode SyntheticOrders.next}
+   * would return, without freezing it first (frozen objects stringify ~2x slower; this is the
+   * producer's hot path).
+   */
+  nextJson(): { readonly orderId: string; readonly json: string } {
+    const order = this.#draw();
+    return { orderId: order.orderId, json: JSON.stringify(order) };
+  }
+
+  #draw(): { -readonly [K in keyof SyntheticOrder]: SyntheticOrder[K] } & {
+    items: SyntheticItem[];
+  } {
     const random = this.#random;
     const n = ++this.#n;
     const channel = this.#mix.pick(random);
@@ -130,19 +151,29 @@ export class SyntheticOrders {
       const entry = random.pick(this.#catalog);
       const quantity = random.int(1, maxQuantity);
       totalCents += entry.priceCents * quantity;
-      items.push(Object.freeze({ sku: entry.sku, quantity, unit_price: entry.priceCents / 100 }));
+      items.push({ sku: entry.sku, quantity, unit_price: entry.priceCents / 100 });
     }
     const r = random.next();
     const currency = CURRENCIES.find((c) => r < c.upTo)?.code ?? "USD";
-    return Object.freeze({
+    return {
       orderId: `ord-${this.runId}-${n}`,
       customerId: `cust-${customer}`,
       channel,
-      items: Object.freeze(items),
+      items,
       total: totalCents / 100,
       currency,
-      created_at: new Date(this.#now()).toISOString(),
-    });
+      created_at: this.#createdAt(),
+    };
+  }
+
+  /** `now` as ISO-8601, formatted once per millisecond. */
+  #createdAt(): string {
+    const ms = this.#now();
+    if (ms !== this.#lastMs) {
+      this.#lastMs = ms;
+      this.#lastIso = new Date(ms).toISOString();
+    }
+    return this.#lastIso;
   }
 }
 

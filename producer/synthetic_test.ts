@@ -55,3 +55,18 @@ Deno.test("SyntheticOrders uses the injected clock for created_at", () => {
   const gen = new SyntheticOrders({ seed: 1, now: () => 0 });
   assert.equal(gen.next().created_at, "1970-01-01T00:00:00.000Z");
 });
+
+Deno.test("SyntheticOrders.nextJson() yields the same orders as next()", () => {
+  const now = () => Date.parse("2026-11-26T20:00:00.000Z");
+  const a = new SyntheticOrders({ seed: 9, now });
+  const b = new SyntheticOrders({ seed: 9, now });
+  for (let i = 0; i < 100; i++) {
+    const order = a.next();
+    const { orderId, json } = b.nextJson();
+    assert.equal(orderId, order.orderId);
+    assert.equal(json, JSON.stringify(order));
+    assert.ok(
+      Object.isFrozen(order) && Object.isFrozen(order.items) && Object.isFrozen(order.items[0]),
+    );
+  }
+});
