@@ -78,7 +78,8 @@ Delivery (acks=all, snappy, key = orderId, headers produced_at + schema):
   --max-in-flight N     most sends awaiting acknowledgement; input waits beyond (default ${CLI_DEFAULTS.maxInFlight})
   --idempotent          kafkajs idempotent producer (no duplicates from retries; one request
                         in flight; experimental in kafkajs)   [default: --no-idempotent]
-  --retries N           retries per send with exponential backoff (default ${CLI_DEFAULTS.retries})
+  --retries N           retries per send with exponential backoff (default ${CLI_DEFAULTS.retries};
+                        with --idempotent kafkajs retries until --timeout)
   --timeout S           give up connecting, or on one send with its retries, after S seconds
                         (default ${CLI_DEFAULTS.timeoutS})
 
