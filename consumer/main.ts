@@ -14,7 +14,7 @@ import type { Settings } from "../config/settings.ts";
 import { createKafka } from "../config/kafka.ts";
 import { ConsumerWorker } from "./worker.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
-import { builtinScore } from "./builtin_scorer.ts";
+import { ScoringHost } from "./scoring/host.ts";
 
 const HELP = `Usage: deno task consume [options]
 
@@ -102,7 +102,7 @@ async function main(): Promise<number> {
   const log = (line: string) => console.error(redact(line, secrets));
 
   const sink = sinkFromSettings(settings.sink);
-  const score = builtinScore;
+  const host = await ScoringHost.start({ pluginsDir: settings.pluginsDir, watch: true, log });
   const kafka = createKafka(settings.kafka, {
     clientId: `${settings.kafka.clientId}-consumer`,
     logLevel: settings.logLevel === "debug" ? "info" : "warn",
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
     dlqTopic: settings.topics.dlq,
     groupId: settings.consumer.groupId,
     sink,
-    score,
+    score: (orders) => host.score(orders),
     fromBeginning: args["from-beginning"] ?? false,
     summaryIntervalMs: summaryInterval,
     log,
@@ -166,6 +166,7 @@ async function main(): Promise<number> {
   log(`consumer: stopping (${reason}), deadline ${shutdownTimeout} ms`);
   const report = await worker.stop(shutdownTimeout);
   await sink.close();
+  await host.close();
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
   log(worker.metrics().summaryLine());

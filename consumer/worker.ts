@@ -61,6 +61,8 @@ export interface ConsumerWorkerOptions {
   readonly maxBytes?: number;
   /** Concurrent sink writes per partition batch (default 16). */
   readonly writeConcurrency?: number;
+  /** Records handled (and committed) per round within a fetched batch (default 500). */
+  readonly chunkSize?: number;
   /** Partitions processed concurrently (default 6). */
   readonly partitionsConcurrently?: number;
   readonly backoff?: BackoffOptions;
@@ -288,10 +290,49 @@ export class ConsumerWorker {
       resolveOffset(String(BigInt(offset) - 1n));
     };
 
-    let pending: readonly ConsumedRecord[] = records;
+    const chunk = this.#options.chunkSize ?? 500;
     let attempt = 0;
     let resume: (() => void) | undefined;
     try {
+      for (let start = 0; start < records.length; start += chunk) {
+        if (this.#stopController.signal.aborted) break; // the rest stays uncommitted
+        if (start > 0) await heartbeat();
+        attempt = await this.#processChunk(
+          records.slice(start, start + chunk),
+          payload,
+          commit,
+          attempt,
+          () => resume ??= pause(),
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof StopRequested)) throw error;
+      // Stopping: whatever is not durable stays uncommitted and is re-delivered to the next owner.
+    } finally {
+      if (resume !== undefined) {
+        resume();
+        this.#metrics.setPaused(partition, false);
+        if (!this.#stopController.signal.aborted) {
+          this.#log(`consumer: partition ${partition} resumed after ${attempt} retry round(s)`);
+        }
+      }
+    }
+  }
+
+  /** Handles one chunk until every record is done (retrying with backoff); returns attempts. */
+  async #processChunk(
+    records: readonly ConsumedRecord[],
+    payload: EachBatchPayload,
+    commit: () => Promise<void>,
+    attemptsSoFar: number,
+    pause: () => void,
+  ): Promise<number> {
+    const { heartbeat } = payload;
+    const partition = payload.batch.partition;
+    let pending: readonly ConsumedRecord[] = records;
+    let attempt = attemptsSoFar;
+    let paused = false;
+    {
       while (pending.length > 0) {
         const started = performance.now();
         const outcomes = await handleBatch(pending, {
@@ -303,14 +344,15 @@ export class ConsumerWorker {
         });
         const failed = await this.#settle(outcomes);
         this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
-        this.#inFlight.set(partition, failed.length);
+        this.#inFlight.set(partition, this.#tracker.inFlight(partition));
         await commit();
         if (failed.length === 0) break;
         pending = failed;
         attempt++;
         this.#metrics.retries.inc(failed.length);
-        if (resume === undefined) {
-          resume = pause(); // stop fetching this partition while the sink is out
+        if (!paused) {
+          paused = true;
+          pause(); // stop fetching this partition while the sink is out
           this.#metrics.setPaused(partition, true);
           this.#log(
             `consumer: partition ${partition} paused: ${failed.length} record(s) failed from offset ${
@@ -333,18 +375,8 @@ export class ConsumerWorker {
           }
         }
       }
-    } catch (error) {
-      if (!(error instanceof StopRequested)) throw error;
-      // Stopping: whatever is not durable stays uncommitted and is re-delivered to the next owner.
-    } finally {
-      if (resume !== undefined) {
-        resume();
-        this.#metrics.setPaused(partition, false);
-        if (!this.#stopController.signal.aborted) {
-          this.#log(`consumer: partition ${partition} resumed after ${attempt} retry round(s)`);
-        }
-      }
     }
+    return attempt;
   }
 
   /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */

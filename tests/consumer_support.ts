@@ -239,34 +239,38 @@ export async function createBucket(bucket: string): Promise<Record<string, strin
   };
 }
 
-/** Empties and deletes a bucket of the local S3 server. */
+/** Empties and deletes a bucket of the local S3 server (one small DeleteObject per key). */
 export async function deleteBucket(bucket: string): Promise<void> {
   const client = createCosClient(localCos());
   const keys = await bucketKeys("", bucket);
-  for (let i = 0; i < keys.length; i += 1000) {
-    await client.deleteObjects({
-      Bucket: bucket,
-      Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) },
-    }).promise();
+  for (let i = 0; i < keys.length; i += 32) {
+    await Promise.all(
+      keys.slice(i, i + 32).map((Key) => client.deleteObject({ Bucket: bucket, Key }).promise()),
+    );
   }
   await client.deleteBucket({ Bucket: bucket }).promise();
 }
 
-/** Keys under `prefix` in a bucket of the local S3 server. */
+/**
+ * Keys under `prefix` in a bucket of the local S3 server. Lists with plain `fetch` (moto accepts
+ * unsigned requests): the SDK's listObjectsV2 sometimes stalls under Deno on large responses.
+ */
 export async function bucketKeys(prefix: string, bucket: string): Promise<string[]> {
-  const cos = { ...localCos(), bucket };
-  const client = createCosClient(cos);
+  const endpoint = localCos().endpoint;
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await client.listObjectsV2({
-      Bucket: cos.bucket,
-      Prefix: prefix,
-      MaxKeys: 100, // larger pages stall the SDK under Deno (response never completes)
-      ...(token === undefined ? {} : { ContinuationToken: token }),
-    }).promise();
-    for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    const url = new URL(`${endpoint}/${bucket}`);
+    url.searchParams.set("list-type", "2");
+    url.searchParams.set("prefix", prefix);
+    if (token !== undefined) url.searchParams.set("continuation-token", token);
+    const res = await fetch(url);
+    const xml = await res.text();
+    if (!res.ok) throw new RangeError(`Cannot list ${bucket}: ${res.status} ${xml.slice(0, 200)}`);
+    for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(m[1]!.replaceAll("&amp;", "&"));
+    token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
+      ? /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1]
+      : undefined;
   } while (token !== undefined);
   return keys;
 }
@@ -332,4 +336,106 @@ export async function readDlq(topic: string): Promise<DlqRecord[]> {
     await consumer.disconnect();
   }
   return out;
+}
+
+/**
+ * A TCP proxy in front of the real S3 server that the test can take down and bring back: a real
+ * network outage for the consumer without stopping the shared server (moto keeps its buckets in
+ * memory, so `dev/s3.sh stop` would wipe every engineer's objects).
+ */
+export class OutageProxy {
+  readonly port: number;
+  readonly #target: { hostname: string; port: number };
+  #listener: Deno.Listener | undefined;
+  readonly #conns = new Set<Deno.Conn>();
+  #accepting: Promise<void> | undefined;
+
+  constructor(target: { hostname: string; port: number }) {
+    this.#target = target;
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+  }
+
+  /** Starts (or restarts) forwarding. */
+  up(): void {
+    if (this.#listener !== undefined) return;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    this.#listener = listener;
+    this.#accepting = (async () => {
+      try {
+        for await (const conn of listener) void this.#pipe(conn);
+      } catch {
+        // listener closed by down()
+      }
+    })();
+  }
+
+  async #pipe(client: Deno.Conn): Promise<void> {
+    this.#conns.add(client);
+    let upstream: Deno.Conn | undefined;
+    try {
+      upstream = await Deno.connect(this.#target);
+      this.#conns.add(upstream);
+      await Promise.allSettled([
+        client.readable.pipeTo(upstream.writable),
+        upstream.readable.pipeTo(client.writable),
+      ]);
+    } catch {
+      // connection reset by down(): that is the point
+    } finally {
+      for (const c of [client, upstream]) {
+        if (c === undefined) continue;
+        this.#conns.delete(c);
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+    }
+  }
+
+  /** Stops forwarding: closes the listener and cuts every open connection. */
+  async down(): Promise<void> {
+    this.#listener?.close();
+    this.#listener = undefined;
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#conns.clear();
+    await this.#accepting;
+  }
+}
+
+/** Waits until `check()` is true (throws after `timeoutMs`). */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new RangeError(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Number of `*.json` order files under `dir` (cheap, no parsing). */
+export function countLocal(dir: string): number {
+  let n = 0;
+  try {
+    for (const d of Deno.readDirSync(`${dir}/orders`)) {
+      for (const f of Deno.readDirSync(`${dir}/orders/${d.name}`)) {
+        if (f.name.endsWith(".json")) n++;
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return n;
 }
