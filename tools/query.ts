@@ -1,0 +1,211 @@
+/**
+ * `deno task query "<SQL>"`: SQL over the stored orders with DuckDB.
+ *
+ * A view `orders` reads every `orders/dt=YYYY-MM-DD/orderId=<id>.json` under the sink directory
+ * with `hive_partitioning=true`, so `dt` is a DATE column and `WHERE dt = ...` skips the other
+ * days' files. With `SINK=cos` (or `--cos`) the bucket's order objects are first mirrored into
+ * `./data/cos-mirror/<bucket>` (DuckDB's httpfs extension is downloaded at runtime from
+ * extensions.duckdb.org and is not available offline).
+ *
+ * DuckDB runs through FFI (`--allow-ffi` is full access), so this tool has its own permission
+ * set and nothing else in orderflow loads it.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { createCosClient, describeCosError } from "../config/cos.ts";
+import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
+import { mirrorOrders } from "./cos_mirror.ts";
+import { type Cell, formatCsv, formatJson, formatTable, type QueryResult } from "./query_format.ts";
+
+const HELP = `Usage: deno task query [options] "<SQL>"
+
+Runs SQL with DuckDB over the stored orders: a view "orders" with every field of the stored JSON
+(orderId, customerId, channel, items, total, currency, created_at, produced_at, consumed_at,
+latency_ms, risk_score, scorer) plus dt (DATE, from the dt= folder; filtering on it skips files).
+
+Source (default: the sink in the environment / .env: SINK_DIR, or the COS bucket when SINK=cos):
+  --dir DIR      query <DIR>/orders/dt=*/orderId=*.json (e.g. the folder "deno task demo" printed)
+  --cos          mirror the COS bucket's orders into ./data/cos-mirror/<bucket>, then query that
+Output:
+  --json         a JSON array of row objects
+  --csv          CSV with a header line
+  -h, --help     show this help
+
+Examples:
+  deno task query "SELECT dt, count(*) AS orders, round(sum(total), 2) AS revenue FROM orders GROUP BY dt ORDER BY dt"
+  deno task query --dir ./data/demo-20261126-204324 "SELECT * FROM orders ORDER BY risk_score DESC LIMIT 5"
+Exit codes: 0 ok, 1 query or source failed, 2 bad arguments or settings.`;
+
+/** A failure explained to the user; exit code 1 (or 2 for usage). */
+class QueryToolError extends Error {
+  override name = "QueryToolError";
+  /** What to do about it. */
+  readonly remedy: string;
+  /** Process exit code. */
+  readonly code: number;
+  constructor(message: string, remedy: string, code = 1, options?: ErrorOptions) {
+    super(message, options);
+    this.remedy = remedy;
+    this.code = code;
+  }
+}
+
+/** SQL string literal. */
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** Whether `<dir>/orders` holds at least one `dt=` folder with an order file. */
+async function hasOrders(dir: string): Promise<boolean> {
+  try {
+    for await (const day of Deno.readDir(`${dir}/orders`)) {
+      if (!day.isDirectory || !day.name.startsWith("dt=")) continue;
+      for await (const file of Deno.readDir(`${dir}/orders/${day.name}`)) {
+        if (file.isFile && file.name.startsWith("orderId=") && file.name.endsWith(".json")) {
+          return true;
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  return false;
+}
+
+async function cosDir(settings: Settings): Promise<string> {
+  if (settings.sink.kind !== "cos") {
+    throw new QueryToolError(
+      "Cannot query COS: SINK is not cos, so COS_ENDPOINT / COS_BUCKET are not configured",
+      "Set SINK=cos and the COS_* variables (see README, IBM Cloud setup), or use --dir.",
+      2,
+    );
+  }
+  const cos = settings.sink.cos;
+  const dir = `./data/cos-mirror/${cos.bucket}`;
+  const client = createCosClient(cos);
+  console.error(`query: mirroring orders from ${cos.endpoint}/${cos.bucket} into ${dir} ...`);
+  try {
+    const result = await mirrorOrders(client, cos.bucket, dir);
+    console.error(
+      `query: ${result.listed} order objects, ${result.downloaded} downloaded ` +
+        `(${result.listed - result.downloaded} already local)`,
+    );
+  } catch (error) {
+    const d = describeCosError(error, cos);
+    throw new QueryToolError(`Cannot mirror the COS bucket: ${d.message}`, d.remedy, 1, {
+      cause: error,
+    });
+  }
+  return dir;
+}
+
+/**
+ * Runs `sql` against a view `orders` over `<dir>/orders/dt=*\/orderId=*.json`; returns the
+ * columns and JSON-safe rows (BIGINT and DECIMAL as strings, DATE/TIMESTAMP as ISO text).
+ */
+export async function queryOrders(dir: string, sql: string): Promise<QueryResult> {
+  const glob = `${dir.replace(/\/+$/, "")}/orders/dt=*/orderId=*.json`;
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    await connection.run(
+      `CREATE VIEW orders AS SELECT * FROM read_json_auto(${
+        literal(glob)
+      }, hive_partitioning = true, union_by_name = true)`,
+    );
+    const reader = await connection.runAndReadAll(sql);
+    return Object.freeze({
+      columns: reader.columnNames(),
+      rows: reader.getRowsJson() as unknown as readonly (readonly Cell[])[],
+    });
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...args],
+      options: {
+        help: { type: "boolean", short: "h" },
+        dir: { type: "string" },
+        cos: { type: "boolean" },
+        json: { type: "boolean" },
+        csv: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (error) {
+    console.error(`query: ${(error as Error).message}\nRun "deno task query --help" for usage.`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  try {
+    if (positionals.length !== 1 || positionals[0]!.trim() === "") {
+      throw new QueryToolError(
+        `Cannot run a query: expected one SQL argument, got ${positionals.length}`,
+        'Quote the SQL: deno task query "SELECT count(*) FROM orders"',
+        2,
+      );
+    }
+    if (values.json && values.csv) {
+      throw new QueryToolError("Cannot use --json with --csv", "Pick one output format.", 2);
+    }
+    if (values.dir !== undefined && values.cos) {
+      throw new QueryToolError("Cannot use --dir with --cos", "Pick one source.", 2);
+    }
+    let dir = values.dir;
+    if (dir === undefined) {
+      let settings: Settings;
+      try {
+        settings = loadSettings(Deno.env.toObject());
+      } catch (error) {
+        if (!(error instanceof SettingsError)) throw error;
+        throw new QueryToolError(error.message, "Fix the environment (or .env), or use --dir.", 2);
+      }
+      if (values.cos || settings.sink.kind === "cos") dir = await cosDir(settings);
+      else dir = settings.sink.dir;
+    }
+    if (!await hasOrders(dir)) {
+      throw new QueryToolError(
+        `Cannot query ${dir}: no stored orders (${dir}/orders/dt=*/orderId=*.json)`,
+        "Run `deno task demo` (it prints its --dir), or point --dir / SINK_DIR at a sink " +
+          "directory with the per-order layout.",
+      );
+    }
+    let result: QueryResult;
+    try {
+      result = await queryOrders(dir, positionals[0]!);
+    } catch (error) {
+      throw new QueryToolError(
+        `Cannot run the query: ${(error as Error).message}`,
+        'Check the SQL; "DESCRIBE orders" lists the columns.',
+        1,
+        { cause: error },
+      );
+    }
+    console.log(
+      values.json ? formatJson(result) : values.csv ? formatCsv(result) : formatTable(result),
+    );
+    return 0;
+  } catch (error) {
+    if (!(error instanceof QueryToolError)) throw error;
+    console.error(`query: ${error.message}\n${error.remedy}`);
+    return error.code;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
