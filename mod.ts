@@ -12,6 +12,7 @@
 // core (core engineer)
 export * from "./core/order.ts";
 export * from "./core/order_key.ts";
+export * from "./core/order_schema.ts";
 export * from "./core/enrich.ts";
 export * from "./core/top_k.ts";
 export * from "./core/metrics.ts";
