@@ -2,7 +2,8 @@
  * `deno task demo`: the whole pipeline on this machine in one command.
  *
  * Starts the local Kafka broker when it is not running (and stops it again at the end), creates
- * a fresh topic pair and consumer group, starts the consumer (writing to `./data/demo-<ts>`),
+ * a fresh topic pair and consumer group, starts the consumer (writing to
+ * `./data/demo-<ts>-<hex>`),
  * produces synthetic orders through the producer CLI, waits until every order is stored, prints
  * a report computed from the stored files, and stops what it started. Always uses the local
  * broker on PLAINTEXT and the local disk sink: `.env` and Kafka/COS settings are ignored.
@@ -21,9 +22,10 @@ import { countStoredOrders, readStoredOrders } from "./stored_orders.ts";
 
 const HELP = `Usage: deno task demo [options]
 
-Runs the pipeline end to end on this machine: local Kafka broker (started if needed, stopped
-again if the demo started it), a fresh topic pair demo-<ts> / demo-<ts>.dlq (6 partitions), the
-consumer writing to ./data/demo-<ts>, the producer sending synthetic orders; then a report.
+Runs the pipeline end to end on this machine: the local Kafka broker (started if needed,
+stopped again if the demo started it), a fresh topic pair demo-<ts>-<hex> + .dlq (6 partitions)
+and consumer group, the consumer writing to ./data/demo-<ts>-<hex>, the producer sending
+synthetic orders; then a report computed from the stored files.
 
 Options:
   --count N      orders to produce (default 5000)
@@ -257,7 +259,11 @@ async function main(args: readonly string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
 
-  const name = `demo-${stamp(new Date())}`;
+  const suffix = Array.from(
+    crypto.getRandomValues(new Uint8Array(2)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  const name = `demo-${stamp(new Date())}-${suffix}`;
   const sinkDir = `./data/${name}`;
   const logPath = `${sinkDir}/consumer.log`;
   const dlqTopic = `${name}.dlq`;
