@@ -293,6 +293,8 @@ async function main(args: readonly string[]): Promise<number> {
   let topicsCreated = false;
   let consumer: Deno.ChildProcess | undefined;
   let consumerExit: Promise<Deno.CommandStatus> | undefined;
+  let producer: Deno.ChildProcess | undefined;
+  let producerOut: Promise<Deno.CommandOutput> | undefined;
   let keepRunning = false;
   let code = 1;
   try {
@@ -351,7 +353,7 @@ async function main(args: readonly string[]): Promise<number> {
         (options.rate > 0 ? ` at ${options.rate}/s` : " as fast as possible") + "...",
     );
     const startedAtMs = Date.now();
-    const producer = new Deno.Command("bash", {
+    producer = new Deno.Command("bash", {
       args: [
         "-c",
         'exec "$@"',
@@ -374,7 +376,7 @@ async function main(args: readonly string[]): Promise<number> {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const producerOut = producer.output();
+    producerOut = producer.output();
 
     // Wait: progress every second until every order is stored (or a failure / the timeout).
     const deadline = startedAtMs + options.timeoutS * 1000;
@@ -494,6 +496,18 @@ async function main(args: readonly string[]): Promise<number> {
       code = 1;
     }
   } finally {
+    if (producer !== undefined && producerOut !== undefined) {
+      // On failure or Ctrl-C the producer may still be sending: stop it (it flushes and exits).
+      if (!await settlesWithin(producerOut, 0)) {
+        try {
+          producer.kill("SIGTERM");
+        } catch (error) {
+          if (!(error instanceof TypeError)) console.error(`demo: ${(error as Error).message}`);
+        }
+        await producerOut;
+        console.error("demo: producer stopped");
+      }
+    }
     if (!keepRunning) {
       if (consumer !== undefined && consumerExit !== undefined) {
         await stopConsumer(consumer, consumerExit, code === 0 ? 15_000 : 0);
