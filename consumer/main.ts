@@ -23,7 +23,10 @@ each to the sink (SINK=local|cos, SINK_LAYOUT=per-order|batched); bad records go
 Offsets are committed only once the record is durable (or acknowledged by the DLQ).
 
 Options:
-  --from-beginning          start at the earliest offset when the group has no commit yet
+  --from-latest             start at the end of partitions the group has no commit for (skips
+                            what is already in the topic; default: start at the earliest offset,
+                            so a new group misses nothing). Committed offsets always win.
+  --from-beginning          accepted for compatibility; a no-op (earliest is the default)
   --max-records <n>         stop after n records are done (stored or dead-lettered)
   --until-idle <ms>         stop after <ms> without new records once nothing is in flight
   --shutdown-timeout <ms>   deadline for a graceful stop on SIGINT/SIGTERM (default 10000)
@@ -60,6 +63,7 @@ async function main(): Promise<number> {
       options: {
         "help": { type: "boolean", short: "h" },
         "from-beginning": { type: "boolean" },
+        "from-latest": { type: "boolean" },
         "max-records": { type: "string" },
         "until-idle": { type: "string" },
         "shutdown-timeout": { type: "string" },
@@ -74,6 +78,12 @@ async function main(): Promise<number> {
   if (args.help) {
     console.log(HELP);
     return 0;
+  }
+  if (args["from-latest"] && args["from-beginning"]) {
+    fail(
+      "Cannot use --from-latest with --from-beginning: they pick opposite start offsets",
+      "Drop one (earliest is the default).",
+    );
   }
   const maxRecordsText = args["max-records"];
   const maxRecords = maxRecordsText === undefined ? undefined : Number(maxRecordsText);
@@ -127,7 +137,7 @@ async function main(): Promise<number> {
     groupId: settings.consumer.groupId,
     sink,
     score: (orders) => host.score(orders),
-    fromBeginning: args["from-beginning"] ?? false,
+    fromBeginning: !(args["from-latest"] ?? false),
     summaryIntervalMs: summaryInterval,
     log,
   });

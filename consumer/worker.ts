@@ -55,7 +55,11 @@ export interface ConsumerWorkerOptions {
   readonly groupId: string;
   readonly sink: Sink;
   readonly score: ScoreFn;
-  /** Start from the earliest offset when the group has no committed offset. */
+  /**
+   * Where a partition without a committed offset starts (also after the committed offset fell
+   * out of retention): the earliest offset when true (default), the end of the log when false.
+   * kafkajs consults this only for partitions the group has no valid commit for.
+   */
   readonly fromBeginning?: boolean;
   /** Records with larger values are dead-lettered (default 1 MiB). */
   readonly maxBytes?: number;
@@ -178,7 +182,7 @@ export class ConsumerWorker {
     await this.#consumer.connect();
     await this.#consumer.subscribe({
       topics: [this.#options.topic],
-      fromBeginning: this.#options.fromBeginning ?? false,
+      fromBeginning: this.#options.fromBeginning ?? true,
     });
     await this.#consumer.run({
       autoCommit: false,
