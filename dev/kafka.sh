@@ -14,11 +14,15 @@
 #
 # Environment: KAFKA_START_TIMEOUT (seconds, default 120), KAFKA_STOP_TIMEOUT (default 30),
 # KAFKA_HEAP_OPTS (default "-Xmx1G -Xms1G"), KAFKA_TOOL_HEAP_OPTS (default "-Xmx512M").
+# A second, independent broker (fault tests restart one without touching the shared broker):
+# KAFKA_RUN_DIR (state dir, default .run/kafka), KAFKA_PLAINTEXT_PORT (9092), KAFKA_SASL_PORT
+# (9093), KAFKA_CONTROLLER_PORT (9094).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEV="$ROOT/dev"
-RUN="$ROOT/.run/kafka"
+RUN="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
+[[ "$RUN" == /* ]] || RUN="$PWD/$RUN"
 LIBS="$DEV/.cache/kafka-libs"
 POM="$DEV/kafka/pom.xml"
 PID_FILE="$RUN/kafka.pid"
@@ -29,9 +33,9 @@ TLS="$RUN/tls"
 PASSWORD_FILE="$RUN/token.password"
 SASL_ENV="$RUN/sasl.env"
 
-PLAINTEXT_PORT=9092
-SASL_SSL_PORT=9093
-CONTROLLER_PORT=9094
+PLAINTEXT_PORT="${KAFKA_PLAINTEXT_PORT:-9092}"
+SASL_SSL_PORT="${KAFKA_SASL_PORT:-9093}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9094}"
 TOPICS=("orders" "orders.dlq")
 TOPIC_PARTITIONS=6
 WARMUP_GROUP=orderflow-consumer
