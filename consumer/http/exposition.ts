@@ -1,0 +1,106 @@
+/**
+ * The consumer's `/metrics` source: the worker's {@linkcode ConsumerMetrics} registry plus what
+ * lives outside it — records in flight, scorer failures and reloads (from the scoring host) and
+ * build info.
+ *
+ * @module
+ */
+import {
+  type Metric,
+  type MetricSample,
+  type MetricSnapshot,
+  type MetricSource,
+  MetricsRegistry,
+} from "../../mod.ts";
+import type { ObservedConsumer } from "./observed.ts";
+
+/** A counter whose samples come from a callback (counts kept by another component). */
+export class CallbackCounter implements Metric {
+  /** Metric name. */
+  readonly name: string;
+  /** Help text. */
+  readonly help: string;
+  readonly #samples: () => readonly MetricSample[];
+
+  /** `samples` is called at every collect; values must only grow. */
+  constructor(
+    options: { readonly name: string; readonly help: string },
+    samples: () => readonly MetricSample[],
+  ) {
+    this.name = options.name;
+    this.help = options.help;
+    this.#samples = samples;
+  }
+
+  /** Snapshot of the callback's samples. */
+  collect(_now?: number): MetricSnapshot {
+    return { name: this.name, help: this.help, type: "counter", samples: this.#samples() };
+  }
+}
+
+/** Build identity for `orderflow_build_info`. */
+export interface BuildInfo {
+  readonly version: string;
+  readonly deno: string;
+}
+
+/**
+ * Everything `/metrics` renders for one consumer, in a stable order: the worker's metrics first,
+ * then in-flight records, scorer failures/reloads and build info.
+ */
+export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo): MetricSource {
+  const extra = new MetricsRegistry();
+  extra.gauge({
+    name: "orderflow_in_flight",
+    help: "Records fetched and not yet durable, over all partitions.",
+    collect: (g) => g.set(consumer.inFlight()),
+  });
+  const scoring = consumer.scoring;
+  extra.register(
+    new CallbackCounter({
+      name: "orderflow_scorer_failures_total",
+      help: "Scorer plugin failures (the order got a fallback score), by scorer and reason.",
+    }, () => {
+      if (scoring === undefined) return [];
+      const sums = new Map<string, MetricSample>();
+      for (const f of scoring.metrics().failures) {
+        const key = JSON.stringify([f.scorer, f.reason]);
+        const prev = sums.get(key);
+        sums.set(key, {
+          suffix: "",
+          labels: [["scorer", f.scorer], ["reason", f.reason]],
+          value: (prev?.value ?? 0) + f.count,
+        });
+      }
+      return [...sums.values()];
+    }),
+  );
+  extra.register(
+    new CallbackCounter(
+      {
+        name: "orderflow_scorer_reloads_total",
+        help: "Scorer plugins hot-reloaded from the plugins directory.",
+      },
+      () =>
+        scoring === undefined ? [] : [{ suffix: "", labels: [], value: scoring.metrics().reloads }],
+    ),
+  );
+  extra.gauge({
+    name: "orderflow_scorers_ready",
+    help: "Scorer plugins loaded and serving their channel.",
+    collect: (g) => {
+      if (scoring !== undefined) g.set(scoring.status().filter((s) => s.state === "ready").length);
+    },
+  });
+  extra.gauge({
+    name: "orderflow_build_info",
+    help: "Build information; the value is always 1.",
+    labelNames: ["version", "deno"],
+    collect: (g) => g.set(1, { version: build.version, deno: build.deno }),
+  });
+  return Object.freeze({
+    collect(now?: number): MetricSnapshot[] {
+      return [...consumer.metrics.registry.collect(now), ...extra.collect(now)];
+    },
+  });
+}
