@@ -15,6 +15,8 @@ import { createKafka } from "../config/kafka.ts";
 import { ConsumerWorker } from "./worker.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
 import { ScoringHost } from "./scoring/host.ts";
+import { createConsumerHttp } from "./http/app.ts";
+import { startHttpServer } from "./http/server.ts";
 
 const HELP = `Usage: deno task consume [options]
 
@@ -141,6 +143,21 @@ async function main(): Promise<number> {
     summaryIntervalMs: summaryInterval,
     log,
   });
+  let stopping = false;
+  const http = startHttpServer(
+    createConsumerHttp({
+      settings,
+      consumer: {
+        metrics: worker.metrics(),
+        inFlight: () => worker.inFlight(),
+        refreshLag: () => worker.lag(),
+        probeSink: () => sink.probe(),
+        scoring: host,
+        stopping: () => stopping,
+      },
+    }),
+    { host: settings.http.host, port: settings.http.port, log },
+  );
 
   const { promise: stopSignal, resolve: requestStop } = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => requestStop(name);
@@ -173,9 +190,11 @@ async function main(): Promise<number> {
     worker.crashed.then((e) => `crash: ${e.message}`),
   ]);
   if (poll !== undefined) clearInterval(poll);
+  stopping = true; // /healthz and /readyz answer 503 from here on
   log(`consumer: stopping (${reason}), deadline ${shutdownTimeout} ms`);
   const report = await worker.stop(shutdownTimeout);
   await sink.close();
+  await http?.close();
   await host.close();
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);

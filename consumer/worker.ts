@@ -177,6 +177,14 @@ export class ConsumerWorker {
       this.#log(`consumer: crashed: ${e.payload.error.message} (restart: ${e.payload.restart})`);
       if (!e.payload.restart) this.#resolveCrash(e.payload.error);
     });
+    // Liveness and readiness for /healthz and /readyz (consumer/http).
+    const metrics = this.#metrics;
+    this.#consumer.on(events.GROUP_JOIN, () => metrics.setJoined(true));
+    for (const left of [events.REBALANCING, events.STOP, events.CRASH, events.DISCONNECT]) {
+      this.#consumer.on(left, () => metrics.setJoined(false));
+    }
+    this.#consumer.on(events.FETCH_START, () => metrics.tick());
+    this.#consumer.on(events.HEARTBEAT, () => metrics.tick());
     await this.#producer.connect();
     await this.#admin.connect();
     await this.#consumer.connect();
