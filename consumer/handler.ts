@@ -216,25 +216,41 @@ async function forEachBounded<T>(
   await Promise.all(lanes);
 }
 
+/** A valid, scored, enriched record ready to be written: the body and what its outcome says. */
+export interface PreparedOutcome {
+  readonly kind: "prepared";
+  readonly record: ConsumedRecord;
+  /** Per-order object key (`orders/dt=.../orderId=<id>.json`). */
+  readonly key: string;
+  /** UTC date of `created_at` (`YYYY-MM-DD`), the `dt=` partition of the key. */
+  readonly dt: string;
+  /** One NDJSON line: the enriched order and `\n`. */
+  readonly body: Uint8Array;
+  /** The outcome to report once the body is durable (`latencyMs` is then recomputed). */
+  readonly stored: StoredOutcome;
+  /** `produced_at` epoch ms, when known. */
+  readonly producedAt: number | undefined;
+}
+
+/** What {@linkcode prepareBatch} returns per record. */
+export type PreparedRecord = PreparedOutcome | DeadLetterOutcome | RetryableOutcome;
+
 /**
- * Processes a batch; returns one frozen outcome per record, in input order. Orders are scored in
- * one call. Writes run with bounded concurrency; writes of the same key keep input order, and
- * once one fails the later ones of that key fail too (a retry must not reorder them).
- *
- * Throws only for bugs; every expected failure is an outcome.
+ * Decodes, validates, scores (one call for the batch) and enriches records without writing them:
+ * one frozen outcome per record, in input order. Layouts that group records (batched) write the
+ * prepared bodies themselves; {@linkcode handleBatch} writes one object per order.
  */
-export async function handleBatch(
+export async function prepareBatch(
   records: readonly ConsumedRecord[],
-  env: HandlerEnv,
-): Promise<readonly RecordOutcome[]> {
-  const outcomes: (RecordOutcome | undefined)[] = new Array(records.length);
+  env: Pick<HandlerEnv, "score" | "now" | "maxBytes">,
+): Promise<readonly PreparedRecord[]> {
+  const outcomes: (PreparedRecord | undefined)[] = new Array(records.length);
   const valid: { index: number; order: Order }[] = [];
   records.forEach((record, index) => {
     const parsed = parseRecord(record, env.maxBytes);
     if (parsed.ok) valid.push({ index, order: parsed.order });
     else outcomes[index] = parsed.outcome;
   });
-
   if (valid.length > 0) {
     let scores: readonly ScoreResult[] | undefined;
     let scoreError: unknown;
@@ -249,77 +265,109 @@ export async function handleBatch(
       scoreError = error;
       scores = undefined;
     }
-    if (scores === undefined) {
-      for (const { index } of valid) {
-        outcomes[index] = Object.freeze<RecordOutcome>({
+    const consumedAt = env.now();
+    valid.forEach(({ index, order }, i) => {
+      const record = records[index]!;
+      const result = scores?.[i];
+      if (result === undefined) {
+        outcomes[index] = Object.freeze<RetryableOutcome>({
           kind: "retryable-failure",
-          record: records[index]!,
+          record,
           stage: "score",
           error: scoreError,
         });
+        return;
       }
-    } else {
-      const results = scores;
-      const chains = new Map<string, Promise<boolean>>();
-      const consumedAt = env.now();
-      const limit = env.sink.buffering === true ? valid.length : env.concurrency ?? 16;
-      await forEachBounded(valid, limit, async ({ index, order }, i) => {
-        const record = records[index]!;
-        const result = results[i]!;
-        const key = orderKey(order);
-        const producedAt = producedAtMs(record, order);
-        const enriched = enrich(
-          order,
-          producedAt === undefined
-            ? { consumedAt, riskScore: result.score, scorer: result.scorer }
-            : { consumedAt, producedAt, riskScore: result.score, scorer: result.scorer },
-        );
-        const body = encoder.encode(JSON.stringify(enriched) + "\n");
-        const previous = chains.get(key);
-        const run = (async (): Promise<boolean> => {
-          if (previous !== undefined && !(await previous)) {
-            throw new SinkWriteError(
-              `Cannot write ${key}: an earlier record of the same key failed in this batch`,
-              { key, retryable: true },
-            );
-          }
-          await env.sink.write(key, body, { partition: record.partition, offset: record.offset });
-          return true;
-        })();
-        chains.set(key, run.then(() => true, () => false));
-        try {
-          await run;
-          outcomes[index] = Object.freeze<RecordOutcome>({
-            kind: "stored",
-            record,
-            key,
-            orderId: order.orderId,
-            channel: order.channel,
-            total: order.total,
-            riskScore: result.score,
-            scorer: result.scorer,
-            fallback: result.fallback,
-            latencyMs: producedAt === undefined ? undefined : env.now() - producedAt,
-          });
-        } catch (error) {
-          if (error instanceof SinkWriteError && !error.retryable) {
-            outcomes[index] = Object.freeze<RecordOutcome>({
-              kind: "dead-letter",
-              record,
-              reason: "unsafe_order_id",
-              detail: describe(error),
-            });
-          } else {
-            outcomes[index] = Object.freeze<RecordOutcome>({
-              kind: "retryable-failure",
-              record,
-              stage: "sink",
-              error,
-            });
-          }
-        }
+      const key = orderKey(order);
+      const producedAt = producedAtMs(record, order);
+      const enriched = enrich(
+        order,
+        producedAt === undefined
+          ? { consumedAt, riskScore: result.score, scorer: result.scorer }
+          : { consumedAt, producedAt, riskScore: result.score, scorer: result.scorer },
+      );
+      outcomes[index] = Object.freeze<PreparedOutcome>({
+        kind: "prepared",
+        record,
+        key,
+        dt: order.createdAt.slice(0, 10),
+        body: encoder.encode(JSON.stringify(enriched) + "\n"),
+        producedAt,
+        stored: Object.freeze<StoredOutcome>({
+          kind: "stored",
+          record,
+          key,
+          orderId: order.orderId,
+          channel: order.channel,
+          total: order.total,
+          riskScore: result.score,
+          scorer: result.scorer,
+          fallback: result.fallback,
+          latencyMs: undefined,
+        }),
       });
-    }
+    });
   }
   return Object.freeze(outcomes.map((o) => o!));
+}
+
+/**
+ * Processes a batch; returns one frozen outcome per record, in input order. Orders are scored in
+ * one call. Writes run with bounded concurrency; writes of the same key keep input order, and
+ * once one fails the later ones of that key fail too (a retry must not reorder them).
+ *
+ * Throws only for bugs; every expected failure is an outcome.
+ */
+export async function handleBatch(
+  records: readonly ConsumedRecord[],
+  env: HandlerEnv,
+): Promise<readonly RecordOutcome[]> {
+  const prepared = await prepareBatch(records, env);
+  const outcomes: RecordOutcome[] = new Array(records.length);
+  const toWrite: { index: number; p: PreparedOutcome }[] = [];
+  prepared.forEach((p, index) => {
+    if (p.kind === "prepared") toWrite.push({ index, p });
+    else outcomes[index] = p;
+  });
+  const chains = new Map<string, Promise<boolean>>();
+  const limit = env.sink.buffering === true ? toWrite.length : env.concurrency ?? 16;
+  await forEachBounded(toWrite, limit, async ({ index, p }) => {
+    const { record, key, body, producedAt } = p;
+    const previous = chains.get(key);
+    const run = (async (): Promise<boolean> => {
+      if (previous !== undefined && !(await previous)) {
+        throw new SinkWriteError(
+          `Cannot write ${key}: an earlier record of the same key failed in this batch`,
+          { key, retryable: true },
+        );
+      }
+      await env.sink.write(key, body, { partition: record.partition, offset: record.offset });
+      return true;
+    })();
+    chains.set(key, run.then(() => true, () => false));
+    try {
+      await run;
+      outcomes[index] = Object.freeze<RecordOutcome>({
+        ...p.stored,
+        latencyMs: producedAt === undefined ? undefined : env.now() - producedAt,
+      });
+    } catch (error) {
+      if (error instanceof SinkWriteError && !error.retryable) {
+        outcomes[index] = Object.freeze<RecordOutcome>({
+          kind: "dead-letter",
+          record,
+          reason: "unsafe_order_id",
+          detail: describe(error),
+        });
+      } else {
+        outcomes[index] = Object.freeze<RecordOutcome>({
+          kind: "retryable-failure",
+          record,
+          stage: "sink",
+          error,
+        });
+      }
+    }
+  });
+  return Object.freeze(outcomes);
 }

@@ -33,6 +33,9 @@ Options:
   --until-idle <ms>         stop after <ms> without new records once nothing is in flight
   --shutdown-timeout <ms>   deadline for a graceful stop on SIGINT/SIGTERM (default 10000)
   --summary-interval <ms>   stderr summary line interval (default 5000, 0 = off)
+  --batch-records <n>       SINK_LAYOUT=batched: segment size in offsets (default 1000)
+  --batch-max-age <ms>      SINK_LAYOUT=batched: write a segment still filling once its oldest
+                            unwritten record is this old (default 5000)
   -h, --help                show this help
 
 Environment: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, KAFKA_USERNAME, KAFKA_PASSWORD|KAFKA_API_KEY,
@@ -70,6 +73,8 @@ async function main(): Promise<number> {
         "until-idle": { type: "string" },
         "shutdown-timeout": { type: "string" },
         "summary-interval": { type: "string" },
+        "batch-records": { type: "string" },
+        "batch-max-age": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -98,6 +103,21 @@ async function main(): Promise<number> {
   const untilIdle = parseMs("until-idle", args["until-idle"], undefined);
   const shutdownTimeout = parseMs("shutdown-timeout", args["shutdown-timeout"], 10_000)!;
   const summaryInterval = parseMs("summary-interval", args["summary-interval"], 5000)!;
+  const batchRecordsText = args["batch-records"];
+  const batchRecords = batchRecordsText === undefined ? 1000 : Number(batchRecordsText);
+  if (!(Number.isSafeInteger(batchRecords) && batchRecords > 0)) {
+    fail(
+      `Cannot parse --batch-records "${batchRecordsText}": not a positive integer`,
+      "Use e.g. --batch-records 1000.",
+    );
+  }
+  const batchMaxAge = parseMs("batch-max-age", args["batch-max-age"], 5000)!;
+  if (batchMaxAge < 1) {
+    fail(
+      "Cannot use --batch-max-age 0: segments would never wait",
+      "Use e.g. --batch-max-age 5000.",
+    );
+  }
 
   let settings: Settings;
   try {
@@ -113,7 +133,11 @@ async function main(): Promise<number> {
   const secrets = secretsOf(settings);
   const log = (line: string) => console.error(redact(line, secrets));
 
-  const sink = sinkFromSettings(settings.sink);
+  const sink = sinkFromSettings(settings.sink, {
+    records: batchRecords,
+    maxAgeMs: batchMaxAge,
+    log,
+  });
   const host = await ScoringHost.start({ pluginsDir: settings.pluginsDir, watch: true, log });
   const kafka = createKafka(settings.kafka, {
     clientId: `${settings.kafka.clientId}-consumer`,

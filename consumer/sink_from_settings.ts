@@ -7,15 +7,36 @@ import type { SinkSettings } from "../config/settings.ts";
 import { createCosClient } from "../config/cos.ts";
 import { LocalSink } from "./sinks/local.ts";
 import { CosSink } from "./sinks/cos.ts";
+import { BatchedSink } from "./sinks/batched.ts";
 import type { Sink } from "./sinks/types.ts";
 
-/** Creates the sink described by `settings` (no I/O until the first write or probe). */
-export function sinkFromSettings(settings: SinkSettings): Sink {
+/** Tuning of the batched layout (CLI flags `--batch-records`, `--batch-max-age`). */
+export interface BatchOptions {
+  /** Segment size N in offsets (default 1000). */
+  readonly records?: number;
+  /** Write a segment still filling when its oldest unwritten record is this old (default 5000). */
+  readonly maxAgeMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Creates the sink described by `settings` (no I/O until the first write or probe): a per-order
+ * {@linkcode Sink}, or a {@linkcode BatchedSink} over one for `layout: "batched"`.
+ */
+export function sinkFromSettings(
+  settings: SinkSettings,
+  batch: BatchOptions = {},
+): Sink | BatchedSink {
   const inner: Sink = settings.kind === "local"
     ? new LocalSink({ dir: settings.dir })
     : new CosSink({ client: createCosClient(settings.cos), cos: settings.cos });
   if (settings.layout === "batched") {
-    throw new RangeError("Cannot create sink: SINK_LAYOUT=batched is not implemented yet");
+    return new BatchedSink({
+      inner,
+      ...(batch.records === undefined ? {} : { records: batch.records }),
+      ...(batch.maxAgeMs === undefined ? {} : { maxAgeMs: batch.maxAgeMs }),
+      ...(batch.log === undefined ? {} : { log: batch.log }),
+    });
   }
   return inner;
 }

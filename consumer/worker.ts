@@ -8,10 +8,18 @@
  * @module
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
-import { type ConsumedRecord, handleBatch, type RecordOutcome, type ScoreFn } from "./handler.ts";
+import {
+  type ConsumedRecord,
+  handleBatch,
+  prepareBatch,
+  type PreparedRecord,
+  type RecordOutcome,
+  type ScoreFn,
+} from "./handler.ts";
 import { DeadLetterPublisher } from "./dlq.ts";
 import { OffsetTracker } from "./offsets.ts";
 import type { Sink } from "./sinks/types.ts";
+import { BatchedSink } from "./sinks/batched.ts";
 import { ConsumerMetrics } from "./metrics.ts";
 
 /** Capped exponential backoff with full jitter. */
@@ -53,7 +61,11 @@ export interface ConsumerWorkerOptions {
   readonly topic: string;
   readonly dlqTopic: string;
   readonly groupId: string;
-  readonly sink: Sink;
+  /**
+   * Where orders go: a per-order {@linkcode Sink}, or a {@linkcode BatchedSink} (NDJSON segments;
+   * offsets are committed per complete segment).
+   */
+  readonly sink: Sink | BatchedSink;
   readonly score: ScoreFn;
   /**
    * Where a partition without a committed offset starts (also after the committed offset fell
@@ -120,6 +132,8 @@ export class ConsumerWorker {
   readonly #log: (line: string) => void;
   readonly #stopController = new AbortController();
   readonly #inFlight = new Map<number, number>();
+  /** Batched layout: records waiting in a retry loop (DLQ or scoring), per partition. */
+  readonly #retrying = new Map<number, number>();
   readonly #crashed: Promise<Error>;
   #resolveCrash: (error: Error) => void = () => {};
   #summaryTimer: ReturnType<typeof setInterval> | undefined;
@@ -166,6 +180,7 @@ export class ConsumerWorker {
       this.#metrics.groupJoins.inc();
       // Partitions may have moved: forget in-flight state; the new owner starts from the commit.
       for (const p of this.#tracker.partitions()) this.#tracker.reset(p);
+      if (this.#options.sink instanceof BatchedSink) this.#options.sink.discardAll();
       const assigned = e.payload.memberAssignment[this.#options.topic] ?? [];
       this.#log(
         `consumer: joined group ${e.payload.groupId} as ${
@@ -216,9 +231,17 @@ export class ConsumerWorker {
     return this.#crashed;
   }
 
-  /** Records fetched and not yet durable, over all partitions. */
+  /**
+   * Records fetched and not yet durable, over all partitions. With the batched layout: records
+   * not yet in a written object (those of a segment still filling count once written).
+   */
   inFlight(): number {
     let n = 0;
+    const sink = this.#options.sink;
+    if (sink instanceof BatchedSink) {
+      for (const v of this.#retrying.values()) n += v;
+      return n + sink.unwrittenTotal();
+    }
     for (const v of this.#inFlight.values()) n += v;
     return n;
   }
@@ -286,11 +309,13 @@ export class ConsumerWorker {
       if (!(error instanceof RangeError)) throw error;
       // Re-delivery after a seek or rebalance: start over from what the broker handed us.
       this.#tracker.reset(partition);
+      if (this.#options.sink instanceof BatchedSink) this.#options.sink.discard(partition);
       this.#tracker.track(partition, first.offset);
     }
     for (const r of records.slice(1)) this.#tracker.track(partition, r.offset);
     this.#inFlight.set(partition, records.length);
 
+    const segments = this.#options.sink instanceof BatchedSink ? this.#options.sink : undefined;
     const commit = async (): Promise<void> => {
       const offset = this.#tracker.uncommitted(partition);
       if (offset === undefined) return;
@@ -299,7 +324,9 @@ export class ConsumerWorker {
       });
       this.#tracker.markCommitted(partition, offset);
       this.#metrics.setCommitted(partition, offset);
-      resolveOffset(String(BigInt(offset) - 1n));
+      // Batched: the fetch position is resolved per chunk (records of a segment still filling
+      // are handled but not committed); resolving the commit point would fetch them again.
+      if (segments === undefined) resolveOffset(String(BigInt(offset) - 1n));
     };
 
     const chunk = this.#options.chunkSize ?? 500;
@@ -309,13 +336,26 @@ export class ConsumerWorker {
       for (let start = 0; start < records.length; start += chunk) {
         if (this.#stopController.signal.aborted) break; // the rest stays uncommitted
         if (start > 0) await heartbeat();
-        attempt = await this.#processChunk(
-          records.slice(start, start + chunk),
-          payload,
-          commit,
-          attempt,
-          () => resume ??= pause(),
-        );
+        const part = records.slice(start, start + chunk);
+        if (segments === undefined) {
+          attempt = await this.#processChunk(
+            part,
+            payload,
+            commit,
+            attempt,
+            () => resume ??= pause(),
+          );
+        } else {
+          attempt = await this.#processSegmentedChunk(
+            part,
+            payload,
+            segments,
+            commit,
+            attempt,
+            () => resume ??= pause(),
+          );
+          resolveOffset(part.at(-1)!.offset);
+        }
       }
     } catch (error) {
       if (!(error instanceof StopRequested)) throw error;
@@ -349,7 +389,7 @@ export class ConsumerWorker {
         const started = performance.now();
         const outcomes = await handleBatch(pending, {
           score: this.#options.score,
-          sink: this.#options.sink,
+          sink: this.#options.sink as Sink,
           now: this.#options.now ?? Date.now,
           maxBytes: this.#options.maxBytes ?? 1024 * 1024,
           concurrency: this.#options.writeConcurrency ?? 16,
@@ -389,6 +429,136 @@ export class ConsumerWorker {
       }
     }
     return attempt;
+  }
+
+  /**
+   * Batched layout: prepares a chunk, dead-letters bad records, appends the rest to their
+   * segments, writes the segments that are complete and marks their records done. Retries (with
+   * pause and backoff) until the chunk is appended and every complete segment is written.
+   */
+  async #processSegmentedChunk(
+    records: readonly ConsumedRecord[],
+    payload: EachBatchPayload,
+    segments: BatchedSink,
+    commit: () => Promise<void>,
+    attemptsSoFar: number,
+    pause: () => void,
+  ): Promise<number> {
+    const { heartbeat } = payload;
+    const partition = payload.batch.partition;
+    let pending: readonly ConsumedRecord[] = records;
+    let attempt = attemptsSoFar;
+    let paused = false;
+    for (;;) {
+      const started = performance.now();
+      let failed: ConsumedRecord[] = [];
+      if (pending.length > 0) {
+        const prepared = await prepareBatch(pending, {
+          score: this.#options.score,
+          now: this.#options.now ?? Date.now,
+          maxBytes: this.#options.maxBytes ?? 1024 * 1024,
+        });
+        failed = await this.#settlePrepared(prepared, segments);
+      }
+      this.#retrying.set(partition, failed.length);
+      let sinkError: unknown;
+      try {
+        for (const offset of await segments.flushSealed(partition)) {
+          this.#tracker.markDone(partition, offset);
+        }
+      } catch (error) {
+        if (error instanceof RangeError && !this.#tracker.partitions().includes(partition)) {
+          return attempt; // the partition was revoked meanwhile; its records are re-read
+        }
+        sinkError = error;
+        this.#metrics.recordFailure("sink");
+        this.#lastError = `sink: ${(error as Error).message}`;
+      }
+      this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
+      await commit();
+      if (failed.length === 0 && sinkError === undefined) break;
+      pending = failed;
+      attempt++;
+      this.#metrics.retries.inc(Math.max(1, failed.length));
+      if (!paused) {
+        paused = true;
+        pause();
+        this.#metrics.setPaused(partition, true);
+        this.#log(
+          `consumer: partition ${partition} paused: ${
+            failed.length > 0
+              ? `${failed.length} record(s) failed from offset ${failed[0]!.offset}`
+              : "a segment write failed"
+          } (${this.#lastError ?? "DLQ unavailable"}); retrying with backoff`,
+        );
+      }
+      for (;;) {
+        await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
+        try {
+          await segments.probe();
+          break;
+        } catch (error) {
+          attempt++;
+          this.#metrics.probeFailures.inc();
+          if (attempt % 10 === 0) {
+            this.#log(`consumer: sink still unavailable: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+    this.#retrying.set(partition, 0);
+    return attempt;
+  }
+
+  /** Batched layout: dead-letters and appends; returns the records to retry (DLQ, scoring). */
+  async #settlePrepared(
+    prepared: readonly PreparedRecord[],
+    segments: BatchedSink,
+  ): Promise<ConsumedRecord[]> {
+    const failed: ConsumedRecord[] = [];
+    this.#lastError = undefined;
+    const dead = prepared.filter((o) => o.kind === "dead-letter");
+    let dlqOk = true;
+    if (dead.length > 0) {
+      try {
+        await this.#dlq.publish(dead);
+      } catch (error) {
+        dlqOk = false;
+        this.#metrics.dlqFailures.inc();
+        this.#log(
+          `consumer: cannot publish ${dead.length} record(s) to the DLQ: ${
+            (error as Error).message
+          }`,
+        );
+      }
+    }
+    const now = this.#options.now ?? Date.now;
+    for (const o of prepared) {
+      const { partition, offset } = o.record;
+      if (o.kind === "prepared") {
+        segments.append(partition, {
+          offset,
+          dt: o.dt,
+          body: o.body,
+          onWritten: () =>
+            this.#metrics.recordStored({
+              ...o.stored,
+              latencyMs: o.producedAt === undefined ? undefined : now() - o.producedAt,
+            }),
+        });
+      } else if (o.kind === "dead-letter" && dlqOk) {
+        this.#tracker.markDone(partition, offset);
+        this.#metrics.recordDeadLetter(o.reason);
+      } else {
+        this.#tracker.markFailed(partition, offset);
+        failed.push(o.record);
+        if (o.kind === "retryable-failure") {
+          this.#metrics.recordFailure(o.stage);
+          this.#lastError ??= `${o.stage}: ${(o.error as Error)?.message ?? String(o.error)}`;
+        }
+      }
+    }
+    return failed;
   }
 
   /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
@@ -456,6 +626,8 @@ export class ConsumerWorker {
     if (result === "timeout") {
       work.catch((error) => this.#log(`consumer: late disconnect failed: ${error}`));
     }
-    return Object.freeze({ clean: result === "done", abandoned: this.inFlight() });
+    let abandoned = 0;
+    for (const p of this.#tracker.partitions()) abandoned += this.#tracker.inFlight(p);
+    return Object.freeze({ clean: result === "done", abandoned });
   }
 }

@@ -439,3 +439,67 @@ export function countLocal(dir: string): number {
   }
   return n;
 }
+
+/** One stored NDJSON segment object of the batched layout. */
+export interface SegmentObject {
+  readonly dt: string;
+  readonly partition: number;
+  readonly firstOffset: bigint;
+  readonly orders: readonly Record<string, unknown>[];
+}
+
+const SEGMENT_KEY = /^orders\/dt=(\d{4}-\d{2}-\d{2})\/part=(\d+)\/offset=(\d{20})\.ndjson$/;
+
+function parseSegment(key: string, text: string): SegmentObject {
+  const m = SEGMENT_KEY.exec(key);
+  if (m === null) throw new RangeError(`Cannot parse segment key ${key}`);
+  return {
+    dt: m[1]!,
+    partition: Number(m[2]),
+    firstOffset: BigInt(m[3]!),
+    orders: text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)),
+  };
+}
+
+/** Segment objects of the batched layout under a local `dir`, keyed by object key. */
+export async function segmentsLocal(dir: string): Promise<Map<string, SegmentObject>> {
+  const out = new Map<string, SegmentObject>();
+  let dts: Deno.DirEntry[];
+  try {
+    dts = [...Deno.readDirSync(`${dir}/orders`)];
+  } catch {
+    return out;
+  }
+  for (const d of dts) {
+    for (const p of Deno.readDirSync(`${dir}/orders/${d.name}`)) {
+      if (!p.isDirectory) continue;
+      for (const f of Deno.readDirSync(`${dir}/orders/${d.name}/${p.name}`)) {
+        if (f.name.startsWith(".")) continue; // a temp file
+        const key = `orders/${d.name}/${p.name}/${f.name}`;
+        out.set(key, parseSegment(key, await Deno.readTextFile(`${dir}/${key}`)));
+      }
+    }
+  }
+  return out;
+}
+
+/** Segment objects of the batched layout in a bucket of the local S3 server. */
+export async function segmentsInBucket(bucket: string): Promise<Map<string, SegmentObject>> {
+  const out = new Map<string, SegmentObject>();
+  for (const key of await bucketKeys("orders/", bucket)) {
+    out.set(key, parseSegment(key, await bucketObject(key, bucket)));
+  }
+  return out;
+}
+
+/** Order IDs over all segment objects, with how many times each was stored. */
+export function orderCounts(segments: Map<string, SegmentObject>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of segments.values()) {
+    for (const o of s.orders) {
+      const id = String(o.orderId);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
