@@ -49,6 +49,8 @@ export interface CliOptions {
   readonly deliveries: boolean;
   readonly quiet: boolean;
   readonly progressIntervalS: number;
+  /** Serve Prometheus `/metrics` on 127.0.0.1:<port> while running (0 = a free port). */
+  readonly metricsPort?: number;
 }
 
 /** The `--help` text. */
@@ -89,6 +91,8 @@ Output (logs and progress on stderr, data on stdout):
                         latency_ms) or failed (error)
   --quiet               no progress output
   --progress-interval S seconds between progress lines when stderr is not a terminal (default ${CLI_DEFAULTS.progressIntervalS})
+  --metrics-port P      serve Prometheus /metrics on 127.0.0.1:P while running (sent, acked,
+                        failed counters; ack latency histogram)
   -h, --help            show this help
 
 Connection settings come from the environment / .env: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL,
@@ -149,6 +153,7 @@ export function parseCli(args: readonly string[]): CliOptions {
         deliveries: { type: "boolean" },
         quiet: { type: "boolean" },
         "progress-interval": { type: "string" },
+        "metrics-port": { type: "string" },
       },
     });
   } catch (error) {
@@ -214,6 +219,13 @@ export function parseCli(args: readonly string[]): CliOptions {
       max: 3600,
       integer: false,
     }) ?? CLI_DEFAULTS.progressIntervalS,
+    ...(v["metrics-port"] === undefined ? {} : {
+      metricsPort: optionalNumber("--metrics-port", v["metrics-port"], {
+        min: 0,
+        max: 65535,
+        integer: true,
+      }),
+    }),
   }) as CliOptions;
 }
 

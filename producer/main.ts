@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type ProducerMetricsServer, startProducerMetrics } from "./http.ts";
 import { createKafka, describeKafkaError } from "../config/kafka.ts";
 import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
 import { HELP, parseCli, UsageError } from "./cli.ts";
@@ -97,6 +98,25 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   });
   const log = (line: string) => progress.log(line);
   const run = new ProduceRun();
+  const ackLatency = newAckLatency();
+  let metricsServer: ProducerMetricsServer | undefined;
+  if (cli.metricsPort !== undefined) {
+    try {
+      metricsServer = startProducerMetrics({ counts: () => run.counts(), ackLatency }, {
+        port: cli.metricsPort,
+      });
+    } catch (error) {
+      file?.close();
+      io.stderr(
+        `error: Cannot serve metrics on 127.0.0.1:${cli.metricsPort}: ${
+          (error as Error).message
+        }\n` +
+          `Choose a free port with --metrics-port (0 picks one).\n`,
+      );
+      return 2;
+    }
+    log(`metrics: ${metricsServer.url}/metrics`);
+  }
 
   const interrupt = new AbortController();
   let signals = 0;
@@ -136,6 +156,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   } catch (error) {
     offSignal();
     file?.close();
+    await metricsServer?.close();
     const seconds = ((performance.now() - connectStarted) / 1000).toFixed(1);
     if (error instanceof TopicNotFoundError) {
       io.stderr(
@@ -181,7 +202,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
       ...(cli.rate > 0 ? { pacer: new Pacer({ rate: cli.rate }) } : {}),
       ...(cli.durationS === undefined ? {} : { durationMs: cli.durationS * 1000 }),
       signal: interrupt.signal,
-      latency: newAckLatency(),
+      latency: ackLatency,
       onInvalid: (line, reason) => {
         if (invalidShown++ < MAX_INVALID_LINES_SHOWN) {
           log(`${sourceName}:${line}: invalid order, not sent: ${reason}`);
@@ -206,6 +227,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     deliveries?.flush();
     offSignal();
     await closeWithin(publisher, 5_000, log);
+    await metricsServer?.close();
     try {
       file?.close();
     } catch {
