@@ -1,0 +1,504 @@
+/**
+ * Consumer benchmarks, each against a baseline measured in the same run on the same machine:
+ *
+ * - (a) the consumer pipeline (fetch → validate → sandboxed scoring → enrich → batched NDJSON on
+ *   local disk → commit) vs Kafka's `ConsumerPerformance` (Java client, fetch only) on the same
+ *   prefilled topic;
+ * - (b) the pipeline with the per-order layout on local disk vs a plain create + write + fsync +
+ *   rename loop writing the same bytes (same durability policy);
+ * - (c) the COS sink vs raw concurrent PUT loops (the SDK directly; unsigned `fetch`) with the
+ *   same concurrency against the same S3 server;
+ * - (d) produce → stored latency at a steady 1,000 orders/s, next to Kafka's `EndToEndLatency`.
+ *
+ * Topics are prefilled with the producer CLI. Writes the results to `bench/consumer.md`.
+ *
+ *   deno task bench:consumer [--records 100000] [--files 20000] [--objects 3000]
+ *                            [--rate 1000] [--seconds 30] [--only a,b,c,d] [--no-write]
+ *
+ * Needs `bash dev/kafka.sh start` and `bash dev/s3.sh start`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Buffer } from "node:buffer";
+import type { Kafka } from "kafkajs";
+import { loadSettings } from "../config/settings.ts";
+import type { CosSettings } from "../config/settings.ts";
+import { createKafka } from "../config/kafka.ts";
+import { createCosClient } from "../config/cos.ts";
+import { ConsumerWorker } from "../consumer/worker.ts";
+import { ScoringHost } from "../consumer/scoring/host.ts";
+import { LocalSink } from "../consumer/sinks/local.ts";
+import { CosSink } from "../consumer/sinks/cos.ts";
+import { BatchedSink } from "../consumer/sinks/batched.ts";
+import type { Sink } from "../consumer/sinks/types.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const OUT = "./data/bench";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  strict: true,
+  options: {
+    records: { type: "string", default: "100000" },
+    files: { type: "string", default: "20000" },
+    objects: { type: "string", default: "3000" },
+    rate: { type: "string", default: "1000" },
+    seconds: { type: "string", default: "30" },
+    only: { type: "string", default: "a,b,c,d" },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+const only = new Set(values.only.split(","));
+
+async function command(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(cmd, {
+    args,
+    cwd: ROOT,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+}
+
+async function kafkaTool(args: string[]): Promise<string> {
+  const r = await command("bash", ["dev/kafka.sh", "tool", ...args]);
+  if (r.code !== 0) {
+    throw new Error(`Cannot run Kafka tool ${args[0]}: exit ${r.code}\n${r.err}${r.out}`);
+  }
+  return r.out;
+}
+
+const settings = loadSettings({ KAFKA_BROKERS: "localhost:9092" });
+function kafka(): Kafka {
+  return createKafka(settings.kafka, { clientId: "bench-consumer", log: () => {} });
+}
+
+async function withAdmin<T>(f: (admin: ReturnType<Kafka["admin"]>) => Promise<T>): Promise<T> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    return await f(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
+}
+
+async function createTopics(topic: string): Promise<void> {
+  await withAdmin((a) =>
+    a.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 6 }, { topic: `${topic}.dlq`, numPartitions: 1 }],
+    })
+  );
+}
+
+async function deleteTopics(topic: string): Promise<void> {
+  await withAdmin((a) => a.deleteTopics({ topics: [topic, `${topic}.dlq`] }));
+}
+
+/** Prefills with the producer CLI; returns the records acknowledged. */
+async function prefill(topic: string, count: number): Promise<number> {
+  const r = await command(Deno.execPath(), [
+    "run",
+    "-P=produce",
+    "producer/main.ts",
+    "--topic",
+    topic,
+    "--count",
+    String(count),
+    "--seed",
+    "7",
+    "--json",
+  ]);
+  if (r.code !== 0) throw new Error(`Cannot prefill ${topic}: exit ${r.code}\n${r.err}`);
+  const summary = JSON.parse(r.out.trim().split("\n").at(-1)!);
+  return Number(summary.acked ?? count);
+}
+
+interface PipelineResult {
+  readonly seconds: number;
+  readonly perSecond: number;
+}
+
+/**
+ * Runs a ConsumerWorker in this process over a prefilled topic until every record is handled
+ * (and, batched, every segment written); the clock runs from start() (connect + group join)
+ * to the last write.
+ */
+async function pipeline(
+  topic: string,
+  n: number,
+  sink: Sink | BatchedSink,
+  host: ScoringHost,
+): Promise<PipelineResult> {
+  const started = performance.now();
+  const worker = await ConsumerWorker.start({
+    kafka: kafka(),
+    topic,
+    dlqTopic: `${topic}.dlq`,
+    groupId: unique("bench-group"),
+    sink,
+    score: (orders) => host.score(orders),
+    summaryIntervalMs: 0,
+    log: () => {},
+  });
+  const handled = () => {
+    const m = worker.metrics();
+    return m.stored.value + m.deadLettered.value +
+      (sink instanceof BatchedSink ? sink.unwrittenTotal() : 0);
+  };
+  while (handled() < n) await new Promise((r) => setTimeout(r, 10));
+  if (sink instanceof BatchedSink) await sink.close(); // writes the last open segments
+  const seconds = (performance.now() - started) / 1000;
+  await worker.stop(10_000);
+  if (!(sink instanceof BatchedSink)) await sink.close();
+  return { seconds, perSecond: n / seconds };
+}
+
+async function consumerPerformance(topic: string, n: number): Promise<PipelineResult> {
+  const out = await kafkaTool([
+    "org.apache.kafka.tools.ConsumerPerformance",
+    "--bootstrap-server",
+    "localhost:9092",
+    "--topic",
+    topic,
+    "--messages",
+    String(n),
+    "--group",
+    unique("bench-perf"),
+    "--timeout",
+    "60000",
+  ]);
+  // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...
+  const line = out.trim().split("\n").at(-1)!;
+  const cols = line.split(",").map((c) => c.trim());
+  const perSecond = Number(cols[5]);
+  return { seconds: Number(cols[4]) / perSecond, perSecond };
+}
+
+function ratio(a: number, b: number): string {
+  return (a / b).toFixed(2);
+}
+
+function verdict(value: number, target: number, atLeast = true): string {
+  const met = atLeast ? value >= target : value <= target;
+  return `${met ? "met" : "MISSED"} (target ${atLeast ? ">=" : "<="} ${target})`;
+}
+
+const rows: string[] = [];
+const notes: string[] = [];
+const log = (line: string) => console.error(line);
+
+const host = await ScoringHost.start({ pluginsDir: "./plugins", watch: false, log });
+try {
+  // (a) batched pipeline vs ConsumerPerformance --------------------------------------------
+  if (only.has("a")) {
+    const n = Number(values.records);
+    const topic = unique("bench-ca");
+    await createTopics(topic);
+    try {
+      const acked = await prefill(topic, n);
+      log(`(a) prefilled ${acked} records`);
+      const java = await consumerPerformance(topic, acked);
+      log(`(a) ConsumerPerformance ${java.perSecond.toFixed(0)} rec/s`);
+      const dir = `${OUT}/${topic}`;
+      const ours = await pipeline(
+        topic,
+        acked,
+        new BatchedSink({ inner: new LocalSink({ dir }), log }),
+        host,
+      );
+      log(`(a) consumer batched ${ours.perSecond.toFixed(0)} rec/s`);
+      await Deno.remove(dir, { recursive: true });
+      const r = ours.perSecond / java.perSecond;
+      rows.push(
+        `| (a) pipeline, batched layout, local disk (${acked} records, fsync per object) | ` +
+          `${ours.perSecond.toFixed(0)} rec/s | Kafka ConsumerPerformance (fetch only) ` +
+          `${java.perSecond.toFixed(0)} rec/s | ${ratio(ours.perSecond, java.perSecond)} | ` +
+          `${verdict(r, 0.25)} |`,
+      );
+    } finally {
+      await deleteTopics(topic);
+    }
+  }
+
+  // (b) per-order pipeline vs raw create+write+fsync+rename loop ------------------------------
+  if (only.has("b")) {
+    const n = Number(values.files);
+    const topic = unique("bench-cb");
+    await createTopics(topic);
+    const dir = `${OUT}/${topic}`;
+    try {
+      const acked = await prefill(topic, n);
+      const ours = await pipeline(topic, acked, new LocalSink({ dir }), host);
+      log(`(b) consumer per-order ${ours.perSecond.toFixed(0)} rec/s`);
+      // The same bytes, the same names, one at a time.
+      const files: { path: string; body: Uint8Array }[] = [];
+      for (const d of Deno.readDirSync(`${dir}/orders`)) {
+        for (const f of Deno.readDirSync(`${dir}/orders/${d.name}`)) {
+          const path = `orders/${d.name}/${f.name}`;
+          files.push({ path, body: Deno.readFileSync(`${dir}/${path}`) });
+        }
+      }
+      const raw = async (sync: boolean) => {
+        const rawDir = `${OUT}/${topic}-raw${sync ? "" : "-nosync"}`;
+        const made = new Set<string>();
+        const t = performance.now();
+        for (const { path, body } of files) {
+          const cut = path.lastIndexOf("/");
+          const parent = `${rawDir}/${path.slice(0, cut)}`;
+          if (!made.has(parent)) {
+            await Deno.mkdir(parent, { recursive: true });
+            made.add(parent);
+          }
+          const tmp = `${parent}/.${path.slice(cut + 1)}.tmp`;
+          const file = await Deno.open(tmp, { write: true, createNew: true });
+          await file.write(body);
+          if (sync) await file.sync();
+          file.close();
+          await Deno.rename(tmp, `${rawDir}/${path}`);
+        }
+        const perSecond = files.length / ((performance.now() - t) / 1000);
+        await Deno.remove(rawDir, { recursive: true });
+        return perSecond;
+      };
+      const rawSync = await raw(true);
+      const rawNoSync = await raw(false);
+      log(`(b) raw loop ${rawSync.toFixed(0)} files/s (fsync), ${rawNoSync.toFixed(0)} (no fsync)`);
+      rows.push(
+        `| (b) pipeline, per-order layout, local disk (${acked} files, fsync each) | ` +
+          `${ours.perSecond.toFixed(0)} rec/s | create+write+fsync+rename loop, same bytes ` +
+          `${rawSync.toFixed(0)} files/s | ${ratio(ours.perSecond, rawSync)} | ` +
+          `${verdict(ours.perSecond / rawSync, 0.5)} |`,
+      );
+      notes.push(
+        `(b) the same loop without fsync: ${rawNoSync.toFixed(0)} files/s ` +
+          `(pipeline / that = ${ratio(ours.perSecond, rawNoSync)}); the consumer always fsyncs ` +
+          "before it reports a file durable.",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => undefined);
+      await deleteTopics(topic);
+    }
+  }
+
+  // (c) COS sink vs raw concurrent PUTs -------------------------------------------------------
+  if (only.has("c")) {
+    const n = Number(values.objects);
+    const env: Record<string, string> = {};
+    for (const line of Deno.readTextFileSync(".run/s3/s3.env").split("\n")) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m !== null) env[m[1]!] = m[2]!.replace(/^"(.*)"$/, "$1");
+    }
+    const bucket = unique("bench-cc").toLowerCase();
+    const cos: CosSettings = {
+      endpoint: env.COS_ENDPOINT!,
+      bucket,
+      auth: {
+        kind: "hmac",
+        accessKeyId: env.COS_HMAC_ACCESS_KEY_ID!,
+        secretAccessKey: env.COS_HMAC_SECRET_ACCESS_KEY!,
+      },
+    };
+    const client = createCosClient(cos);
+    await client.createBucket({ Bucket: bucket }).promise();
+    const concurrency = 32;
+    const enc = new TextEncoder();
+    const bodies = Array.from({ length: n }, (_, i) =>
+      enc.encode(
+        JSON.stringify({
+          orderId: `ord-${i}`,
+          customerId: `cust-${i % 97}`,
+          channel: "web",
+          items: [{ sku: "SKU-1", quantity: 2, unit_price: 10.5 }],
+          total: 21,
+          currency: "USD",
+          created_at: "2026-11-26T20:00:00.000Z",
+          consumed_at: "2026-11-26T20:00:00.020Z",
+          latency_ms: 12,
+          risk_score: 0.021,
+          scorer: "web",
+        }) + "\n",
+      ));
+    const keyOf = (i: number) => `orders/dt=2026-11-26/orderId=ord-${i}.json`;
+    const lanes = async (task: (i: number) => Promise<unknown>) => {
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < n) await task(next++);
+        }),
+      );
+      return n / ((performance.now() - t) / 1000);
+    };
+    try {
+      const runs: Record<string, number[]> = { sink: [], sdk: [], fetch: [] };
+      for (let round = 0; round < 2; round++) {
+        const sink = new CosSink({ client, cos, concurrency });
+        const t = performance.now();
+        await Promise.all(
+          bodies.map((body, i) => sink.write(keyOf(i), body, { partition: 0, offset: String(i) })),
+        );
+        runs.sink!.push(n / ((performance.now() - t) / 1000));
+        runs.sdk!.push(
+          await lanes((i) =>
+            client.putObject({
+              Bucket: bucket,
+              Key: keyOf(i),
+              Body: Buffer.from(bodies[i]!),
+              ContentType: "application/json",
+            }).promise()
+          ),
+        );
+        runs.fetch!.push(
+          await lanes(async (i) => {
+            const res = await fetch(`${cos.endpoint}/${bucket}/${keyOf(i)}`, {
+              method: "PUT",
+              body: bodies[i]!,
+              headers: { "content-type": "application/json" },
+            });
+            await res.body?.cancel();
+            if (!res.ok) throw new Error(`Cannot PUT: ${res.status}`);
+          }),
+        );
+      }
+      const best = (xs: number[]) => Math.max(...xs);
+      const [sink, sdk, raw] = [best(runs.sink!), best(runs.sdk!), best(runs.fetch!)];
+      log(`(c) sink ${sink.toFixed(0)}, sdk ${sdk.toFixed(0)}, fetch ${raw.toFixed(0)} PUT/s`);
+      rows.push(
+        `| (c) COS sink, ${n} PUTs, ${concurrency} concurrent (best of 2) | ${
+          sink.toFixed(0)
+        } PUT/s | ` +
+          `ibm-cos-sdk putObject loop, same concurrency ${sdk.toFixed(0)} PUT/s | ` +
+          `${ratio(sink, sdk)} | ${verdict(sink / sdk, 0.8)} |`,
+      );
+      notes.push(
+        `(c) an unsigned plain \`fetch\` PUT loop (moto does not check signatures; real COS needs ` +
+          `SigV4 or an IAM bearer token, so this is an optimistic floor of client cost): ` +
+          `${raw.toFixed(0)} PUT/s; COS sink / that = ${ratio(sink, raw)}.`,
+      );
+    } finally {
+      // Objects were overwritten each round: n keys to delete.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < n) {
+            await client.deleteObject({ Bucket: bucket, Key: keyOf(next++) }).promise();
+          }
+        }),
+      );
+      await client.deleteBucket({ Bucket: bucket }).promise();
+    }
+  }
+
+  // (d) produce → stored latency at a steady rate --------------------------------------------
+  if (only.has("d")) {
+    const rate = Number(values.rate);
+    const seconds = Number(values.seconds);
+    const topic = unique("bench-cd");
+    await createTopics(topic);
+    const dir = `${OUT}/${topic}`;
+    try {
+      const worker = await ConsumerWorker.start({
+        kafka: kafka(),
+        topic,
+        dlqTopic: `${topic}.dlq`,
+        groupId: unique("bench-group"),
+        sink: new LocalSink({ dir }),
+        score: (orders) => host.score(orders),
+        summaryIntervalMs: 0,
+        log: () => {},
+      });
+      while (worker.metrics().groupJoins.value === 0) await new Promise((r) => setTimeout(r, 50));
+      const r = await command(Deno.execPath(), [
+        "run",
+        "-P=produce",
+        "producer/main.ts",
+        "--topic",
+        topic,
+        "--rate",
+        String(rate),
+        "--duration",
+        String(seconds),
+        "--json",
+      ]);
+      if (r.code !== 0) throw new Error(`Cannot produce: exit ${r.code}\n${r.err}`);
+      const acked = Number(JSON.parse(r.out.trim().split("\n").at(-1)!).acked);
+      const until = Date.now() + 30_000;
+      while (worker.metrics().stored.value < acked && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const s = worker.metrics().latency.ms.summary();
+      await worker.stop(10_000);
+      log(`(d) ${s.count} stored; p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} ms`);
+      // Baseline: the Java client's produce → consume round trip on the same broker.
+      const e2e = await kafkaTool([
+        "org.apache.kafka.tools.EndToEndLatency",
+        "localhost:9092",
+        topic,
+        "2000",
+        "all",
+        "400",
+      ]);
+      const p = /Percentiles: 50th = ([\d.]+), 99th = ([\d.]+), 99\.9th = ([\d.]+)/.exec(e2e);
+      const avg = /Avg latency: ([\d.]+) ms/.exec(e2e);
+      rows.push(
+        `| (d) produce→stored latency, per-order layout, local disk, ${rate}/s for ${seconds} s ` +
+          `(${s.count} orders) | p99 ${s.p99.toFixed(1)} ms (p50 ${s.p50.toFixed(1)}, p95 ` +
+          `${s.p95.toFixed(1)}, max ${s.max.toFixed(0)}) | Kafka EndToEndLatency (Java, one at a ` +
+          `time, acks=all, no sink) p99 ${p?.[2] ?? "?"} ms (p50 ${p?.[1] ?? "?"}, avg ${
+            avg?.[1] ?? "?"
+          }) | - | ${verdict(s.p99, 25, false)} |`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => undefined);
+      await deleteTopics(topic);
+    }
+  }
+} finally {
+  await host.close();
+}
+
+async function machine(): Promise<string> {
+  const sh = async (script: string) => (await command("bash", ["-c", script])).out.trim();
+  const nproc = await sh("nproc");
+  const memKb = Number(await sh("awk '/MemTotal/ {print $2}' /proc/meminfo"));
+  const cpu = await sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
+  const java = await sh("java -version 2>&1 | head -1");
+  const load = await sh("cut -d' ' -f1-3 /proc/loadavg");
+  return `${nproc} CPUs (${cpu || "?"}), ${Math.round(memKb / 1024 / 1024)} GiB RAM, ` +
+    `Deno ${Deno.version.deno}, ${java}; load average at the end ${load}`;
+}
+
+const report = `# Consumer benchmark
+
+Generated by \`deno task bench:consumer\` (bench/consumer_bench.ts); rerun to refresh.
+
+- Date: ${new Date().toISOString()}
+- Machine: ${await machine()} — shared with other work while measuring, so expect noise.
+- Broker: local Kafka (dev/kafka.sh), PLAINTEXT localhost:9092, fresh 6-partition topics
+  prefilled with the producer CLI (synthetic orders, ~300 B). S3: local moto server (dev/s3.sh).
+- Pipeline runs: a \`ConsumerWorker\` in the bench process with the real scoring host (sandboxed
+  plugin workers), default tuning; the clock includes connect and group join.
+
+| what | orderflow | baseline (same run) | ratio | target |
+|---|---|---|---|---|
+${rows.join("\n")}
+
+${notes.map((n) => `- ${n}`).join("\n")}
+`;
+console.log(report);
+if (!values["no-write"]) {
+  await Deno.writeTextFile(new URL("consumer.md", import.meta.url), report);
+}
