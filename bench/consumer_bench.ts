@@ -6,14 +6,15 @@
  *   prefilled topic;
  * - (b) the pipeline with the per-order layout on local disk vs a plain create + write + fsync +
  *   rename loop writing the same bytes (same durability policy);
- * - (c) the COS sink vs raw concurrent PUT loops (the SDK directly; unsigned `fetch`) with the
+ * - (c) the COS sink vs raw concurrent PUT loops (the SDK directly; SigV4-signed `fetch`) with the
  *   same concurrency against the same S3 server;
  * - (d) produce → stored latency at a steady 1,000 orders/s, next to Kafka's `EndToEndLatency`.
  *
  * Topics are prefilled with the producer CLI. Writes the results to `bench/consumer.md`.
  *
- *   deno task bench:consumer [--records 100000] [--files 20000] [--objects 3000]
- *                            [--rate 1000] [--seconds 30] [--only a,b,c,d] [--no-write]
+ *   deno task bench:consumer [--records 100000] [--files 10000] [--objects 2000]
+ *                            [--rate 1000] [--seconds 30] [--only a,b,c,d]
+ *                            [--write-concurrency 16] [--chunk-size 500] [--no-write]
  *
  * Needs `bash dev/kafka.sh start` and `bash dev/s3.sh start`.
  *
@@ -41,11 +42,13 @@ const { values } = parseArgs({
   strict: true,
   options: {
     records: { type: "string", default: "100000" },
-    files: { type: "string", default: "20000" },
-    objects: { type: "string", default: "3000" },
+    files: { type: "string", default: "10000" },
+    objects: { type: "string", default: "2000" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "30" },
     only: { type: "string", default: "a,b,c,d" },
+    "write-concurrency": { type: "string", default: "16" },
+    "chunk-size": { type: "string", default: "500" },
     "no-write": { type: "boolean", default: false },
   },
 });
@@ -151,6 +154,8 @@ async function pipeline(
     sink,
     score: (orders) => host.score(orders),
     summaryIntervalMs: 0,
+    writeConcurrency: Number(values["write-concurrency"]),
+    chunkSize: Number(values["chunk-size"]),
     log: () => {},
   });
   const handled = () => {
@@ -185,6 +190,64 @@ async function consumerPerformance(topic: string, n: number): Promise<PipelineRe
   const cols = line.split(",").map((c) => c.trim());
   const perSecond = Number(cols[5]);
   return { seconds: Number(cols[4]) / perSecond, perSecond };
+}
+
+const hex = (b: ArrayBuffer) =>
+  Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+
+async function hmac(
+  key: ArrayBuffer | Uint8Array<ArrayBuffer>,
+  text: string,
+): Promise<ArrayBuffer> {
+  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return crypto.subtle.sign("HMAC", k, new TextEncoder().encode(text));
+}
+
+/** A minimal AWS SigV4 signer for path-style S3 PUTs (UNSIGNED-PAYLOAD), for the raw baseline. */
+function sigV4(accessKeyId: string, secret: string, region: string) {
+  const keys = new Map<string, Promise<ArrayBuffer>>();
+  const signingKey = (day: string) => {
+    let k = keys.get(day);
+    if (k === undefined) {
+      k = (async () => {
+        let key = await hmac(new TextEncoder().encode(`AWS4${secret}`), day);
+        for (const part of [region, "s3", "aws4_request"]) key = await hmac(key, part);
+        return key;
+      })();
+      keys.set(day, k);
+    }
+    return k;
+  };
+  return async (url: URL, method: string): Promise<Record<string, string>> => {
+    const amzDate = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+    const day = amzDate.slice(0, 8);
+    const headers: Record<string, string> = {
+      host: url.host,
+      "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+      "x-amz-date": amzDate,
+    };
+    const names = Object.keys(headers).sort();
+    const canonical = [
+      method,
+      url.pathname,
+      "",
+      ...names.map((n) => `${n}:${headers[n]}`),
+      "",
+      names.join(";"),
+      "UNSIGNED-PAYLOAD",
+    ].join("\n");
+    const scope = `${day}/${region}/s3/aws4_request`;
+    const digest = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${digest}`;
+    const signature = hex(await hmac(await signingKey(day), toSign));
+    return {
+      ...headers,
+      authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/${scope}, ` +
+        `SignedHeaders=${names.join(";")}, Signature=${signature}`,
+    };
+  };
 }
 
 function ratio(a: number, b: number): string {
@@ -314,6 +377,7 @@ try {
     const client = createCosClient(cos);
     await client.createBucket({ Bucket: bucket }).promise();
     const concurrency = 32;
+    const sign = sigV4(env.COS_HMAC_ACCESS_KEY_ID!, env.COS_HMAC_SECRET_ACCESS_KEY!, "us-east-1");
     const enc = new TextEncoder();
     const bodies = Array.from({ length: n }, (_, i) =>
       enc.encode(
@@ -363,10 +427,12 @@ try {
         );
         runs.fetch!.push(
           await lanes(async (i) => {
-            const res = await fetch(`${cos.endpoint}/${bucket}/${keyOf(i)}`, {
+            const path = keyOf(i).split("/").map(encodeURIComponent).join("/");
+            const url = new URL(`${cos.endpoint}/${bucket}/${path.replaceAll("=", "%3D")}`);
+            const res = await fetch(url, {
               method: "PUT",
               body: bodies[i]!,
-              headers: { "content-type": "application/json" },
+              headers: { ...(await sign(url, "PUT")), "content-type": "application/json" },
             });
             await res.body?.cancel();
             if (!res.ok) throw new Error(`Cannot PUT: ${res.status}`);
@@ -384,8 +450,8 @@ try {
           `${ratio(sink, sdk)} | ${verdict(sink / sdk, 0.8)} |`,
       );
       notes.push(
-        `(c) an unsigned plain \`fetch\` PUT loop (moto does not check signatures; real COS needs ` +
-          `SigV4 or an IAM bearer token, so this is an optimistic floor of client cost): ` +
+        `(c) a plain \`fetch\` PUT loop signed with a minimal SigV4 signer (UNSIGNED-PAYLOAD), ` +
+          `same concurrency — the cheapest client possible: ` +
           `${raw.toFixed(0)} PUT/s; COS sink / that = ${ratio(sink, raw)}.`,
       );
     } finally {
@@ -418,6 +484,7 @@ try {
         sink: new LocalSink({ dir }),
         score: (orders) => host.score(orders),
         summaryIntervalMs: 0,
+        writeConcurrency: Number(values["write-concurrency"]),
         log: () => {},
       });
       while (worker.metrics().groupJoins.value === 0) await new Promise((r) => setTimeout(r, 50));
@@ -481,6 +548,29 @@ async function machine(): Promise<string> {
     `Deno ${Deno.version.deno}, ${java}; load average at the end ${load}`;
 }
 
+const TUNING = `
+## Reading the figures; what was tried
+
+- (a) The pipeline is CPU-bound in one JavaScript thread (strict UTF-8 + JSON.parse +
+  Order.fromRaw + a postMessage round trip to the sandboxed scorer + enrich + JSON.stringify, about
+  25 µs per order on this loaded machine); ConsumerPerformance only fetches and counts bytes. In
+  the session that produced this table, \`--chunk-size 2000\` (fewer scorer round trips and
+  commits) gave 41.5k vs 38.5k rec/s at 500 against Java runs of 169k–192k: ratio 0.22–0.23 either
+  way, so the default stays 500. Java's own figure varied 130k–192k between runs (shared CPUs).
+- (b) The file system of this VM tops out at about 1,600 fsync'ed creates/s even with 16–64
+  concurrent writers (2,300 without fsync), so the per-order layout is disk-bound and runs close
+  to the raw loop; durability (fsync before commit) was kept.
+- (c) The local S3 server (moto, Python) is the bottleneck at ~300 PUT/s for every client; the
+  ratio says the sink adds no measurable overhead over the SDK, not how fast real COS is.
+- (d) At 1,000 orders/s the per-order layout runs at ~70% of this disk's fsync'ed create
+  capacity while the producer, broker and scorers share the same 2 CPUs with other work: queues
+  build up and p99 goes to ~1 s (p50 stays ~60 ms). At 200 orders/s (same machine, same session)
+  p50 was 38 ms and p99 89 ms. Raising \`writeConcurrency\` from 16 to 64 cut a 10 s run's p99
+  from 1.57 s to 0.88 s (one run each, noisy) — not made the default on that evidence. Meeting
+  25 ms p99 needs a machine that is not saturated (or SSD-class fsync); the batched layout
+  trades latency (up to --batch-max-age) for throughput and is not meant for this target.
+`;
+
 const report = `# Consumer benchmark
 
 Generated by \`deno task bench:consumer\` (bench/consumer_bench.ts); rerun to refresh.
@@ -497,7 +587,7 @@ Generated by \`deno task bench:consumer\` (bench/consumer_bench.ts); rerun to re
 ${rows.join("\n")}
 
 ${notes.map((n) => `- ${n}`).join("\n")}
-`;
+${TUNING}`;
 console.log(report);
 if (!values["no-write"]) {
   await Deno.writeTextFile(new URL("consumer.md", import.meta.url), report);
