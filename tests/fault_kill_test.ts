@@ -23,7 +23,9 @@ Deno.test("consumer loses nothing when SIGKILLed 5 times at random moments durin
   const rate = sized(800, 4_000); // the stream lasts ~25 s (CI) / ~50 s (soak): all kills land in it
   const random = seeded(SEED);
   const s = await scenario("fault-kill");
-  const env = plaintextEnv(consumerEnv(s, { HTTP_PORT: "0" }));
+  // CONSUMER_SESSION_TIMEOUT_MS: each restart waits for the broker to expire the killed member
+  // (30 s in kafkajs); ignored until the consumer reads the variable.
+  const env = plaintextEnv(consumerEnv(s, { HTTP_PORT: "0", CONSUMER_SESSION_TIMEOUT_MS: "6000" }));
   let proc: ConsumerProcess | undefined;
   try {
     let bad = await sprinkleBad(s.topic, "kill-a");
