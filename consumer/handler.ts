@@ -26,16 +26,9 @@ export interface ConsumedRecord {
   readonly timestamp: string;
 }
 
-/** Result of scoring one order (the scoring host's `ScoreResult`). */
-export interface ScoreResult {
-  readonly score: number;
-  readonly scorer: string;
-  readonly fallback: boolean;
-  readonly reason?: string;
-}
-
-/** Scores orders; results in input order. The scoring host's `score` has this type. */
-export type ScoreFn = (orders: readonly OrderData[]) => Promise<readonly ScoreResult[]>;
+/** The scoring host's result and function types, re-exported for the handler's callers. */
+export type { ScoreFn, ScoreResult } from "./scoring/host.ts";
+import type { ScoreFn, ScoreResult } from "./scoring/host.ts";
 
 /** Why a record went to the DLQ. */
 export type DeadLetterReason =
