@@ -38,8 +38,9 @@ async function capture(cmd: string, args: string[]): Promise<string> {
 }
 
 async function machine(): Promise<Record<string, string>> {
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  // Deno wants --allow-all to read /proc files: ask cat
+  const cpuinfo = await capture("cat", ["/proc/cpuinfo"]);
+  const meminfo = await capture("cat", ["/proc/meminfo"]);
   const memKb = Number(/MemTotal:\s+(\d+)/.exec(meminfo)?.[1] ?? NaN);
   const java = (await capture("java", ["-version"])).split("\n")[0] ?? "?";
   const kafkaJar = [...Deno.readDirSync("dev/.cache/kafka-libs")].map((e) => e.name)
@@ -56,17 +57,23 @@ async function machine(): Promise<Record<string, string>> {
   };
 }
 
-/** Runs `deno task <name>`, output inherited; returns exit code and seconds. */
-async function task(name: string): Promise<{ code: number; seconds: number }> {
+/** Runs `deno task <name>` (stderr inherited, stdout echoed and kept); exit code, seconds, stdout. */
+async function task(name: string): Promise<{ code: number; seconds: number; stdout: string }> {
   const started = performance.now();
   console.error(`bench: deno task ${name}`);
-  const status = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["task", name],
     stdin: "null",
-    stdout: "inherit",
+    stdout: "piped",
     stderr: "inherit",
-  }).spawn().status;
-  return { code: status.code, seconds: (performance.now() - started) / 1000 };
+  }).spawn();
+  let stdout = "";
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    stdout += chunk;
+    await Deno.stderr.write(new TextEncoder().encode(chunk));
+  }
+  const status = await child.status;
+  return { code: status.code, seconds: (performance.now() - started) / 1000, stdout };
 }
 
 /** The first markdown table of a file, or a note. */
@@ -100,6 +107,8 @@ interface MemoryResult {
   readonly atEnd?: number;
   readonly peak: number;
   readonly note: string;
+  /** Mean RSS of the 20 samples from 100k on, and of the last 20 samples (GC sawtooth smoothed). */
+  readonly windows?: { readonly early: number; readonly late: number };
 }
 
 async function memoryBench(records: number, seconds: number): Promise<MemoryResult> {
@@ -191,6 +200,13 @@ async function memoryBench(records: number, seconds: number): Promise<MemoryResu
     await child.status;
     await pump;
     const peak = Math.max(...samples.map((s) => s.rssMb));
+    const mean = (xs: readonly { rssMb: number }[]) =>
+      xs.reduce((a, x) => a + x.rssMb, 0) / Math.max(1, xs.length);
+    const from100k = samples.findIndex((x) => x.stored >= 100_000);
+    const windows = from100k < 0 ? undefined : {
+      early: mean(samples.slice(from100k, from100k + 20)),
+      late: mean(samples.slice(-20)),
+    };
     const result: MemoryResult = {
       target: records,
       produced,
@@ -200,6 +216,7 @@ async function memoryBench(records: number, seconds: number): Promise<MemoryResu
       peak,
       note: stored >= produced ? "all consumed" : `stopped at the ${seconds} s limit`,
       ...(at100k === undefined ? {} : { at100k }),
+      ...(windows === undefined ? {} : { windows }),
       ...(atEnd === undefined ? {} : { atEnd }),
     };
     return result;
@@ -222,11 +239,17 @@ async function main(): Promise<void> {
       runs.push(`| bench:${name} | not defined in deno.json | - |`);
       continue;
     }
+    const startedAt = Date.now();
     const r = await task(`bench:${name}`);
     runs.push(`| bench:${name} | exit ${r.code} | ${r.seconds.toFixed(0)} s |`);
+    const mtime = (await Deno.stat(`bench/${name}.md`).catch(() => undefined))?.mtime?.getTime();
     sections.push(
-      `### ${name} (from [bench/${name}.md](${name}.md), written by this run)\n\n` +
-        (await firstTable(`bench/${name}.md`)),
+      mtime !== undefined && mtime >= startedAt
+        ? `### ${name} (\`deno task bench:${name}\`, ${info.date})\n\n` +
+          (await firstTable(`bench/${name}.md`)) +
+          `\n\nHeadline table of the bench/${name}.md this run wrote; method and notes there.`
+        : `### ${name} (\`deno task bench:${name}\`, ${info.date}; stdout, it writes no file)\n\n` +
+          `\`\`\`\n${r.stdout.trim()}\n\`\`\`\n\nMethod, baseline and target: [bench/${name}.md](${name}.md).`,
     );
   }
   let memory: MemoryResult | undefined;
@@ -245,7 +268,7 @@ async function main(): Promise<void> {
     const end = memory.reached >= 1_000_000 ? "1M" : `${memory.reached}`;
     const every = Math.max(1, Math.floor(memory.samples.length / 12));
     memoryText = [
-      "### memory: consumer RSS, per-order layout, local disk",
+      `### memory: consumer RSS, per-order layout, local disk (${info.date})`,
       "",
       `Produced ${memory.produced} orders (target ${memory.target}); the consumer stored ` +
       `${memory.reached} in ${
@@ -261,6 +284,14 @@ async function main(): Promise<void> {
       `${Number.isFinite(ratio) ? (flat ? "met" : "MISSED") : "not measured"} (flat within 10 %${
         memory.reached < 1_000_000 ? `; measured to ${end}, not 1M` : ""
       }) |`,
+      memory.windows === undefined
+        ? "| mean RSS, last 20 s vs 20 s from 100k | - | - | - | not measured |"
+        : `| mean RSS, last 20 s vs 20 s from 100k (smooths the GC sawtooth) | ` +
+          `${memory.windows.late.toFixed(1)} MiB | ${memory.windows.early.toFixed(1)} MiB | ` +
+          `${(memory.windows.late / memory.windows.early).toFixed(2)} | ` +
+          `${
+            memory.windows.late / memory.windows.early <= 1.1 ? "met" : "MISSED"
+          } (flat within 10 %) |`,
       `| peak RSS | ${memory.peak.toFixed(1)} MiB | - | - | - |`,
       "",
       "| seconds | stored | RSS MiB |",
@@ -269,6 +300,16 @@ async function main(): Promise<void> {
         .map((s) => `| ${s.at.toFixed(0)} | ${s.stored} | ${s.rssMb.toFixed(1)} |`),
     ].join("\n");
   }
+
+  // Benches not run this time (--only) keep their section from the previous RESULTS.md.
+  const previous = await Deno.readTextFile("bench/RESULTS.md").catch(() => "");
+  const kept = previous.split(/^(?=### )/m).slice(1).map((x) => x.replace(/\n+$/, ""));
+  const keep = (name: string) => kept.find((x) => x.startsWith(`### ${name}`));
+  for (const name of ["producer", "scoring", "consumer"]) {
+    const old = keep(name);
+    if (!only.has(name) && old !== undefined) sections.push(old);
+  }
+  if (!only.has("memory")) memoryText = keep("memory") ?? "";
 
   const report = [
     "# Benchmark results",
