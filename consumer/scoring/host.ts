@@ -148,7 +148,6 @@ class Slot {
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #failuresInRow = 0;
   #restarts = 0;
-  #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
   #restarting: Promise<void> | undefined;
   #loadTimeoutMs: number;
@@ -191,19 +190,16 @@ class Slot {
   }
 
   /**
-   * Runs a batch (one at a time per worker, so the deadline covers only this batch's work).
-   * Resolves undefined when the worker is not available (restarting).
+   * Runs a batch; several may be in flight (the worker runs them in order and each gets its own
+   * deadline, see {@linkcode PluginWorker.run}). Resolves undefined when the worker is not
+   * available (restarting).
    */
-  run(orders: readonly OrderData[], deadlineMs: number): Promise<BatchOutcome | undefined> {
-    const next = this.#tail.then(async () => {
-      const worker = this.#worker;
-      if (worker === undefined || worker.dead || this.#closed) return undefined;
-      const outcome = await worker.run(orders, deadlineMs);
-      this.#failuresInRow = 0;
-      return outcome;
-    });
-    this.#tail = next.catch(() => undefined);
-    return next;
+  async run(orders: readonly OrderData[], deadlineMs: number): Promise<BatchOutcome | undefined> {
+    const worker = this.#worker;
+    if (worker === undefined || worker.dead || this.#closed) return undefined;
+    const outcome = await worker.run(orders, deadlineMs);
+    this.#failuresInRow = 0;
+    return outcome;
   }
 
   #onWorkerDeath(error: unknown): void {
@@ -342,39 +338,60 @@ export class ScoringHost {
   async score(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
     const results: (ScoreResult | undefined)[] = new Array(orders.length);
     const groups = new Map<Slot, number[]>();
-    const toFallback: { index: number; reason: string }[] = [];
+    const noScorer: number[] = [];
+    const routes = this.#routes;
     for (let i = 0; i < orders.length; i++) {
-      const slot = this.#routes.get(orders[i]!.channel);
+      const slot = routes.get(orders[i]!.channel);
       if (slot === undefined) {
-        toFallback.push({ index: i, reason: "no_scorer" });
+        noScorer.push(i);
         continue;
       }
       let group = groups.get(slot);
       if (group === undefined) groups.set(slot, group = []);
       group.push(i);
     }
-    await Promise.all(
-      [...groups].map(async ([slot, indices]) => {
-        const failed = await this.#runSlot(slot, orders, indices, results, false, undefined);
-        for (const f of failed) toFallback.push(f);
-      }),
-    );
-    if (toFallback.length > 0) {
-      const fallback = this.#fallback;
-      const indices = toFallback.map((f) => f.index);
-      const reasons = new Map(toFallback.map((f) => [f.index, f.reason]));
-      const failed = fallback === undefined
-        ? toFallback
-        : await this.#runSlot(fallback, orders, indices, results, true, reasons);
-      for (const { index } of failed) {
-        this.#builtin++;
-        results[index] = Object.freeze({
-          score: BUILTIN_FALLBACK_SCORE,
-          scorer: "builtin",
-          fallback: true,
-          reason: reasons.get(index) ?? "unavailable",
-        });
+    const fallback = this.#fallback;
+    const builtin = (index: number, reason: string) => {
+      this.#builtin++;
+      results[index] = Object.freeze({
+        score: BUILTIN_FALLBACK_SCORE,
+        scorer: "builtin",
+        fallback: true,
+        reason,
+      });
+    };
+    // Orders of channels without a scorer go to the fallback at once, alongside the others.
+    const runs: Promise<void>[] = [];
+    const failed: { index: number; reason: string }[] = [];
+    for (const [slot, indices] of groups) {
+      runs.push(
+        this.#runSlot(slot, orders, indices, results, false, undefined).then((f) => {
+          for (const x of f) failed.push(x);
+        }),
+      );
+    }
+    if (noScorer.length > 0) {
+      if (fallback === undefined) { for (const index of noScorer) builtin(index, "no_scorer"); }
+      else {
+        runs.push(
+          this.#runSlot(fallback, orders, noScorer, results, true, undefined).then((f) => {
+            for (const { index } of f) builtin(index, "no_scorer");
+          }),
+        );
       }
+    }
+    await Promise.all(runs);
+    if (failed.length > 0) {
+      const reasons = new Map(failed.map((f) => [f.index, f.reason]));
+      const again = fallback === undefined ? failed : await this.#runSlot(
+        fallback,
+        orders,
+        failed.map((f) => f.index),
+        results,
+        true,
+        reasons,
+      );
+      for (const { index } of again) builtin(index, reasons.get(index) ?? "unavailable");
     }
     return Object.freeze(results as ScoreResult[]);
   }

@@ -6,7 +6,17 @@
  */
 import type { OrderData } from "../../core/order.ts";
 import type { ScorerSpec } from "./contract.ts";
-import { batchTransfer, packOrders } from "./wire.ts";
+import {
+  ALL_FIELDS,
+  createSlot,
+  CTL,
+  SLOT_STATUS,
+  slotOf,
+  SLOTS,
+  slotScores,
+  slotStatus,
+  writeBatch,
+} from "./wire.ts";
 import type { OrderFailureReason, WorkerReply } from "./worker.ts";
 
 /** Why a whole batch (or a load) failed. */
@@ -59,6 +69,10 @@ export interface PluginWorkerOptions {
   readonly onDeath?: (error: ScorerWorkerError, duringBatch: boolean) => void;
 }
 
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const HARNESS_URL = new URL("./worker.ts", import.meta.url).href;
 
 function fileUrl(path: string): string {
@@ -78,6 +92,9 @@ function bootstrapUrl(file: string): string {
 }
 
 interface Pending {
+  readonly orders: readonly OrderData[];
+  /** Fields of the last submission of this batch. */
+  sent: number;
   readonly resolve: (outcome: BatchOutcome) => void;
   readonly reject: (error: ScorerWorkerError) => void;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -89,7 +106,19 @@ export class PluginWorker {
   #file: string;
   #spec: ScorerSpec;
   #pending = new Map<number, Pending>();
-  #nextId = 1;
+  #ctl: Int32Array;
+  #slots: readonly SharedArrayBuffer[];
+  /** Last batch number submitted / seen completed (int32, wrapping). */
+  #submitted = 0;
+  #completed = 0;
+  /** Batches waiting for a free slot (more than `SLOTS` in flight). */
+  #backlog: Pending[] = [];
+  /** Whether an `Atomics.waitAsync` on `ctl[completed]` is outstanding. */
+  #watching = false;
+  /** Fields this plugin has read so far (see `wire.ts`); only these are sent. */
+  #fields = 0;
+  /** When the last batch sent is due (`performance.now()` clock). */
+  #lastDue = 0;
   #dead: ScorerWorkerError | undefined;
   #onDeath: PluginWorkerOptions["onDeath"];
 
@@ -97,9 +126,12 @@ export class PluginWorker {
     worker: Worker,
     file: string,
     spec: ScorerSpec,
+    shared: { ctl: SharedArrayBuffer; slots: readonly SharedArrayBuffer[] },
     onDeath: PluginWorkerOptions["onDeath"],
   ) {
     this.#worker = worker;
+    this.#ctl = new Int32Array(shared.ctl);
+    this.#slots = shared.slots;
     this.#onDeath = onDeath;
     this.#file = file;
     this.#spec = spec;
@@ -116,6 +148,8 @@ export class PluginWorker {
   /** Starts a worker for `file`, loads the plugin and creates the scorer. */
   static load(options: PluginWorkerOptions): Promise<PluginWorker> {
     const { file } = options;
+    const ctl = new SharedArrayBuffer(CTL.size * 4);
+    const slots = Array.from({ length: SLOTS }, createSlot);
     const worker = new Worker(bootstrapUrl(file), {
       type: "module",
       name: `scorer ${file}`,
@@ -146,12 +180,18 @@ export class PluginWorker {
         const reply = event.data;
         if (reply.type === "loaded") {
           clearTimeout(timer);
-          resolve(new PluginWorker(worker, file, reply.spec, options.onDeath));
+          resolve(new PluginWorker(worker, file, reply.spec, { ctl, slots }, options.onDeath));
         } else if (reply.type === "load_error") {
           fail(reply.message);
         } else fail(`unexpected reply ${JSON.stringify(reply.type)}`);
       };
-      worker.postMessage({ type: "load", url: fileUrl(file), options: options.options });
+      worker.postMessage({
+        type: "load",
+        url: fileUrl(file),
+        options: options.options,
+        ctl,
+        slots,
+      });
     });
   }
 
@@ -170,14 +210,24 @@ export class PluginWorker {
     return this.#dead !== undefined;
   }
 
+  /** Fields sent with each batch, a bit set of `FIELD` in `wire.ts` (grows as the plugin reads). */
+  get fields(): number {
+    return this.#fields;
+  }
+
   /**
    * Scores a batch. Rejects with {@linkcode ScorerWorkerError} `timeout` (the worker is then
    * terminated) or `crash`. Per-order throws and invalid results come back in `failures`.
+   *
+   * Several batches may be in flight; the worker runs them in order, so each batch's deadline
+   * starts when the previous batch's deadline ends (or now, if later): a batch is never cut off
+   * for time spent on the batches ahead of it.
    */
   run(orders: readonly OrderData[], deadlineMs: number): Promise<BatchOutcome> {
     if (this.#dead !== undefined) return Promise.reject(this.#dead);
-    const id = this.#nextId++;
-    const batch = packOrders(orders);
+    const now = performance.now();
+    const due = Math.max(now, this.#lastDue) + deadlineMs;
+    this.#lastDue = due;
     return new Promise<BatchOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#die(
@@ -187,10 +237,63 @@ export class PluginWorker {
             `batch of ${orders.length} did not finish within ${Math.round(deadlineMs)} ms`,
           ),
         );
-      }, deadlineMs);
-      this.#pending.set(id, { resolve, reject, timer });
-      this.#worker.postMessage({ type: "score", id, batch }, batchTransfer(batch));
+      }, due - now);
+      this.#submit({ orders, sent: this.#fields, resolve, reject, timer });
     });
+  }
+
+  /** Writes a batch into the next slot and tells the worker, or queues it when none is free. */
+  #submit(pending: Pending): void {
+    if (((this.#submitted - this.#completed) | 0) >= SLOTS) {
+      this.#backlog.push(pending);
+      return;
+    }
+    const seq = (this.#submitted + 1) | 0;
+    pending.sent = this.#fields;
+    try {
+      writeBatch(slotOf(this.#slots, seq), pending.orders, pending.sent);
+    } catch (error) {
+      clearTimeout(pending.timer);
+      pending.reject(
+        new ScorerWorkerError("crash", this.#file, describe(error), { cause: error }),
+      );
+      return;
+    }
+    this.#submitted = seq;
+    this.#pending.set(seq, pending);
+    Atomics.store(this.#ctl, CTL.submitted, seq);
+    Atomics.notify(this.#ctl, CTL.submitted);
+    this.#watch();
+  }
+
+  /** Waits (without blocking) for the worker to complete more batches, then collects them. */
+  #watch(): void {
+    if (this.#watching || this.#dead !== undefined) return;
+    this.#watching = true;
+    const wait = Atomics.waitAsync(this.#ctl, CTL.completed, this.#completed);
+    if (wait.async) wait.value.then(() => this.#collect());
+    else queueMicrotask(() => this.#collect());
+  }
+
+  #collect(): void {
+    this.#watching = false;
+    if (this.#dead !== undefined) return;
+    const completed = Atomics.load(this.#ctl, CTL.completed);
+    while (this.#completed !== completed) {
+      const seq = (this.#completed + 1) | 0;
+      this.#completed = seq;
+      const slot = slotOf(this.#slots, seq);
+      if (slotStatus(slot) !== SLOT_STATUS.scored) continue; // the reply comes as a message
+      const pending = this.#pending.get(seq);
+      if (pending === undefined) continue;
+      this.#pending.delete(seq);
+      clearTimeout(pending.timer);
+      pending.resolve({ scores: slotScores(slot).slice(), failures: [] });
+    }
+    while (this.#backlog.length > 0 && ((this.#submitted - this.#completed) | 0) < SLOTS) {
+      this.#submit(this.#backlog.shift()!);
+    }
+    if (((this.#submitted - this.#completed) | 0) > 0) this.#watch();
   }
 
   /** Stops the worker; pending batches reject with `crash`. */
@@ -200,9 +303,22 @@ export class PluginWorker {
   }
 
   #onReply(reply: WorkerReply): void {
-    if (reply.type !== "scored") return;
+    if (reply.type !== "scored" && reply.type !== "resend") return;
     const pending = this.#pending.get(reply.id);
     if (pending === undefined) return;
+    if (reply.type === "resend") {
+      const fields = reply.fields & ALL_FIELDS;
+      if (fields === 0 || (fields & pending.sent) !== 0) {
+        this.#die(
+          new ScorerWorkerError("crash", this.#file, "worker asked again for fields it was sent"),
+        );
+        return;
+      }
+      this.#fields |= fields;
+      this.#pending.delete(reply.id);
+      this.#submit(pending);
+      return;
+    }
     this.#pending.delete(reply.id);
     clearTimeout(pending.timer);
     pending.resolve({ scores: reply.scores, failures: reply.failures });
@@ -214,11 +330,13 @@ export class PluginWorker {
     this.#worker.terminate();
     const onDeath = this.#onDeath;
     this.#onDeath = undefined;
-    onDeath?.(error, this.#pending.size > 0);
-    for (const pending of this.#pending.values()) {
+    onDeath?.(error, this.#pending.size > 0 || this.#backlog.length > 0);
+    for (const pending of [...this.#pending.values(), ...this.#backlog]) {
       clearTimeout(pending.timer);
       pending.reject(error);
     }
     this.#pending.clear();
+    this.#backlog = [];
+    Atomics.notify(this.#ctl, CTL.completed); // ends an outstanding waitAsync
   }
 }

@@ -1,50 +1,110 @@
 /**
- * Columnar wire format for order batches sent to scorer workers.
+ * Columnar wire format for order batches sent to scorer workers, with field projection.
  *
  * Instead of structured-cloning one object graph per order, the host packs a batch into a few
- * arrays (strings in one array per field, numbers in transferred `Float64Array`s) and the worker
- * rebuilds plain, frozen {@linkcode OrderData} values. It reads fields through the public
- * interface, so it works for `Order` instances and plain objects alike (and never calls
- * `toJSON`).
+ * columns (strings in one array per field, numbers in transferred typed arrays). Only the fields
+ * the scorer has been seen to read are sent (`fields`, a bit set of {@linkcode FIELD}): a scorer
+ * that reads `order.total` costs one `Float64Array`, not six strings and an item list per order.
+ *
+ * The worker rebuilds frozen {@linkcode OrderData} values. When some fields were left out, each
+ * order is a read-only `Proxy` over a frozen object with the sent fields that records every
+ * access to a field that was not sent (reads, `in`, and enumeration such as `Object.keys`,
+ * spread or `JSON.stringify`, which count as reading every field). A batch that touched a
+ * missing field is not answered: the worker asks for those fields and the host sends the batch
+ * again with them (and keeps sending them). The scorer therefore never sees a wrong value; the
+ * price is one re-run of the batch each time it first reads another field.
+ *
+ * Packing reads fields through the public interface, so it works for `Order` instances and plain
+ * objects alike (and never calls `toJSON`).
  *
  * @module
  */
 import type { OrderData, OrderItem } from "../../core/order.ts";
 
-/** One batch of orders in columnar form. `itemStart` has `count + 1` offsets into the item columns. */
+/** Bit of each {@linkcode OrderData} field in a batch's `fields` set. */
+export const FIELD: Readonly<Record<keyof OrderData, number>> = Object.freeze({
+  orderId: 1,
+  customerId: 2,
+  channel: 4,
+  items: 8,
+  total: 16,
+  currency: 32,
+  createdAt: 64,
+  producedAt: 128,
+});
+
+/** Every field: a batch with these fields holds complete orders. */
+export const ALL_FIELDS = 255;
+
+type StringField = "orderId" | "customerId" | "channel" | "currency" | "createdAt" | "producedAt";
+const STRING_FIELDS: readonly StringField[] = [
+  "orderId",
+  "customerId",
+  "channel",
+  "currency",
+  "createdAt",
+  "producedAt",
+];
+
+/** One batch of orders in columnar form; a column is present only when its field was sent. */
 export interface OrderBatch {
   readonly count: number;
-  /** orderId, customerId, channel, currency, createdAt, producedAt ("" = absent) per order. */
-  readonly strings: readonly string[];
-  readonly totals: Float64Array;
-  readonly itemStart: Uint32Array;
-  readonly skus: readonly string[];
-  readonly quantities: Float64Array;
-  readonly unitPrices: Float64Array;
+  /** Fields sent, a bit set of {@linkcode FIELD}. */
+  readonly fields: number;
+  /** One array per sent string field; `producedAt` is `""` where absent. */
+  readonly strings: Readonly<Partial<Record<StringField, readonly string[]>>>;
+  readonly totals?: Float64Array;
+  /** Items: `itemStart` has `count + 1` offsets into the item columns. */
+  readonly itemStart?: Uint32Array;
+  readonly skus?: readonly string[];
+  readonly quantities?: Float64Array;
+  readonly unitPrices?: Float64Array;
 }
 
-const STRINGS_PER_ORDER = 6;
-
 /**
- * Packs orders into an {@linkcode OrderBatch}; pass {@linkcode batchTransfer} as the transfer
- * list to `postMessage` to move the numeric columns instead of copying them.
+ * Packs the `fields` of orders into an {@linkcode OrderBatch}; pass {@linkcode batchTransfer}
+ * as the transfer list to `postMessage` to move the numeric columns instead of copying them.
  *
  * @example
  * ```ts
- * import { packOrders, unpackOrders } from "./wire.ts";
+ * import { ALL_FIELDS, FIELD, packOrders, unpackOrders } from "./wire.ts";
  * import assert from "node:assert/strict";
  *
  * const order = {
  *   orderId: "o1", customerId: "c1", channel: "web", total: 21, currency: "USD",
  *   items: [{ sku: "A", quantity: 2, unitPrice: 10.5 }], createdAt: "2026-11-26T20:00:00.000Z",
  * };
- * assert.deepEqual(unpackOrders(packOrders([order])), [order]);
+ * assert.deepEqual(unpackOrders(packOrders([order], ALL_FIELDS)).orders, [order]);
+ *
+ * // Only `total` sent: reading it is fine, reading `orderId` is recorded as missing.
+ * const { orders, missing } = unpackOrders(packOrders([order], FIELD.total));
+ * assert.equal(orders[0]?.total, 21);
+ * assert.equal(missing(), 0);
+ * assert.equal(orders[0]?.orderId, undefined);
+ * assert.equal(missing(), FIELD.orderId);
  * ```
  */
-export function packOrders(orders: readonly OrderData[]): OrderBatch {
+export function packOrders(orders: readonly OrderData[], fields: number): OrderBatch {
   const count = orders.length;
-  const strings: string[] = new Array(count * STRINGS_PER_ORDER);
-  const totals = new Float64Array(count);
+  const strings: Partial<Record<StringField, string[]>> = {};
+  for (const field of STRING_FIELDS) {
+    if ((fields & FIELD[field]) === 0) continue;
+    const column: string[] = new Array(count);
+    if (field === "producedAt") {
+      for (let i = 0; i < count; i++) column[i] = orders[i]!.producedAt ?? "";
+    } else {
+      for (let i = 0; i < count; i++) column[i] = orders[i]![field];
+    }
+    strings[field] = column;
+  }
+  let totals: Float64Array | undefined;
+  if ((fields & FIELD.total) !== 0) {
+    totals = new Float64Array(count);
+    for (let i = 0; i < count; i++) totals[i] = orders[i]!.total;
+  }
+  if ((fields & FIELD.items) === 0) {
+    return totals === undefined ? { count, fields, strings } : { count, fields, strings, totals };
+  }
   const itemStart = new Uint32Array(count + 1);
   let itemCount = 0;
   for (let i = 0; i < count; i++) itemCount += orders[i]!.items.length;
@@ -53,17 +113,8 @@ export function packOrders(orders: readonly OrderData[]): OrderBatch {
   const unitPrices = new Float64Array(itemCount);
   let item = 0;
   for (let i = 0; i < count; i++) {
-    const order = orders[i]!;
-    const s = i * STRINGS_PER_ORDER;
-    strings[s] = order.orderId;
-    strings[s + 1] = order.customerId;
-    strings[s + 2] = order.channel;
-    strings[s + 3] = order.currency;
-    strings[s + 4] = order.createdAt;
-    strings[s + 5] = order.producedAt ?? "";
-    totals[i] = order.total;
     itemStart[i] = item;
-    for (const it of order.items) {
+    for (const it of orders[i]!.items) {
       skus[item] = it.sku;
       quantities[item] = it.quantity;
       unitPrices[item] = it.unitPrice;
@@ -71,42 +122,353 @@ export function packOrders(orders: readonly OrderData[]): OrderBatch {
     }
   }
   itemStart[count] = item;
-  return { count, strings, totals, itemStart, skus, quantities, unitPrices };
+  const withItems = { count, fields, strings, itemStart, skus, quantities, unitPrices };
+  return totals === undefined ? withItems : { ...withItems, totals };
 }
 
 /** The transferable buffers of a batch (the numeric columns). */
 export function batchTransfer(batch: OrderBatch): Transferable[] {
-  return [
-    batch.totals.buffer,
-    batch.itemStart.buffer,
-    batch.quantities.buffer,
-    batch.unitPrices.buffer,
-  ] as Transferable[];
+  const buffers: Transferable[] = [];
+  for (const column of [batch.totals, batch.itemStart, batch.quantities, batch.unitPrices]) {
+    if (column !== undefined) buffers.push(column.buffer as ArrayBuffer);
+  }
+  return buffers;
 }
 
-/** Rebuilds frozen plain {@linkcode OrderData} values from a batch. */
-export function unpackOrders(batch: OrderBatch): OrderData[] {
+/** Orders rebuilt from a batch, and the fields the scorer asked for that were not sent. */
+export interface UnpackedBatch {
+  readonly orders: readonly OrderData[];
+  /** Bit set of fields read (or enumerated) so far that the batch does not hold; 0 when none. */
+  readonly missing: () => number;
+}
+
+const FIELD_BITS: ReadonlyMap<PropertyKey, number> = new Map(Object.entries(FIELD));
+
+function items(batch: OrderBatch, i: number): readonly OrderItem[] {
+  const { itemStart, skus, quantities, unitPrices } = batch;
+  const out: OrderItem[] = [];
+  for (let j = itemStart![i]!; j < itemStart![i + 1]!; j++) {
+    out.push(
+      Object.freeze({ sku: skus![j]!, quantity: quantities![j]!, unitPrice: unitPrices![j]! }),
+    );
+  }
+  return Object.freeze(out);
+}
+
+/** Rebuilds frozen {@linkcode OrderData} values (guarded proxies when fields were left out). */
+export function unpackOrders(batch: OrderBatch): UnpackedBatch {
   const out: OrderData[] = new Array(batch.count);
-  const { strings, totals, itemStart, skus, quantities, unitPrices } = batch;
+  const { strings, totals } = batch;
+  if (batch.fields === ALL_FIELDS) {
+    const { orderId, customerId, channel, currency, createdAt, producedAt } = strings;
+    for (let i = 0; i < batch.count; i++) {
+      const base = {
+        orderId: orderId![i]!,
+        customerId: customerId![i]!,
+        channel: channel![i]!,
+        items: items(batch, i),
+        total: totals![i]!,
+        currency: currency![i]!,
+        createdAt: createdAt![i]!,
+      };
+      const produced = producedAt![i]!;
+      out[i] = Object.freeze(produced === "" ? base : { ...base, producedAt: produced });
+    }
+    return { orders: out, missing: () => 0 };
+  }
+  const sent = batch.fields;
+  let missing = 0;
+  const note = (key: PropertyKey) => {
+    const bit = FIELD_BITS.get(key);
+    if (bit !== undefined && (sent & bit) === 0) missing |= bit;
+  };
+  const guard: ProxyHandler<OrderData> = {
+    get(target, key, receiver) {
+      note(key);
+      return Reflect.get(target, key, receiver);
+    },
+    has(target, key) {
+      note(key);
+      return Reflect.has(target, key);
+    },
+    getOwnPropertyDescriptor(target, key) {
+      note(key);
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+    ownKeys(target) {
+      missing |= ALL_FIELDS & ~sent;
+      return Reflect.ownKeys(target);
+    },
+  };
+  const present = STRING_FIELDS.filter((f) => strings[f] !== undefined);
   for (let i = 0; i < batch.count; i++) {
-    const s = i * STRINGS_PER_ORDER;
-    const items: OrderItem[] = [];
-    for (let j = itemStart[i]!; j < itemStart[i + 1]!; j++) {
-      items.push(
-        Object.freeze({ sku: skus[j]!, quantity: quantities[j]!, unitPrice: unitPrices[j]! }),
+    const order: Record<string, unknown> = {};
+    for (const field of present) {
+      const value = strings[field]![i]!;
+      if (field !== "producedAt" || value !== "") order[field] = value;
+    }
+    if (totals !== undefined) order["total"] = totals[i];
+    if (batch.itemStart !== undefined) order["items"] = items(batch, i);
+    out[i] = new Proxy(Object.freeze(order) as unknown as OrderData, guard);
+  }
+  return { orders: out, missing: () => missing };
+}
+
+// --- Shared-memory slots -----------------------------------------------------------------------
+
+/**
+ * Batches in flight per worker: each uses its own shared slot buffer, slot `seq & (SLOTS - 1)`.
+ * A power of two.
+ */
+export const SLOTS = 4;
+/** A slot buffer grows as needed up to this size; a batch that needs more fails. */
+export const SLOT_MAX_BYTES: number = 64 * 1024 * 1024;
+const SLOT_INITIAL_BYTES = 64 * 1024;
+const HEADER_INTS = 16;
+const HEADER_BYTES = HEADER_INTS * 4;
+
+/** Index of each header word of a slot (`Int32Array` over its first 64 bytes). */
+const H = {
+  count: 0,
+  fields: 1,
+  /** {@linkcode SLOT_STATUS}, set by the worker before it completes the batch. */
+  status: 2,
+  itemCount: 3,
+  strEntries: 4,
+  totals: 5,
+  quantities: 6,
+  unitPrices: 7,
+  scores: 8,
+  itemStart: 9,
+  strOffsets: 10,
+  chars: 11,
+} as const;
+
+/** What the worker left in a completed slot. */
+export const SLOT_STATUS = Object.freeze({
+  /** Written by the host: not scored yet. */
+  pending: 0,
+  /** Every order scored cleanly; the scores are in the slot. */
+  scored: 1,
+  /** The worker sent its reply (failures, or a request for more fields) as a message. */
+  message: 2,
+});
+
+/**
+ * Control words shared by the host and one worker (`Int32Array` over a `SharedArrayBuffer`):
+ * the host stores the last batch number it submitted, the worker the last one it completed.
+ * Numbers wrap around as int32; compare them with `((a - b) | 0)`.
+ */
+export const CTL = Object.freeze({ submitted: 0, completed: 1, size: 2 });
+
+/** A new growable shared slot buffer. */
+export function createSlot(): SharedArrayBuffer {
+  return new SharedArrayBuffer(SLOT_INITIAL_BYTES, { maxByteLength: SLOT_MAX_BYTES });
+}
+
+/** The slot buffer of batch number `seq`. */
+export function slotOf(slots: readonly SharedArrayBuffer[], seq: number): SharedArrayBuffer {
+  return slots[seq & (SLOTS - 1)]!;
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+function writeChars(chars: Uint16Array, at: number, s: string): number {
+  for (let k = 0; k < s.length; k++) chars[at + k] = s.charCodeAt(k);
+  return at + s.length;
+}
+
+/**
+ * Writes the `fields` of orders into a slot buffer (growing it when needed), in the layout
+ * {@linkcode readBatch} reads. Strings are stored as UTF-16 code units, so any string survives.
+ * Throws RangeError when the batch needs more than {@linkcode SLOT_MAX_BYTES}.
+ *
+ * @example
+ * ```ts
+ * import { ALL_FIELDS, createSlot, readBatch, unpackOrders, writeBatch } from "./wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const order = {
+ *   orderId: "o1", customerId: "c1", channel: "web", total: 21, currency: "USD",
+ *   items: [{ sku: "Ä", quantity: 2, unitPrice: 10.5 }], createdAt: "2026-11-26T20:00:00.000Z",
+ *   producedAt: "2026-11-26T20:00:00.010Z",
+ * };
+ * const slot = createSlot();
+ * writeBatch(slot, [order], ALL_FIELDS);
+ * assert.deepEqual(unpackOrders(readBatch(slot)).orders, [order]);
+ * ```
+ */
+export function writeBatch(
+  slot: SharedArrayBuffer,
+  orders: readonly OrderData[],
+  fields: number,
+): void {
+  const count = orders.length;
+  const strFields = STRING_FIELDS.filter((f) => (fields & FIELD[f]) !== 0);
+  const withItems = (fields & FIELD.items) !== 0;
+  const withTotals = (fields & FIELD.total) !== 0;
+  let itemCount = 0;
+  let charCount = 0;
+  if (withItems || strFields.length > 0) {
+    for (let i = 0; i < count; i++) {
+      const order = orders[i]!;
+      for (const f of strFields) {
+        charCount += (f === "producedAt" ? order.producedAt ?? "" : order[f]).length;
+      }
+      if (withItems) {
+        itemCount += order.items.length;
+        for (const it of order.items) charCount += it.sku.length;
+      }
+    }
+  }
+  const strEntries = strFields.length * count + (withItems ? itemCount : 0);
+  let at = HEADER_BYTES;
+  const totalsAt = at;
+  if (withTotals) at += 8 * count;
+  const quantitiesAt = at;
+  if (withItems) at += 8 * itemCount;
+  const unitPricesAt = at;
+  if (withItems) at += 8 * itemCount;
+  const scoresAt = at;
+  at += 8 * count;
+  const itemStartAt = at;
+  if (withItems) at += 4 * (count + 1);
+  const strOffsetsAt = at;
+  at += 4 * (strEntries + 1);
+  const charsAt = at;
+  at = align8(at + 2 * charCount);
+  if (at > slot.byteLength) {
+    if (at > SLOT_MAX_BYTES) {
+      throw new RangeError(
+        `Cannot send a batch of ${count} orders to a scorer: it needs ${at} bytes, the limit is ` +
+          `${SLOT_MAX_BYTES}`,
       );
     }
-    const base = {
-      orderId: strings[s]!,
-      customerId: strings[s + 1]!,
-      channel: strings[s + 2]!,
-      items: Object.freeze(items),
-      total: totals[i]!,
-      currency: strings[s + 3]!,
-      createdAt: strings[s + 4]!,
-    };
-    const producedAt = strings[s + 5]!;
-    out[i] = Object.freeze(producedAt === "" ? base : { ...base, producedAt });
+    let size = slot.byteLength;
+    while (size < at) size *= 2;
+    slot.grow(Math.min(size, SLOT_MAX_BYTES));
+  }
+  const header = new Int32Array(slot, 0, HEADER_INTS);
+  header[H.count] = count;
+  header[H.fields] = fields;
+  header[H.status] = SLOT_STATUS.pending;
+  header[H.itemCount] = itemCount;
+  header[H.strEntries] = strEntries;
+  header[H.totals] = totalsAt;
+  header[H.quantities] = quantitiesAt;
+  header[H.unitPrices] = unitPricesAt;
+  header[H.scores] = scoresAt;
+  header[H.itemStart] = itemStartAt;
+  header[H.strOffsets] = strOffsetsAt;
+  header[H.chars] = charsAt;
+  if (withTotals) {
+    const totals = new Float64Array(slot, totalsAt, count);
+    for (let i = 0; i < count; i++) totals[i] = orders[i]!.total;
+  }
+  if (strEntries === 0) return;
+  const offsets = new Uint32Array(slot, strOffsetsAt, strEntries + 1);
+  const chars = new Uint16Array(slot, charsAt, charCount);
+  let e = 0;
+  let c = 0;
+  for (const f of strFields) {
+    for (let i = 0; i < count; i++) {
+      const order = orders[i]!;
+      offsets[e++] = c;
+      c = writeChars(chars, c, f === "producedAt" ? order.producedAt ?? "" : order[f]);
+    }
+  }
+  if (withItems) {
+    const quantities = new Float64Array(slot, quantitiesAt, itemCount);
+    const unitPrices = new Float64Array(slot, unitPricesAt, itemCount);
+    const itemStart = new Uint32Array(slot, itemStartAt, count + 1);
+    let item = 0;
+    for (let i = 0; i < count; i++) {
+      itemStart[i] = item;
+      for (const it of orders[i]!.items) {
+        quantities[item] = it.quantity;
+        unitPrices[item] = it.unitPrice;
+        offsets[e++] = c;
+        c = writeChars(chars, c, it.sku);
+        item++;
+      }
+    }
+    itemStart[count] = item;
+  }
+  offsets[e] = c;
+}
+
+const UTF16 = new TextDecoder("utf-16le", { ignoreBOM: true });
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Decodes code units exactly (lone surrogates included), in chunks `apply` can take. */
+function readString(chars: Uint16Array, from: number, to: number): string {
+  if (to - from <= 4096) {
+    return String.fromCharCode.apply(null, chars.subarray(from, to) as unknown as number[]);
+  }
+  let out = "";
+  for (let k = from; k < to; k += 4096) out += readString(chars, k, Math.min(k + 4096, to));
+  return out;
+}
+
+/**
+ * Reads `n` strings starting at entry `e`: one native decode of the column's code units, then
+ * substrings. `TextDecoder` turns lone surrogates into U+FFFD, so a column containing U+FFFD
+ * after decoding is decoded again exactly.
+ */
+function readColumn(chars: Uint16Array, offsets: Uint32Array, e: number, n: number): string[] {
+  const out: string[] = new Array(n);
+  const base = offsets[e]!;
+  const end = offsets[e + n]!;
+  let text = LITTLE_ENDIAN ? UTF16.decode(chars.slice(base, end)) : "\uFFFD";
+  if (text.includes("\uFFFD")) text = readString(chars, base, end);
+  for (let i = 0; i < n; i++) {
+    out[i] = text.slice(offsets[e + i]! - base, offsets[e + i + 1]! - base);
   }
   return out;
+}
+
+/** Reads the batch a host wrote into a slot buffer (copies: the slot is reused). */
+export function readBatch(slot: SharedArrayBuffer): OrderBatch {
+  const header = new Int32Array(slot, 0, HEADER_INTS);
+  const count = header[H.count]!;
+  const fields = header[H.fields]!;
+  const itemCount = header[H.itemCount]!;
+  const strEntries = header[H.strEntries]!;
+  const strings: Partial<Record<StringField, string[]>> = {};
+  const offsets = new Uint32Array(slot, header[H.strOffsets]!, strEntries + 1);
+  const chars = new Uint16Array(
+    slot,
+    header[H.chars]!,
+    strEntries === 0 ? 0 : offsets[strEntries]!,
+  );
+  let e = 0;
+  for (const f of STRING_FIELDS) {
+    if ((fields & FIELD[f]) === 0) continue;
+    strings[f] = readColumn(chars, offsets, e, count);
+    e += count;
+  }
+  const batch: { -readonly [K in keyof OrderBatch]: OrderBatch[K] } = { count, fields, strings };
+  if ((fields & FIELD.total) !== 0) {
+    batch.totals = new Float64Array(slot, header[H.totals]!, count).slice();
+  }
+  if ((fields & FIELD.items) !== 0) {
+    batch.itemStart = new Uint32Array(slot, header[H.itemStart]!, count + 1).slice();
+    batch.quantities = new Float64Array(slot, header[H.quantities]!, itemCount).slice();
+    batch.unitPrices = new Float64Array(slot, header[H.unitPrices]!, itemCount).slice();
+    batch.skus = readColumn(chars, offsets, e, itemCount);
+  }
+  return batch;
+}
+
+/** The scores column of a slot (a view: copy it before the slot is reused). */
+export function slotScores(slot: SharedArrayBuffer): Float64Array {
+  const header = new Int32Array(slot, 0, HEADER_INTS);
+  return new Float64Array(slot, header[H.scores]!, header[H.count]!);
+}
+
+/** Sets a slot's {@linkcode SLOT_STATUS} (worker) or reads it (host). */
+export function slotStatus(slot: SharedArrayBuffer, status?: number): number {
+  const header = new Int32Array(slot, 0, HEADER_INTS);
+  if (status !== undefined) header[H.status] = status;
+  return header[H.status]!;
 }

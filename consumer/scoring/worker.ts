@@ -14,11 +14,19 @@
  * worker itself needs none (a dynamic `import()` inside a `permissions: "none"` worker fails with
  * "Requires read access"). Messages:
  *
- * - host → worker `{ type: "load", url, options }` → `{ type: "loaded", spec }` or
- *   `{ type: "load_error", message }`
- * - host → worker `{ type: "score", id, batch }` → `{ type: "scored", id, scores, failures }`,
- *   where `scores` is a transferred `Float64Array` (NaN where the order failed) and `failures`
- *   lists `[index, reason, message]` with reason `"threw"` or `"invalid_result"`.
+ * - host → worker `{ type: "load", url, options, ctl, slots }` → `{ type: "loaded", spec }` or
+ *   `{ type: "load_error", message }`. `ctl` and `slots` are shared memory (see `wire.ts`).
+ * - Batches go through shared memory, not messages: the host writes batch number `seq` into
+ *   slot `seq & (SLOTS - 1)` and stores `seq` in `ctl[submitted]`; the worker scores it and
+ *   stores `seq` in `ctl[completed]` (with `Atomics.notify`; both sides wait with
+ *   `Atomics.waitAsync`, so neither blocks its event loop). A clean batch leaves its scores in
+ *   the slot (status `scored`). Otherwise (status `message`) the worker replies
+ *   `{ type: "scored", id: seq, scores, failures }`, where `scores` is a transferred
+ *   `Float64Array` (NaN where the order failed) and `failures` lists `[index, reason, message]`
+ *   with reason `"threw"` or `"invalid_result"`; or `{ type: "resend", id: seq, fields }` when
+ *   the batch lacked fields the scorer read (see `wire.ts`): the host submits the same orders
+ *   again with those fields added. A batch with only some fields that has any failure asks for
+ *   every field, so failures are always reported from complete orders.
  *
  * @module
  */
@@ -29,7 +37,16 @@ import {
   type ScorerSpec,
   validateScorerSpec,
 } from "./contract.ts";
-import { type OrderBatch, unpackOrders } from "./wire.ts";
+import {
+  ALL_FIELDS,
+  CTL,
+  readBatch,
+  SLOT_STATUS,
+  slotOf,
+  slotScores,
+  slotStatus,
+  unpackOrders,
+} from "./wire.ts";
 
 /** Failure reasons a worker can report for one order. */
 export type OrderFailureReason = "threw" | "invalid_result";
@@ -39,13 +56,10 @@ export interface LoadMessage {
   readonly type: "load";
   readonly url: string;
   readonly options: Readonly<Record<string, unknown>>;
-}
-
-/** Host → worker: score a batch. */
-export interface ScoreMessage {
-  readonly type: "score";
-  readonly id: number;
-  readonly batch: OrderBatch;
+  /** Control words (see `CTL` in `wire.ts`). */
+  readonly ctl: SharedArrayBuffer;
+  /** The `SLOTS` slot buffers batches are written into. */
+  readonly slots: readonly SharedArrayBuffer[];
 }
 
 /** Worker → host replies. */
@@ -57,7 +71,8 @@ export type WorkerReply =
     readonly id: number;
     readonly scores: Float64Array;
     readonly failures: readonly (readonly [number, OrderFailureReason, string])[];
-  };
+  }
+  | { readonly type: "resend"; readonly id: number; readonly fields: number };
 
 /** The part of a worker's global scope the harness uses. */
 export interface WorkerScope {
@@ -114,7 +129,7 @@ export function checkPluginModule(
 export function serveScorer(namespace: unknown, scope: WorkerScope): void {
   let scorer: Scorer | undefined;
   scope.onmessage = (event: MessageEvent) => {
-    const message = event.data as LoadMessage | ScoreMessage;
+    const message = event.data as LoadMessage;
     if (message.type === "load") {
       const checked = checkPluginModule(namespace);
       if (!checked.ok) {
@@ -122,6 +137,7 @@ export function serveScorer(namespace: unknown, scope: WorkerScope): void {
         return;
       }
       try {
+        if (scorer !== undefined) throw new TypeError("the scorer is already loaded");
         const options = resolveOptions(checked.module.spec, message.options);
         const created: unknown = checked.module.create(options);
         if (typeof (created as Scorer | null)?.score !== "function") {
@@ -133,35 +149,91 @@ export function serveScorer(namespace: unknown, scope: WorkerScope): void {
         }
         scorer = created as Scorer;
         scope.postMessage({ type: "loaded", spec: structuredClone(checked.module.spec) });
+        serveSlots(scorer, new Int32Array(message.ctl), message.slots, scope);
       } catch (error) {
         scope.postMessage({ type: "load_error", message: `create() failed: ${describe(error)}` });
       }
       return;
     }
-    if (message.type === "score") {
-      const orders = unpackOrders(message.batch);
-      const scores = new Float64Array(orders.length);
-      const failures: [number, OrderFailureReason, string][] = [];
-      for (let i = 0; i < orders.length; i++) {
-        if (scorer === undefined) {
-          scores[i] = NaN;
-          failures.push([i, "threw", "scorer was not loaded"]);
-          continue;
+  };
+}
+
+/** The worker yields to its event loop (timers, async plugin code) at least this often. */
+const YIELD_EVERY_MS = 10;
+
+/**
+ * Scores the batches the host submits through the shared slots, in order, until terminated:
+ * waits (without blocking the event loop) for `ctl[submitted]` to move, scores each new batch,
+ * and stores its number in `ctl[completed]`.
+ */
+function serveSlots(
+  scorer: Scorer,
+  ctl: Int32Array,
+  slots: readonly SharedArrayBuffer[],
+  scope: WorkerScope,
+): void {
+  let next = (Atomics.load(ctl, CTL.completed) + 1) | 0;
+  const pump = (): void => {
+    const started = performance.now();
+    for (;;) {
+      const submitted = Atomics.load(ctl, CTL.submitted);
+      if (((submitted - next) | 0) >= 0) {
+        scoreSlot(scorer, next, slotOf(slots, next), scope);
+        Atomics.store(ctl, CTL.completed, next);
+        Atomics.notify(ctl, CTL.completed);
+        next = (next + 1) | 0;
+        if (performance.now() - started >= YIELD_EVERY_MS) {
+          setTimeout(pump, 0);
+          return;
         }
-        try {
-          const value: unknown = scorer.score(orders[i]!);
-          if (typeof value === "number" && value >= 0 && value < 1) {
-            scores[i] = value;
-          } else {
-            scores[i] = NaN;
-            failures.push([i, "invalid_result", `score() returned ${String(value)}`]);
-          }
-        } catch (error) {
-          scores[i] = NaN;
-          failures.push([i, "threw", describe(error)]);
-        }
+        continue;
       }
-      scope.postMessage({ type: "scored", id: message.id, scores, failures }, [scores.buffer]);
+      const wait = Atomics.waitAsync(ctl, CTL.submitted, submitted);
+      if (wait.async) {
+        wait.value.then(pump);
+        return;
+      }
     }
   };
+  pump();
+}
+
+/** Scores batch `seq` in `slot`; the reply goes into the slot, or as a message when not clean. */
+function scoreSlot(scorer: Scorer, seq: number, slot: SharedArrayBuffer, scope: WorkerScope) {
+  const batch = readBatch(slot);
+  const { orders, missing } = unpackOrders(batch);
+  const scores = slotScores(slot);
+  const failures: [number, OrderFailureReason, string][] = [];
+  for (let i = 0; i < orders.length; i++) {
+    try {
+      const value: unknown = scorer.score(orders[i]!);
+      if (typeof value === "number" && value >= 0 && value < 1) {
+        scores[i] = value;
+      } else {
+        scores[i] = NaN;
+        failures.push([i, "invalid_result", `score() returned ${String(value)}`]);
+      }
+    } catch (error) {
+      scores[i] = NaN;
+      failures.push([i, "threw", describe(error)]);
+    }
+  }
+  const sent = batch.fields;
+  // Missing fields first (the failures may be due to them); then, if orders still fail with
+  // some fields left out, all of them, so failures are judged on complete orders.
+  const need = missing() !== 0
+    ? missing()
+    : failures.length > 0 && sent !== ALL_FIELDS
+    ? ALL_FIELDS
+    : 0;
+  if ((need & ~sent) !== 0) {
+    slotStatus(slot, SLOT_STATUS.message);
+    scope.postMessage({ type: "resend", id: seq, fields: need & ~sent });
+  } else if (failures.length > 0) {
+    slotStatus(slot, SLOT_STATUS.message);
+    const copy = scores.slice();
+    scope.postMessage({ type: "scored", id: seq, scores: copy, failures }, [copy.buffer]);
+  } else {
+    slotStatus(slot, SLOT_STATUS.scored);
+  }
 }
