@@ -145,6 +145,20 @@ export class OffsetTracker {
     return committed !== undefined && BigInt(next) <= committed ? undefined : next;
   }
 
+  /**
+   * Where to read the partition again from so that no record not yet done is skipped: the first
+   * tracked offset not released as done (or last released + 1), `undefined` when nothing is
+   * tracked. Use it when a partition is re-delivered from an unexpected offset.
+   */
+  resumeOffset(partition: number): string | undefined {
+    const state = this.#partitions.get(partition);
+    if (state === undefined) return undefined;
+    this.commitable(partition);
+    const pending = state.entries[state.head];
+    if (pending !== undefined) return String(pending.offset);
+    return state.released === undefined ? undefined : String(state.released + 1n);
+  }
+
   /** Records that `offset` (last done + 1) was committed to the group coordinator. */
   markCommitted(partition: number, offset: OffsetLike): void {
     const state = this.#state(partition);

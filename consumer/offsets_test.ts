@@ -114,3 +114,15 @@ Deno.test("OffsetTracker compacts released entries and keeps answering", () => {
   t.markDone(2, 5000);
   assert.equal(t.commitable(2), "5001");
 });
+
+Deno.test("OffsetTracker.resumeOffset() is the first record not done, else last done + 1", () => {
+  const t = new OffsetTracker();
+  assert.equal(t.resumeOffset(0), undefined);
+  for (let o = 10; o < 15; o++) t.track(0, o);
+  assert.equal(t.resumeOffset(0), "10");
+  t.markDone(0, "10");
+  t.markDone(0, "12");
+  assert.equal(t.resumeOffset(0), "11"); // 11 is pending: a re-read must start there, not at 13
+  for (const o of ["11", "13", "14"]) t.markDone(0, o);
+  assert.equal(t.resumeOffset(0), "15");
+});

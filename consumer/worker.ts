@@ -297,6 +297,30 @@ export class ConsumerWorker {
     }
   }
 
+  /**
+   * Runs `work` while heartbeating every second. kafkajs heartbeats only when asked, so a sink
+   * write, probe or DLQ send that stalls past the session timeout would get this member evicted
+   * (a rebalance, and every in-flight record processed twice). A heartbeat failure (a rebalance)
+   * is rethrown once the work is over: nothing in flight is abandoned half-done.
+   */
+  async #heartbeating<T>(work: () => Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+    let failure: { readonly error: unknown } | undefined;
+    let busy = false;
+    const timer: ReturnType<typeof setInterval> = setInterval(() => {
+      if (busy || failure !== undefined) return;
+      busy = true;
+      heartbeat().catch((error) => failure ??= { error }).finally(() => busy = false);
+    }, 1000);
+    let result: T;
+    try {
+      result = await work();
+    } finally {
+      clearInterval(timer);
+    }
+    if (failure !== undefined) throw failure.error;
+    return result;
+  }
+
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, pause } = payload;
     const partition = batch.partition;
@@ -307,9 +331,21 @@ export class ConsumerWorker {
       this.#tracker.track(partition, first.offset);
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
-      // Re-delivery after a seek or rebalance: start over from what the broker handed us.
+      // Re-delivery (after a batch failed, e.g. a network error in a heartbeat): kafkajs fetches
+      // from the last resolved offset, which with the batched layout is past records still
+      // buffered in a segment. Forget the partition's state and re-read from the first record
+      // not done; starting at `first` would skip those records and later commit past them.
+      const from = this.#tracker.resumeOffset(partition);
       this.#tracker.reset(partition);
       if (this.#options.sink instanceof BatchedSink) this.#options.sink.discard(partition);
+      if (from !== undefined && from !== first.offset) {
+        this.#log(
+          `consumer: partition ${partition} re-delivered from ${first.offset}; ` +
+            `re-reading from ${from}`,
+        );
+        this.#consumer.seek({ topic: batch.topic, partition, offset: from });
+        return;
+      }
       this.#tracker.track(partition, first.offset);
     }
     for (const r of records.slice(1)) this.#tracker.track(partition, r.offset);
@@ -387,14 +423,15 @@ export class ConsumerWorker {
     {
       while (pending.length > 0) {
         const started = performance.now();
-        const outcomes = await handleBatch(pending, {
-          score: this.#options.score,
-          sink: this.#options.sink as Sink,
-          now: this.#options.now ?? Date.now,
-          maxBytes: this.#options.maxBytes ?? 1024 * 1024,
-          concurrency: this.#options.writeConcurrency ?? 16,
-        });
-        const failed = await this.#settle(outcomes);
+        const outcomes = await this.#heartbeating(() =>
+          handleBatch(pending, {
+            score: this.#options.score,
+            sink: this.#options.sink as Sink,
+            now: this.#options.now ?? Date.now,
+            maxBytes: this.#options.maxBytes ?? 1024 * 1024,
+            concurrency: this.#options.writeConcurrency ?? 16,
+          }), heartbeat);
+        const failed = await this.#heartbeating(() => this.#settle(outcomes), heartbeat);
         this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
         this.#inFlight.set(partition, this.#tracker.inFlight(partition));
         await commit();
@@ -416,7 +453,7 @@ export class ConsumerWorker {
         for (;;) {
           await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
           try {
-            await this.#options.sink.probe();
+            await this.#heartbeating(() => this.#options.sink.probe(), heartbeat);
             break;
           } catch (error) {
             attempt++;
@@ -453,17 +490,22 @@ export class ConsumerWorker {
       const started = performance.now();
       let failed: ConsumedRecord[] = [];
       if (pending.length > 0) {
-        const prepared = await prepareBatch(pending, {
-          score: this.#options.score,
-          now: this.#options.now ?? Date.now,
-          maxBytes: this.#options.maxBytes ?? 1024 * 1024,
-        });
-        failed = await this.#settlePrepared(prepared, segments);
+        const prepared = await this.#heartbeating(() =>
+          prepareBatch(pending, {
+            score: this.#options.score,
+            now: this.#options.now ?? Date.now,
+            maxBytes: this.#options.maxBytes ?? 1024 * 1024,
+          }), heartbeat);
+        failed = await this.#heartbeating(
+          () => this.#settlePrepared(prepared, segments),
+          heartbeat,
+        );
       }
       this.#retrying.set(partition, failed.length);
       let sinkError: unknown;
       try {
-        for (const offset of await segments.flushSealed(partition)) {
+        const flushed = await this.#heartbeating(() => segments.flushSealed(partition), heartbeat);
+        for (const offset of flushed) {
           this.#tracker.markDone(partition, offset);
         }
       } catch (error) {
@@ -495,7 +537,7 @@ export class ConsumerWorker {
       for (;;) {
         await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
         try {
-          await segments.probe();
+          await this.#heartbeating(() => segments.probe(), heartbeat);
           break;
         } catch (error) {
           attempt++;
