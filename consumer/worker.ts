@@ -140,6 +140,11 @@ export class ConsumerWorker {
   #lagBusy = false;
   #lastError: string | undefined;
   #stopped: Promise<StopReport> | undefined;
+  /** Per-order layout: partitions with durable offsets the background committer should commit. */
+  readonly #commitDirty = new Set<number>();
+  /** The background commit loop while it runs (one OffsetCommit request in flight at most). */
+  #committing: Promise<void> | undefined;
+  #commitOffsets: EachBatchPayload["commitOffsetsIfNecessary"] | undefined;
 
   private constructor(options: ConsumerWorkerOptions) {
     this.#options = options;
@@ -353,6 +358,15 @@ export class ConsumerWorker {
 
     const segments = this.#options.sink instanceof BatchedSink ? this.#options.sink : undefined;
     const commit = async (): Promise<void> => {
+      if (segments === undefined) {
+        // Per-order: move the fetch position past the durable prefix now and commit it in the
+        // background, so the next fetch does not wait for the group coordinator.
+        const next = this.#tracker.commitable(partition);
+        if (next === undefined) return;
+        resolveOffset(String(BigInt(next) - 1n));
+        this.#commitSoon(partition, commitOffsetsIfNecessary);
+        return;
+      }
       const offset = this.#tracker.uncommitted(partition);
       if (offset === undefined) return;
       await commitOffsetsIfNecessary({
@@ -362,7 +376,6 @@ export class ConsumerWorker {
       this.#metrics.setCommitted(partition, offset);
       // Batched: the fetch position is resolved per chunk (records of a segment still filling
       // are handled but not committed); resolving the commit point would fetch them again.
-      if (segments === undefined) resolveOffset(String(BigInt(offset) - 1n));
     };
 
     const chunk = this.#options.chunkSize ?? 500;
@@ -397,12 +410,79 @@ export class ConsumerWorker {
       if (!(error instanceof StopRequested)) throw error;
       // Stopping: whatever is not durable stays uncommitted and is re-delivered to the next owner.
     } finally {
+      // Stopping: the last durable offsets are committed before kafkajs leaves the group.
+      if (this.#stopController.signal.aborted) await this.#committing;
       if (resume !== undefined) {
         resume();
         this.#metrics.setPaused(partition, false);
         if (!this.#stopController.signal.aborted) {
           this.#log(`consumer: partition ${partition} resumed after ${attempt} retry round(s)`);
         }
+      }
+    }
+  }
+
+  /**
+   * Per-order layout: commits durable offsets in the background. One OffsetCommit request is in
+   * flight at a time and covers every partition with new durable offsets (the coordinator handles
+   * a connection's requests one by one, so six concurrent single-partition commits took 6x as
+   * long). Each partition's committable offset only grows, so commits stay in order. A failed
+   * commit is logged and retried with backoff; its offsets stay uncommitted until then (at worst
+   * re-delivered, never skipped).
+   */
+  #commitSoon(
+    partition: number,
+    commitOffsets: EachBatchPayload["commitOffsetsIfNecessary"],
+  ): void {
+    this.#commitDirty.add(partition);
+    this.#commitOffsets = commitOffsets;
+    this.#committing ??= this.#commitLoop().finally(() => this.#committing = undefined);
+  }
+
+  async #commitLoop(): Promise<void> {
+    let attempt = 0;
+    while (this.#commitDirty.size > 0) {
+      const partitions: { partition: number; offset: string }[] = [];
+      for (const partition of this.#commitDirty) {
+        const offset = this.#tracker.uncommitted(partition);
+        if (offset !== undefined) partitions.push({ partition, offset });
+      }
+      this.#commitDirty.clear();
+      if (partitions.length === 0) return;
+      try {
+        await this.#commitOffsets!({ topics: [{ topic: this.#options.topic, partitions }] });
+      } catch (error) {
+        for (const { partition } of partitions) this.#commitDirty.add(partition);
+        attempt++;
+        this.#log(
+          `consumer: cannot commit offsets of partition(s) ${
+            partitions.map((p) => p.partition).join(",")
+          }: ${(error as Error).message}; ${
+            this.#stopController.signal.aborted ? "stopping: left uncommitted" : "retrying"
+          }`,
+        );
+        if (this.#stopController.signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          const signal = this.#stopController.signal;
+          const timer: ReturnType<typeof setTimeout> = setTimeout(
+            done,
+            backoffDelay(attempt, this.#options.backoff),
+          );
+          function done(): void {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", done);
+            resolve();
+          }
+          signal.addEventListener("abort", done, { once: true });
+        });
+        continue;
+      }
+      attempt = 0;
+      const owned = new Set(this.#tracker.partitions());
+      for (const { partition, offset } of partitions) {
+        if (!owned.has(partition)) continue; // revoked meanwhile (rebalance reset its state)
+        this.#tracker.markCommitted(partition, offset);
+        this.#metrics.setCommitted(partition, offset);
       }
     }
   }
@@ -659,6 +739,7 @@ export class ConsumerWorker {
       timer = setTimeout(() => resolve("timeout"), deadlineMs);
     });
     const work = (async () => {
+      await this.#committing; // durable offsets of batches already handled
       await this.#consumer.disconnect(); // waits for in-flight batches, leaves the group
       await Promise.all([this.#producer.disconnect(), this.#admin.disconnect()]);
       return "done" as const;
