@@ -11,10 +11,11 @@ import {
   SettingsError,
 } from "../config/settings.ts";
 import type { Settings } from "../config/settings.ts";
-import { createKafka } from "../config/kafka.ts";
-import { ConsumerWorker } from "./worker.ts";
+import { createKafka, describeKafkaError } from "../config/kafka.ts";
+import { ConsumerWorker, TopicNotFoundError } from "./worker.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
 import { ScoringHost } from "./scoring/host.ts";
+import { ManifestError } from "./scoring/manifest.ts";
 import { createConsumerHttp } from "./http/app.ts";
 import { startHttpServer } from "./http/server.ts";
 
@@ -138,7 +139,15 @@ async function main(): Promise<number> {
     maxAgeMs: batchMaxAge,
     log,
   });
-  const host = await ScoringHost.start({ pluginsDir: settings.pluginsDir, watch: true, log });
+  let host: ScoringHost;
+  try {
+    host = await ScoringHost.start({ pluginsDir: settings.pluginsDir, watch: true, log });
+  } catch (error) {
+    if (!(error instanceof ManifestError || error instanceof Deno.errors.NotFound)) throw error;
+    log(`Cannot load the scoring plugins from ${settings.pluginsDir}: ${error.message}`);
+    log("Fix the manifest (deno task plugins validate) or point PLUGINS_DIR at the plugins.");
+    return 2;
+  }
   const kafka = createKafka(settings.kafka, {
     clientId: `${settings.kafka.clientId}-consumer`,
     logLevel: settings.logLevel === "debug" ? "info" : "warn",
@@ -156,17 +165,37 @@ async function main(): Promise<number> {
   } catch (error) {
     log(`consumer: sink not ready yet (will retry on write): ${(error as Error).message}`);
   }
-  const worker = await ConsumerWorker.start({
-    kafka,
-    topic: settings.topics.orders,
-    dlqTopic: settings.topics.dlq,
-    groupId: settings.consumer.groupId,
-    sink,
-    score: (orders) => host.score(orders),
-    fromBeginning: !(args["from-latest"] ?? false),
-    summaryIntervalMs: summaryInterval,
-    log,
-  });
+  let worker: ConsumerWorker;
+  try {
+    worker = await ConsumerWorker.start({
+      kafka,
+      topic: settings.topics.orders,
+      dlqTopic: settings.topics.dlq,
+      groupId: settings.consumer.groupId,
+      sink,
+      score: (orders) => host.score(orders),
+      fromBeginning: !(args["from-latest"] ?? false),
+      summaryIntervalMs: summaryInterval,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof TopicNotFoundError) {
+      log(error.message);
+      log(
+        "Create the topic(s) (locally `deno task kafka` creates orders and orders.dlq) " +
+          "or fix ORDERS_TOPIC / DLQ_TOPIC.",
+      );
+    } else {
+      const d = describeKafkaError(error, settings.kafka);
+      log(
+        `Cannot start the consumer: Kafka at ${settings.kafka.brokers.join(",")} ` +
+          `(${settings.kafka.securityProtocol}): ${d.message}`,
+      );
+      log(d.remedy);
+    }
+    await Promise.allSettled([host.close(), sink.close()]);
+    return 1;
+  }
   let stopping = false;
   const http = startHttpServer(
     createConsumerHttp({

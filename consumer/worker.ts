@@ -112,6 +112,22 @@ function toRecord(partition: number, message: KafkaMessage): ConsumedRecord {
   };
 }
 
+/** {@linkcode ConsumerWorker.start} found the orders or DLQ topic missing on the cluster. */
+export class TopicNotFoundError extends Error {
+  override name = "TopicNotFoundError";
+  /** The topics that do not exist. */
+  readonly topics: readonly string[];
+  /** Creates the error for `topics`. */
+  constructor(topics: readonly string[]) {
+    super(
+      `Cannot consume: ${
+        topics.map((t) => `topic ${t} does not exist`).join(", ")
+      } on the cluster (auto-creation is off)`,
+    );
+    this.topics = Object.freeze([...topics]);
+  }
+}
+
 /** Thrown into a retry loop when the worker stops; never escapes eachBatch. */
 class StopRequested extends Error {
   override name = "StopRequested";
@@ -207,6 +223,14 @@ export class ConsumerWorker {
     this.#consumer.on(events.HEARTBEAT, () => metrics.tick());
     await this.#producer.connect();
     await this.#admin.connect();
+    // Fail fast and by name: a missing DLQ topic would otherwise stall the first bad record's
+    // partition forever, a missing orders topic ends in kafkajs' anonymous protocol error.
+    const existing = new Set(await this.#admin.listTopics());
+    const missing = [this.#options.topic, this.#options.dlqTopic].filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
+      throw new TopicNotFoundError(missing);
+    }
     await this.#consumer.connect();
     await this.#consumer.subscribe({
       topics: [this.#options.topic],

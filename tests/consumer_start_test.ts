@@ -13,6 +13,7 @@ import {
   produce,
   scenario,
   storedLocal,
+  uniqueName,
   until,
   validOrders,
 } from "./consumer_support.ts";
@@ -75,4 +76,53 @@ Deno.test("consume rejects --from-latest with --from-beginning (exit 2)", async 
   const proc = new ConsumerProcess({}, ["--from-latest", "--from-beginning"]);
   assert.equal(await proc.exit(), 2);
   assert.ok(proc.lines.some((l) => /Cannot use --from-latest with --from-beginning/.test(l)));
+});
+
+/** Start-up failures: one clear message with a remedy, the given exit code, no stack trace. */
+async function assertStartFailure(
+  env: Record<string, string>,
+  code: number,
+  message: RegExp,
+): Promise<void> {
+  const proc = new ConsumerProcess({ HTTP_PORT: "0", SINK_DIR: "./data/test/start-fail", ...env }, [
+    "--summary-interval",
+    "0",
+  ]);
+  const exit = await proc.exit(120_000);
+  const out = proc.lines.join("\n");
+  assert.equal(exit, code, out);
+  assert.match(out, message);
+  assert.ok(!proc.lines.some((l) => /^\s+at /.test(l)), `no stack trace:\n${out}`);
+}
+
+Deno.test("consume exits 1 with the cause and a remedy when the broker is down", async () => {
+  await assertStartFailure(
+    { KAFKA_BROKERS: "127.0.0.1:1" },
+    1,
+    /Cannot start the consumer: .*ECONNREFUSED[^\n]*\n.+/,
+  );
+});
+
+Deno.test("consume exits 1 naming the topic when ORDERS_TOPIC does not exist", async () => {
+  const topic = uniqueName("ctest-missing");
+  await assertStartFailure(
+    { ORDERS_TOPIC: topic, DLQ_TOPIC: "orders.dlq" },
+    1,
+    new RegExp(`Cannot consume: topic ${topic} does not exist[^\\n]*\\n.+`),
+  );
+});
+
+Deno.test("consume exits 2 with the manifest problem when the plugins manifest is broken", async () => {
+  const dir = `./data/test/${uniqueName("ctest-plugins")}`;
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.writeTextFile(`${dir}/manifest.json`, "{bad");
+    await assertStartFailure(
+      { PLUGINS_DIR: dir },
+      2,
+      /Cannot load the scoring plugins[^\n]*manifest[^\n]*\n.+/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
