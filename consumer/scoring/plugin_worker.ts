@@ -262,7 +262,7 @@ export class PluginWorker {
     this.#submitted = seq;
     this.#pending.set(seq, pending);
     Atomics.store(this.#ctl, CTL.submitted, seq);
-    Atomics.notify(this.#ctl, CTL.submitted);
+    if (Atomics.load(this.#ctl, CTL.workerWaiting) !== 0) Atomics.notify(this.#ctl, CTL.submitted);
     this.#watch();
   }
 
@@ -270,6 +270,7 @@ export class PluginWorker {
   #watch(): void {
     if (this.#watching || this.#dead !== undefined) return;
     this.#watching = true;
+    Atomics.store(this.#ctl, CTL.hostWaiting, 1);
     const wait = Atomics.waitAsync(this.#ctl, CTL.completed, this.#completed);
     if (wait.async) wait.value.then(() => this.#collect());
     else queueMicrotask(() => this.#collect());
@@ -277,6 +278,7 @@ export class PluginWorker {
 
   #collect(): void {
     this.#watching = false;
+    Atomics.store(this.#ctl, CTL.hostWaiting, 0);
     if (this.#dead !== undefined) return;
     const completed = Atomics.load(this.#ctl, CTL.completed);
     while (this.#completed !== completed) {

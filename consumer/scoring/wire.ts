@@ -256,10 +256,19 @@ export const SLOT_STATUS = Object.freeze({
 
 /**
  * Control words shared by the host and one worker (`Int32Array` over a `SharedArrayBuffer`):
- * the host stores the last batch number it submitted, the worker the last one it completed.
- * Numbers wrap around as int32; compare them with `((a - b) | 0)`.
+ * the host stores the last batch number it submitted, the worker the last one it completed
+ * (numbers wrap around as int32; compare them with `((a - b) | 0)`). Each side sets its
+ * `…Waiting` word before it waits and clears it after; the other side calls `Atomics.notify`
+ * only when that word is set (a wake-up costs a system call; sequentially consistent stores
+ * and loads on both sides mean no wake-up is lost).
  */
-export const CTL = Object.freeze({ submitted: 0, completed: 1, size: 2 });
+export const CTL = Object.freeze({
+  submitted: 0,
+  completed: 1,
+  workerWaiting: 2,
+  hostWaiting: 3,
+  size: 4,
+});
 
 /** A new growable shared slot buffer. */
 export function createSlot(): SharedArrayBuffer {

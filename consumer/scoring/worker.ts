@@ -173,6 +173,10 @@ function serveSlots(
   scope: WorkerScope,
 ): void {
   let next = (Atomics.load(ctl, CTL.completed) + 1) | 0;
+  const wake = (): void => {
+    Atomics.store(ctl, CTL.workerWaiting, 0);
+    pump();
+  };
   const pump = (): void => {
     const started = performance.now();
     for (;;) {
@@ -180,7 +184,7 @@ function serveSlots(
       if (((submitted - next) | 0) >= 0) {
         scoreSlot(scorer, next, slotOf(slots, next), scope);
         Atomics.store(ctl, CTL.completed, next);
-        Atomics.notify(ctl, CTL.completed);
+        if (Atomics.load(ctl, CTL.hostWaiting) !== 0) Atomics.notify(ctl, CTL.completed);
         next = (next + 1) | 0;
         if (performance.now() - started >= YIELD_EVERY_MS) {
           setTimeout(pump, 0);
@@ -188,11 +192,13 @@ function serveSlots(
         }
         continue;
       }
+      Atomics.store(ctl, CTL.workerWaiting, 1);
       const wait = Atomics.waitAsync(ctl, CTL.submitted, submitted);
       if (wait.async) {
-        wait.value.then(pump);
+        wait.value.then(wake);
         return;
       }
+      Atomics.store(ctl, CTL.workerWaiting, 0);
     }
   };
   pump();
