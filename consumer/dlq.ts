@@ -20,7 +20,26 @@ export interface DeadLetterPublisherOptions {
   readonly sourceTopic: string;
   /** Clock, epoch ms (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Largest value copied whole into the DLQ, in bytes (default
+   * {@linkcode DLQ_MAX_VALUE_BYTES}). A longer value is cut to this size and marked with the
+   * headers `dlq.truncated` and `dlq.original.bytes`; the whole record stays in the source topic at
+   * `dlq.source.partition`/`dlq.source.offset` until retention removes it.
+   */
+  readonly maxValueBytes?: number;
 }
+
+/**
+ * Default {@linkcode DeadLetterPublisherOptions.maxValueBytes}: below Kafka's default
+ * `max.message.bytes` (1 MiB) with room for the key, headers and batch overhead.
+ */
+export const DLQ_MAX_VALUE_BYTES = 900 * 1024;
+
+/**
+ * The value size used when the DLQ topic still refuses a copy as too large (its
+ * `max.message.bytes` is below the default): 64 KiB.
+ */
+export const DLQ_FALLBACK_VALUE_BYTES = 64 * 1024;
 
 /** A header map as kafkajs sends it. */
 export type DlqHeaders = Record<string, Buffer | string | (Buffer | string)[]>;
@@ -83,6 +102,7 @@ export class DeadLetterPublisher {
   readonly #topic: string;
   readonly #sourceTopic: string;
   readonly #now: () => number;
+  readonly #maxValueBytes: number;
 
   /** Wraps a connected kafkajs producer (create it with `idempotent: true`). */
   constructor(producer: Producer, options: DeadLetterPublisherOptions) {
@@ -90,6 +110,12 @@ export class DeadLetterPublisher {
     this.#topic = options.topic;
     this.#sourceTopic = options.sourceTopic;
     this.#now = options.now ?? Date.now;
+    this.#maxValueBytes = options.maxValueBytes ?? DLQ_MAX_VALUE_BYTES;
+    if (!Number.isInteger(this.#maxValueBytes) || this.#maxValueBytes < 1) {
+      throw new RangeError(
+        `Cannot create the DLQ publisher: maxValueBytes must be a positive integer, got ${this.#maxValueBytes}`,
+      );
+    }
   }
 
   /** The DLQ topic. */
@@ -104,14 +130,69 @@ export class DeadLetterPublisher {
   async publish(outcomes: readonly DeadLetterOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const failedAt = this.#now();
+    try {
+      await this.#send(outcomes, failedAt, this.#maxValueBytes);
+    } catch (error) {
+      // A DLQ topic with a smaller max.message.bytes refuses even the cut copy; a retry cannot fix
+      // that, and the partition would stall behind the record forever. Send smaller copies.
+      if (!isMessageTooLarge(error) || this.#maxValueBytes <= DLQ_FALLBACK_VALUE_BYTES) throw error;
+      await this.#send(outcomes, failedAt, DLQ_FALLBACK_VALUE_BYTES);
+    }
+  }
+
+  async #send(
+    outcomes: readonly DeadLetterOutcome[],
+    failedAt: number,
+    maxValueBytes: number,
+  ): Promise<void> {
     await this.#producer.send({
       topic: this.#topic,
       acks: -1,
-      messages: outcomes.map((o) => ({
-        key: o.record.key === null ? null : toBuffer(o.record.key),
-        value: o.record.value === null ? null : toBuffer(o.record.value),
-        headers: dlqHeaders(o, this.#sourceTopic, failedAt),
-      })),
+      messages: outcomes.map((o) => dlqMessage(o, this.#sourceTopic, failedAt, maxValueBytes)),
     });
   }
+}
+
+/**
+ * The DLQ copy of one record: key as consumed, value as consumed or — when longer than
+ * `maxValueBytes` — its first `maxValueBytes` bytes with headers `dlq.truncated: "true"` and
+ * `dlq.original.bytes`, and the headers of {@linkcode dlqHeaders}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dlqMessage } from "./dlq.ts";
+ * const record = { partition: 0, offset: "3", key: null, value: new Uint8Array(10),
+ *   headers: {}, timestamp: "0" };
+ * const m = dlqMessage({ kind: "dead-letter", record, reason: "oversized", detail: "big" },
+ *   "orders", 0, 4);
+ * assert.equal(m.value?.length, 4);
+ * assert.equal(m.headers["dlq.truncated"], "true");
+ * assert.equal(m.headers["dlq.original.bytes"], "10");
+ * ```
+ */
+export function dlqMessage(
+  outcome: DeadLetterOutcome,
+  sourceTopic: string,
+  failedAt: number,
+  maxValueBytes: number = DLQ_MAX_VALUE_BYTES,
+): { key: Buffer | null; value: Buffer | null; headers: DlqHeaders } {
+  const { key, value } = outcome.record;
+  const headers = dlqHeaders(outcome, sourceTopic, failedAt);
+  let copy = value === null ? null : toBuffer(value);
+  if (copy !== null && copy.length > maxValueBytes) {
+    headers["dlq.truncated"] = "true";
+    headers["dlq.original.bytes"] = String(copy.length);
+    copy = copy.subarray(0, maxValueBytes);
+  }
+  return { key: key === null ? null : toBuffer(key), value: copy, headers };
+}
+
+/** Whether a kafkajs error (or one in its `cause` chain) is the broker's MESSAGE_TOO_LARGE. */
+function isMessageTooLarge(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if ((e as { type?: unknown }).type === "MESSAGE_TOO_LARGE") return true;
+    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
 }

@@ -172,65 +172,81 @@ Deno.test("consumer dead-letters every kind of bad record with its reason and st
   }
 });
 
-// BUG (consumer/dlq.ts + consumer/worker.ts): when the DLQ topic refuses a dead-letter copy
-// (MESSAGE_TOO_LARGE: an oversized record > the DLQ topic's max.message.bytes — dev/kafka.sh
-// creates orders.dlq with the broker default ~1 MiB), the worker pauses the partition and retries
-// the DLQ publish forever ("DLQ unavailable"): safe (nothing committed) but the partition never
-// moves again. Suggested fix: on MESSAGE_TOO_LARGE publish a truncated copy (first bytes +
-// headers dlq.truncated=true, dlq.original.bytes=<n>) so the partition moves on. Un-ignore then.
-Deno.test({
-  name: "consumer dead-letters an oversized record even when the DLQ topic refuses its full size",
-  ignore: true,
-  fn: async () => {
-    const topic = uniqueName("badinput-dlqlimit");
-    const s = { topic, dlq: `${topic}.dlq`, group: `${topic}-group`, dir: `./data/test/${topic}` };
-    const admin = plaintextKafka({ clientId: "badinput-admin" }).admin();
-    await admin.connect();
-    let proc: ConsumerProcess | undefined;
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic: s.topic,
-            numPartitions: 1,
-            replicationFactor: 1,
-            configEntries: [{ name: "max.message.bytes", value: MAX_MESSAGE_BYTES }],
-          },
-          { topic: s.dlq, numPartitions: 1, replicationFactor: 1 }, // broker default limit
-        ],
-      });
-      const producer = plaintextKafka().producer({ allowAutoTopicCreation: false });
-      await producer.connect();
-      await producer.send({
-        topic: s.topic,
-        acks: -1,
-        messages: [
-          { key: "big", value: "x".repeat(1_500_000) },
-          { key: "ok", value: JSON.stringify(order("dlqlimit-ok")) },
-        ],
-      });
-      await producer.disconnect();
-      proc = new ConsumerProcess(
-        plaintextEnv(consumerEnv({ ...s, prefix: "" }, { HTTP_PORT: "0" })),
-      );
-      await until("both records done", async () => {
-        return (await committed(s.group, s.topic)).get(0) === 2n;
-      }, 30_000);
-      const dlq = await readDlq(s.dlq);
-      assert.equal(dlq.length, 1);
-      assert.equal(dlq[0]!.headers["dlq.reason"], "oversized");
-      proc.kill("SIGTERM");
-      assert.equal(await proc.exit(), 0);
-      proc = undefined;
-    } finally {
-      if (proc !== undefined) {
-        proc.kill("SIGKILL");
-        await proc.exit().catch(() => undefined);
+// An oversized record must not stall its partition when the DLQ topic refuses its full size: the
+// DLQ copy is cut (headers dlq.truncated, dlq.original.bytes) — up front below the broker's default
+// limit, and again to 64 KiB when the DLQ topic's max.message.bytes is smaller still.
+for (const dlqLimit of [undefined, "100000"]) {
+  Deno.test({
+    name:
+      `consumer dead-letters an oversized record the DLQ topic refuses whole (DLQ max.message.bytes ${
+        dlqLimit ?? "default"
+      })`,
+    fn: async () => {
+      const topic = uniqueName("badinput-dlqlimit");
+      const s = {
+        topic,
+        dlq: `${topic}.dlq`,
+        group: `${topic}-group`,
+        dir: `./data/test/${topic}`,
+      };
+      const admin = plaintextKafka({ clientId: "badinput-admin" }).admin();
+      await admin.connect();
+      let proc: ConsumerProcess | undefined;
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [
+            {
+              topic: s.topic,
+              numPartitions: 1,
+              replicationFactor: 1,
+              configEntries: [{ name: "max.message.bytes", value: MAX_MESSAGE_BYTES }],
+            },
+            {
+              topic: s.dlq,
+              numPartitions: 1,
+              replicationFactor: 1,
+              configEntries: dlqLimit === undefined
+                ? []
+                : [{ name: "max.message.bytes", value: dlqLimit }],
+            },
+          ],
+        });
+        const producer = plaintextKafka().producer({ allowAutoTopicCreation: false });
+        await producer.connect();
+        await producer.send({
+          topic: s.topic,
+          acks: -1,
+          messages: [
+            { key: "big", value: "x".repeat(1_500_000) },
+            { key: "ok", value: JSON.stringify(order("dlqlimit-ok")) },
+          ],
+        });
+        await producer.disconnect();
+        proc = new ConsumerProcess(
+          plaintextEnv(consumerEnv({ ...s, prefix: "" }, { HTTP_PORT: "0" })),
+        );
+        await until("both records done", async () => {
+          return (await committed(s.group, s.topic)).get(0) === 2n;
+        }, 30_000);
+        const dlq = await readDlq(s.dlq);
+        assert.equal(dlq.length, 1);
+        assert.equal(dlq[0]!.headers["dlq.reason"], "oversized");
+        assert.equal(dlq[0]!.headers["dlq.truncated"], "true");
+        assert.equal(dlq[0]!.headers["dlq.original.bytes"], "1500000");
+        assert.equal(dlq[0]!.value?.length, dlqLimit === undefined ? 900 * 1024 : 64 * 1024);
+        proc.kill("SIGTERM");
+        assert.equal(await proc.exit(), 0);
+        proc = undefined;
+      } finally {
+        if (proc !== undefined) {
+          proc.kill("SIGKILL");
+          await proc.exit().catch(() => undefined);
+        }
+        await admin.deleteTopics({ topics: [s.topic, s.dlq] }).catch((e) => console.error(e));
+        await admin.disconnect();
+        await Deno.remove(s.dir, { recursive: true }).catch(() => undefined);
       }
-      await admin.deleteTopics({ topics: [s.topic, s.dlq] }).catch((e) => console.error(e));
-      await admin.disconnect();
-      await Deno.remove(s.dir, { recursive: true }).catch(() => undefined);
-    }
-  },
-});
+    },
+  });
+}
