@@ -71,7 +71,11 @@ Deno.test("consumer loses nothing when SIGKILLed 5 times at random moments durin
     console.error(`  ${kills.join("; ")}; final: ${JSON.stringify(result)}`);
   } finally {
     if (proc !== undefined) {
-      proc.kill("SIGKILL");
+      try {
+        proc.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
       await proc.exit().catch(() => undefined);
     }
     await cleanup(s);

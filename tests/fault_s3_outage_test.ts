@@ -138,7 +138,11 @@ Deno.test("consumer commits nothing unpersisted during an S3 outage, resumes wit
     assert.ok(recoveryMs <= 5_000, `resumed ${recoveryMs} ms after S3 returned (target 5 s)`);
   } finally {
     if (proc !== undefined) {
-      proc.kill("SIGKILL");
+      try {
+        proc.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
       await proc.exit().catch(() => undefined);
     }
     if (producer !== undefined) {

@@ -162,7 +162,11 @@ Deno.test(
       console.error(`  scanned ${all.length} characters from ${paths.size + 4} sources: no secret`);
     } finally {
       if (proc !== undefined) {
-        proc.kill("SIGKILL");
+        try {
+          proc.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
         await proc.exit().catch(() => undefined);
       }
       await deleteBucket(bucket);
@@ -273,7 +277,11 @@ export default defineScorer({
     proc = undefined;
   } finally {
     if (proc !== undefined) {
-      proc.kill("SIGKILL");
+      try {
+        proc.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
       await proc.exit().catch(() => undefined);
     }
     canary.close();
