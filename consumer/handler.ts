@@ -110,7 +110,12 @@ function headerText(value: HeaderValue | undefined): string | undefined {
   }
 }
 
-/** `produced_at` epoch ms from the header, else from the body's ISO `produced_at`. */
+/**
+ * When the order was produced, epoch ms: the `produced_at` header, else the body's ISO
+ * `produced_at`, else the Kafka record timestamp (the producer's CreateTime, or the broker's
+ * LogAppendTime on such topics) — never the order's `created_at`, which says when the order was
+ * placed, not when it entered the pipeline.
+ */
 function producedAtMs(record: ConsumedRecord, order: OrderData): number | undefined {
   const header = headerText(record.headers["produced_at"]);
   if (header !== undefined && /^\d{1,16}$/.test(header)) return Number(header);
@@ -118,7 +123,8 @@ function producedAtMs(record: ConsumedRecord, order: OrderData): number | undefi
     const ms = Date.parse(order.producedAt);
     if (Number.isFinite(ms)) return ms;
   }
-  return undefined;
+  const timestamp = Number(record.timestamp);
+  return Number.isSafeInteger(timestamp) && timestamp > 0 ? timestamp : undefined;
 }
 
 function describe(error: unknown): string {

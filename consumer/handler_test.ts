@@ -173,3 +173,20 @@ Deno.test("handleBatch() keeps at most `concurrency` writes in flight", async ()
   assert.ok(out.every((o) => o.kind === "stored"));
   assert.equal(peak, 4);
 });
+
+Deno.test("handleBatch() measures latency from the Kafka record timestamp when no produced_at is given", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sink = new LocalSink({ dir, sync: false });
+    const record = { ...rec(0, JSON.stringify(order("ord-ts"))), timestamp: "1799999999750" };
+    const out = await handleBatch([record], env(sink));
+    const o = out[0]!;
+    assert.equal(o.kind, "stored");
+    if (o.kind !== "stored") return;
+    assert.equal(o.latencyMs, 250);
+    const stored = JSON.parse(await Deno.readTextFile(`${dir}/${o.key}`));
+    assert.equal(stored.latency_ms, 250); // not the months since created_at
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
