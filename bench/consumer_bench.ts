@@ -16,6 +16,8 @@
  *                            [--rate 1000[,200...]] [--seconds 30] [--warmup 5]
  *                            [--only a,b,c,d]
  *                            [--write-concurrency 16] [--chunk-size 500] [--no-write]
+ *                            [--unsafe-no-fsync]   (d) only: files not fsync'ed — NOT durable,
+ *                                                  to see what fsync costs; labelled in the row
  *
  * Needs `bash dev/kafka.sh start` and `bash dev/s3.sh start`.
  *
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     "write-concurrency": { type: "string", default: "16" },
     "chunk-size": { type: "string", default: "500" },
     "no-write": { type: "boolean", default: false },
+    "unsafe-no-fsync": { type: "boolean", default: false },
   },
 });
 const only = new Set(values.only.split(","));
@@ -474,7 +477,16 @@ try {
   if (only.has("d")) {
     const seconds = Number(values.seconds);
     const warmup = Number(values.warmup);
-    const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+    // Load average, and the kernel's pressure stall figures (share of the last 10 s in which
+    // some task waited for a CPU / for I/O) when available: the machine is shared.
+    const loadavg = async () =>
+      (await command("bash", [
+        "-c",
+        "l=$(cut -d' ' -f1-3 /proc/loadavg); " +
+        "c=$(sed -n 's/^some avg10=\\([0-9.]*\\).*/\\1/p' /proc/pressure/cpu 2>/dev/null); " +
+        "i=$(sed -n 's/^some avg10=\\([0-9.]*\\).*/\\1/p' /proc/pressure/io 2>/dev/null); " +
+        'echo "$l${c:+, cpu stall ${c}%}${i:+, io stall ${i}%}"',
+      ])).out.trim();
     const produce = async (topic: string, rate: number, duration: number) => {
       const r = await command(Deno.execPath(), [
         "run",
@@ -502,7 +514,7 @@ try {
           topic,
           dlqTopic: `${topic}.dlq`,
           groupId,
-          sink: new LocalSink({ dir }),
+          sink: new LocalSink({ dir, sync: !values["unsafe-no-fsync"] }),
           score: (orders) => host.score(orders),
           summaryIntervalMs: 0,
           writeConcurrency: Number(values["write-concurrency"]),
@@ -534,10 +546,10 @@ try {
             `p99 ${ws.p99.toFixed(1)} ms, max ${ws.max.toFixed(0)}`;
         }
         const worker = await startWorker();
-        const loadBefore = loadavg();
+        const loadBefore = await loadavg();
         const acked = await produce(topic, rate, seconds);
         await drain(worker, acked);
-        const loadAfter = loadavg();
+        const loadAfter = await loadavg();
         const s = worker.metrics().latency.ms.summary();
         await worker.stop(10_000);
         log(
@@ -556,7 +568,9 @@ try {
         const p = /Percentiles: 50th = ([\d.]+), 99th = ([\d.]+), 99\.9th = ([\d.]+)/.exec(e2e);
         const avg = /Avg latency: ([\d.]+) ms/.exec(e2e);
         rows.push(
-          `| (d) produce→stored latency, per-order layout, local disk, ${rate}/s for ${seconds} s ` +
+          `| (d) produce→stored latency, per-order layout, local disk${
+            values["unsafe-no-fsync"] ? " WITHOUT fsync (not durable, comparison only)" : ""
+          }, ${rate}/s for ${seconds} s ` +
             `(${s.count} orders) | p99 ${s.p99.toFixed(1)} ms (p50 ${s.p50.toFixed(1)}, p95 ` +
             `${s.p95.toFixed(1)}, max ${
               s.max.toFixed(0)
