@@ -66,7 +66,7 @@ export type SinkSettings =
 export interface Settings {
   readonly kafka: KafkaSettings;
   readonly topics: { readonly orders: string; readonly dlq: string };
-  readonly consumer: { readonly groupId: string };
+  readonly consumer: { readonly groupId: string; readonly sessionTimeoutMs: number };
   readonly sink: SinkSettings;
   readonly http: { readonly host: string; readonly port: number };
   readonly pluginsDir: string;
@@ -94,6 +94,7 @@ export const DEFAULTS: Readonly<{
   ORDERS_TOPIC: string;
   DLQ_TOPIC: string;
   CONSUMER_GROUP: string;
+  CONSUMER_SESSION_TIMEOUT_MS: number;
   SINK: "local" | "cos";
   SINK_DIR: string;
   SINK_LAYOUT: SinkLayout;
@@ -110,6 +111,7 @@ export const DEFAULTS: Readonly<{
   ORDERS_TOPIC: "orders",
   DLQ_TOPIC: "orders.dlq",
   CONSUMER_GROUP: "orderflow-consumer",
+  CONSUMER_SESSION_TIMEOUT_MS: 30_000,
   SINK: "local",
   SINK_DIR: "./data/out",
   SINK_LAYOUT: "per-order",
@@ -212,6 +214,7 @@ export function loadSettings(env: Env, options: LoadSettingsOptions = {}): Setti
     );
   }
   const groupId = get("CONSUMER_GROUP") ?? DEFAULTS.CONSUMER_GROUP;
+  const sessionTimeoutMs = parseSessionTimeout(get("CONSUMER_SESSION_TIMEOUT_MS"), problems);
 
   const sink = loadSink(get, problems);
 
@@ -234,7 +237,7 @@ export function loadSettings(env: Env, options: LoadSettingsOptions = {}): Setti
   return deepFreeze({
     kafka,
     topics: { orders, dlq },
-    consumer: { groupId },
+    consumer: { groupId, sessionTimeoutMs },
     sink,
     http: { host, port },
     pluginsDir,
@@ -595,6 +598,23 @@ function parsePort(
     return fallback;
   }
   return port;
+}
+
+/**
+ * The consumer's group session timeout. Kafka brokers accept 6000-1800000 ms by default
+ * (group.min/max.session.timeout.ms); shorter means faster takeover after a crash, longer
+ * tolerates longer pauses.
+ */
+function parseSessionTimeout(text: string | undefined, problems: string[]): number {
+  if (text === undefined) return DEFAULTS.CONSUMER_SESSION_TIMEOUT_MS;
+  const ms = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!(ms >= 6000 && ms <= 1_800_000)) {
+    problems.push(
+      `CONSUMER_SESSION_TIMEOUT_MS: "${text}" is not a session timeout; use milliseconds 6000-1800000 (the broker's group.min/max.session.timeout.ms)`,
+    );
+    return DEFAULTS.CONSUMER_SESSION_TIMEOUT_MS;
+  }
+  return ms;
 }
 
 function checkTopic(name: string, topic: string, problems: string[]): void {

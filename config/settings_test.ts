@@ -59,7 +59,7 @@ Deno.test("loadSettings() applies the documented defaults to an empty environmen
   assert.deepEqual(s, {
     kafka: { brokers: ["localhost:9092"], securityProtocol: "PLAINTEXT", clientId: "orderflow" },
     topics: { orders: "orders", dlq: "orders.dlq" },
-    consumer: { groupId: "orderflow-consumer" },
+    consumer: { groupId: "orderflow-consumer", sessionTimeoutMs: 30_000 },
     sink: { kind: "local", dir: "./data/out", layout: "per-order" },
     http: { host: "127.0.0.1", port: 8787 },
     pluginsDir: "./plugins",
@@ -450,4 +450,20 @@ Deno.test("redactSettings() hides passwords, keys and the CA body", () => {
   assert.ok(Object.isFrozen(shown.sink));
   // The original is untouched.
   assert.equal(s.kafka.sasl?.password, CREDENTIAL.password);
+});
+
+Deno.test("loadSettings() reads CONSUMER_SESSION_TIMEOUT_MS and rejects values the broker refuses", () => {
+  assert.equal(
+    loadSettings({ CONSUMER_SESSION_TIMEOUT_MS: "6000" }).consumer.sessionTimeoutMs,
+    6000,
+  );
+  for (const bad of ["5999", "1800001", "30s", "-1"]) {
+    assert.throws(
+      () => loadSettings({ CONSUMER_SESSION_TIMEOUT_MS: bad }),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.problems.some((p) => p.startsWith("CONSUMER_SESSION_TIMEOUT_MS:")),
+      bad,
+    );
+  }
 });

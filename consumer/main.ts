@@ -172,6 +172,7 @@ async function main(): Promise<number> {
       topic: settings.topics.orders,
       dlqTopic: settings.topics.dlq,
       groupId: settings.consumer.groupId,
+      sessionTimeout: settings.consumer.sessionTimeoutMs,
       sink,
       score: (orders) => host.score(orders),
       fromBeginning: !(args["from-latest"] ?? false),
