@@ -2,18 +2,25 @@
  * Local-disk sink: one file per key under a root directory, written atomically.
  *
  * Each write goes to a hidden temp file in the destination directory, is fsync'ed (unless
- * `sync: false`), then renamed over the final name — a crash never leaves a half-written order
- * visible, and a replay overwrites the same file.
+ * `sync: false`), then renamed over the final name, and the directory is fsync'ed so the rename
+ * itself survives a power loss — a crash never leaves a half-written order visible, a write is
+ * reported durable only when both its bytes and its name are on disk, and a replay overwrites the
+ * same file. Directory fsyncs are shared: concurrent writers in one directory wait for one sync
+ * that starts after their renames.
  *
  * @module
  */
+import { DirectorySyncer } from "./_directory_syncer.ts";
 import { assertSafeKey, type RecordPosition, type Sink, SinkWriteError } from "./types.ts";
 
 /** Options for {@linkcode LocalSink}. */
 export interface LocalSinkOptions {
   /** Root directory; keys are paths relative to it. */
   readonly dir: string;
-  /** fsync the file (and its directory on first use) before reporting durable. Default true. */
+  /**
+   * fsync the file, and its directory after the rename (and the parents of a directory this sink
+   * created), before reporting durable. Default true.
+   */
   readonly sync?: boolean;
 }
 
@@ -24,6 +31,11 @@ function joinPath(root: string, key: string): { dir: string; path: string; base:
   const rootClean = root.endsWith("/") && root.length > 1 ? root.slice(0, -1) : root;
   const dir = rel === "" ? rootClean : `${rootClean}/${rel}`;
   return { dir, path: `${dir}/${base}`, base };
+}
+
+function parentOf(dir: string): string | undefined {
+  const cut = dir.lastIndexOf("/");
+  return cut <= 0 ? undefined : dir.slice(0, cut);
 }
 
 function randomSuffix(): string {
@@ -46,6 +58,7 @@ export class LocalSink implements Sink {
   readonly #sync: boolean;
   /** Directories known to exist (mkdir -p cached); a promise so concurrent writers share it. */
   readonly #dirs = new Map<string, Promise<void>>();
+  readonly #syncer = new DirectorySyncer();
 
   /** Creates the sink; nothing touches the disk until the first write or probe. */
   constructor(options: LocalSinkOptions) {
@@ -62,14 +75,26 @@ export class LocalSink implements Sink {
   #ensureDir(dir: string): Promise<void> {
     let made = this.#dirs.get(dir);
     if (made === undefined) {
-      made = Deno.mkdir(dir, { recursive: true });
+      made = Deno.mkdir(dir, { recursive: true }).then(() => this.#syncParents(dir));
       this.#dirs.set(dir, made);
       made.catch(() => this.#dirs.delete(dir));
     }
     return made;
   }
 
-  /** Writes `body` to `<dir>/<key>` via temp file + fsync + rename. */
+  /** Makes the entries of a directory this sink (may have) created durable, up to the root. */
+  async #syncParents(dir: string): Promise<void> {
+    if (!this.#sync) return;
+    const root = this.#root.endsWith("/") && this.#root.length > 1
+      ? this.#root.slice(0, -1)
+      : this.#root;
+    for (let d = parentOf(dir); d !== undefined; d = parentOf(d)) {
+      await this.#syncer.sync(d);
+      if (d === root || d.length <= root.length) break;
+    }
+  }
+
+  /** Writes `body` to `<dir>/<key>` via temp file + fsync + rename + directory fsync. */
   async write(key: string, body: Uint8Array, _position?: RecordPosition): Promise<void> {
     assertSafeKey(key);
     const { dir, path, base } = joinPath(this.#root, key);
@@ -85,6 +110,7 @@ export class LocalSink implements Sink {
         file.close();
       }
       await Deno.rename(tmp, path);
+      if (this.#sync) await this.#syncer.sync(dir);
     } catch (error) {
       await Deno.remove(tmp).catch(() => undefined); // best effort: the temp file may not exist
       if (error instanceof Deno.errors.NotFound) this.#dirs.delete(dir); // dir removed under us
