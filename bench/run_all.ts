@@ -23,8 +23,22 @@ const { values } = parseArgs({
     only: { type: "string", default: "producer,scoring,consumer,memory" },
     "memory-records": { type: "string", default: "1000000" },
     "memory-seconds": { type: "string", default: "600" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+if (values.help) {
+  console.log(`deno task bench — every benchmark beside its baseline; writes bench/RESULTS.md
+
+Usage: deno task bench [--only producer,scoring,consumer,memory] [--memory-records N]
+                       [--memory-seconds S]
+
+  --only LIST          which sections to run (default all four); others keep their last results
+  --memory-records N   orders for the consumer RSS bench (default 1000000; RSS read at 100k and N)
+  --memory-seconds S   time bound of the memory bench (default 600); it says how far it got
+
+Needs the local broker and S3 server (deno task up). Takes ~15 minutes with all sections.`);
+  Deno.exit(0);
+}
 const only = new Set(values.only.split(","));
 const decoder = new TextDecoder();
 
