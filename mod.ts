@@ -9,7 +9,7 @@
  * @module
  */
 
-// core (core engineer)
+// core: domain values, keys, schema, top-K, metrics, transforms
 export * from "./core/order.ts";
 export * from "./core/order_key.ts";
 export * from "./core/order_schema.ts";
@@ -18,7 +18,7 @@ export * from "./core/top_k.ts";
 export * from "./core/metrics.ts";
 export * from "./core/transforms.ts";
 
-// scorer plugin contract (plugins engineer)
+// the scorer plugin contract
 export {
   defineScorer,
   resolveOptions,
