@@ -26,7 +26,10 @@ import { ConsumerMetrics } from "./metrics.ts";
 export interface BackoffOptions {
   /** First delay, ms (default 100). */
   readonly initialMs?: number;
-  /** Cap, ms (default 5000). */
+  /**
+   * Cap, ms (default 2000): bounds how long after a sink returns the consumer notices (one probe
+   * or retry per cap interval against a failing sink is cheap).
+   */
   readonly maxMs?: number;
 }
 
@@ -39,8 +42,8 @@ export interface BackoffOptions {
  * import assert from "node:assert/strict";
  * import { backoffDelay } from "./worker.ts";
  * assert.ok(backoffDelay(1, {}, () => 1) === 100);
- * assert.ok(backoffDelay(30, {}, () => 1) === 5000);
- * assert.ok(backoffDelay(30, {}, () => 0) === 2500);
+ * assert.ok(backoffDelay(30, {}, () => 1) === 2000);
+ * assert.ok(backoffDelay(30, {}, () => 0) === 1000);
  * ```
  */
 export function backoffDelay(
@@ -49,7 +52,7 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   const initial = options.initialMs ?? 100;
-  const max = options.maxMs ?? 5000;
+  const max = options.maxMs ?? 2000;
   const cap = Math.min(max, initial * 2 ** Math.min(30, Math.max(0, attempt - 1)));
   return Math.round(cap / 2 + (cap / 2) * random());
 }
