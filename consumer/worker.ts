@@ -10,6 +10,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import {
   type ConsumedRecord,
+  type DeadLetterOutcome,
   handleBatch,
   prepareBatch,
   type PreparedRecord,
@@ -659,6 +660,21 @@ export class ConsumerWorker {
     return attempt;
   }
 
+  /** Publishes dead letters; false (counted and logged) when the DLQ did not acknowledge them. */
+  async #publishDeadLetters(dead: readonly DeadLetterOutcome[]): Promise<boolean> {
+    if (dead.length === 0) return true;
+    try {
+      await this.#dlq.publish(dead);
+      return true;
+    } catch (error) {
+      this.#metrics.dlqFailures.inc();
+      this.#log(
+        `consumer: cannot publish ${dead.length} record(s) to the DLQ: ${(error as Error).message}`,
+      );
+      return false;
+    }
+  }
+
   /** Batched layout: dead-letters and appends; returns the records to retry (DLQ, scoring). */
   async #settlePrepared(
     prepared: readonly PreparedRecord[],
@@ -667,20 +683,7 @@ export class ConsumerWorker {
     const failed: ConsumedRecord[] = [];
     this.#lastError = undefined;
     const dead = prepared.filter((o) => o.kind === "dead-letter");
-    let dlqOk = true;
-    if (dead.length > 0) {
-      try {
-        await this.#dlq.publish(dead);
-      } catch (error) {
-        dlqOk = false;
-        this.#metrics.dlqFailures.inc();
-        this.#log(
-          `consumer: cannot publish ${dead.length} record(s) to the DLQ: ${
-            (error as Error).message
-          }`,
-        );
-      }
-    }
+    const dlqOk = await this.#publishDeadLetters(dead);
     const now = this.#options.now ?? Date.now;
     for (const o of prepared) {
       const { partition, offset } = o.record;
@@ -715,20 +718,7 @@ export class ConsumerWorker {
     const failed: ConsumedRecord[] = [];
     this.#lastError = undefined;
     const dead = outcomes.filter((o) => o.kind === "dead-letter");
-    let dlqOk = true;
-    if (dead.length > 0) {
-      try {
-        await this.#dlq.publish(dead);
-      } catch (error) {
-        dlqOk = false;
-        this.#metrics.dlqFailures.inc();
-        this.#log(
-          `consumer: cannot publish ${dead.length} record(s) to the DLQ: ${
-            (error as Error).message
-          }`,
-        );
-      }
-    }
+    const dlqOk = await this.#publishDeadLetters(dead);
     for (const o of outcomes) {
       const { partition, offset } = o.record;
       if (o.kind === "stored") {
