@@ -698,19 +698,31 @@ export class ConsumerWorker {
               latencyMs: o.producedAt === undefined ? undefined : now() - o.producedAt,
             }),
         });
-      } else if (o.kind === "dead-letter" && dlqOk) {
-        this.#tracker.markDone(partition, offset);
-        this.#metrics.recordDeadLetter(o.reason);
       } else {
-        this.#tracker.markFailed(partition, offset);
-        failed.push(o.record);
-        if (o.kind === "retryable-failure") {
-          this.#metrics.recordFailure(o.stage);
-          this.#lastError ??= `${o.stage}: ${(o.error as Error)?.message ?? String(o.error)}`;
-        }
+        this.#settleUnstored(o, dlqOk, failed);
       }
     }
     return failed;
+  }
+
+  /** A record not stored: done once the DLQ acknowledged it, else failed (to retry). */
+  #settleUnstored(
+    o: Exclude<RecordOutcome | PreparedRecord, { kind: "stored" | "prepared" }>,
+    dlqOk: boolean,
+    failed: ConsumedRecord[],
+  ): void {
+    const { partition, offset } = o.record;
+    if (o.kind === "dead-letter" && dlqOk) {
+      this.#tracker.markDone(partition, offset);
+      this.#metrics.recordDeadLetter(o.reason);
+      return;
+    }
+    this.#tracker.markFailed(partition, offset);
+    failed.push(o.record);
+    if (o.kind === "retryable-failure") {
+      this.#metrics.recordFailure(o.stage);
+      this.#lastError ??= `${o.stage}: ${(o.error as Error)?.message ?? String(o.error)}`;
+    }
   }
 
   /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
@@ -724,16 +736,8 @@ export class ConsumerWorker {
       if (o.kind === "stored") {
         this.#tracker.markDone(partition, offset);
         this.#metrics.recordStored(o);
-      } else if (o.kind === "dead-letter" && dlqOk) {
-        this.#tracker.markDone(partition, offset);
-        this.#metrics.recordDeadLetter(o.reason);
       } else {
-        this.#tracker.markFailed(partition, offset);
-        failed.push(o.record);
-        if (o.kind === "retryable-failure") {
-          this.#metrics.recordFailure(o.stage);
-          this.#lastError ??= `${o.stage}: ${(o.error as Error)?.message ?? String(o.error)}`;
-        }
+        this.#settleUnstored(o, dlqOk, failed);
       }
     }
     return failed;
