@@ -12,6 +12,7 @@ import {
 } from "../config/settings.ts";
 import type { Settings } from "../config/settings.ts";
 import { createKafka, describeKafkaError } from "../config/kafka.ts";
+import { describeCosError, fetchIamToken, IamTokenError } from "../config/cos.ts";
 import { ConsumerWorker, TopicNotFoundError } from "./worker.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
 import { ScoringHost } from "./scoring/host.ts";
@@ -32,7 +33,10 @@ Options:
   --from-beginning          accepted for compatibility; a no-op (earliest is the default)
   --max-records <n>         stop after n records are done (stored or dead-lettered)
   --until-idle <ms>         stop after <ms> without new records once nothing is in flight
-  --shutdown-timeout <ms>   deadline for a graceful stop on SIGINT/SIGTERM (default 10000)
+  --shutdown-timeout <ms>   deadline for a graceful stop on SIGINT/SIGTERM (default 10000):
+                            stop fetching, commit what is durable, leave the group. Records not
+                            durable by then stay uncommitted (re-delivered on restart); a second
+                            SIGINT/SIGTERM exits at once
   --summary-interval <ms>   stderr summary line interval (default 5000, 0 = off)
   --batch-records <n>       SINK_LAYOUT=batched: segment size in offsets (default 1000)
   --batch-max-age <ms>      SINK_LAYOUT=batched: write a segment still filling once its oldest
@@ -42,7 +46,15 @@ Options:
 Environment: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, KAFKA_USERNAME, KAFKA_PASSWORD|KAFKA_API_KEY,
 KAFKA_CA_FILE, EVENT_STREAMS_CREDENTIALS[_FILE], ORDERS_TOPIC, DLQ_TOPIC, CONSUMER_GROUP, SINK,
 SINK_DIR, SINK_LAYOUT, COS_* (see README), PLUGINS_DIR, LOG_LEVEL.
-Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad arguments or settings.`;
+Exit codes:
+  0    stopped within the deadline: everything durable committed, group left (records that
+       failed or were still in flight are left uncommitted and named in the log)
+  1    runtime failure (Kafka unreachable at start, a topic missing, the consumer crashed), or
+       the shutdown deadline passed with work unfinished: a log line names what was left
+       uncommitted (it is re-delivered; nothing past it was committed)
+  2    bad arguments or settings, broken plugins manifest, COS credentials rejected at start
+  130  a second SIGINT during the shutdown (143: a second SIGTERM): exited at once, nothing
+       further committed`;
 
 function fail(message: string, remedy: string): never {
   console.error(`${message}\n${remedy}`);
@@ -161,8 +173,21 @@ async function main(): Promise<number> {
       `dlq=${settings.topics.dlq} sink=${where} layout=${settings.sink.layout}`,
   );
   try {
+    // IAM first: the SDK reports a rejected API key only as "Missing credentials in config".
+    if (settings.sink.kind === "cos" && settings.sink.cos.auth.kind === "iam") {
+      await fetchIamToken(settings.sink.cos.auth);
+    }
     await sink.probe();
   } catch (error) {
+    // Rejected credentials are a settings problem no retry fixes: stop with the cause. An
+    // unreachable IAM or COS is an outage like any other: start, and retry on write.
+    if (settings.sink.kind === "cos" && credentialsRejected(error)) {
+      const d = describeCosError(error, settings.sink.cos);
+      log(`Cannot start the consumer: ${d.message}`);
+      log(`Fix: ${d.remedy}`);
+      await Promise.allSettled([host.close(), sink.close()]);
+      return 2;
+    }
     log(`consumer: sink not ready yet (will retry on write): ${(error as Error).message}`);
   }
   let worker: ConsumerWorker;
@@ -214,9 +239,23 @@ async function main(): Promise<number> {
   );
 
   const { promise: stopSignal, resolve: requestStop } = Promise.withResolvers<string>();
-  const onSignal = (name: string) => () => requestStop(name);
-  const onInt = onSignal("SIGINT");
-  const onTerm = onSignal("SIGTERM");
+  let stopStarted = false;
+  // The first signal starts the graceful stop; another one while it runs exits at once (a second
+  // Ctrl-C), 128 + signal number as shells report it. Nothing further is committed: commits only
+  // ever carry durable offsets, so what is not durable is simply re-delivered.
+  const onSignal = (name: "SIGINT" | "SIGTERM", code: number) => () => {
+    if (!stopStarted) {
+      requestStop(name);
+      return;
+    }
+    log(
+      `consumer: second ${name} during the shutdown: exiting now (${code}); ` +
+        `${worker.inFlight()} record(s) not durable left uncommitted, re-delivered on restart`,
+    );
+    Deno.exit(code);
+  };
+  const onInt = onSignal("SIGINT", 130);
+  const onTerm = onSignal("SIGTERM", 143);
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
 
@@ -243,21 +282,66 @@ async function main(): Promise<number> {
     stopSignal,
     worker.crashed.then((e) => `crash: ${e.message}`),
   ]);
+  stopStarted = true;
   if (poll !== undefined) clearInterval(poll);
   stopping = true; // /healthz and /readyz answer 503 from here on
   log(`consumer: stopping (${reason}), deadline ${shutdownTimeout} ms`);
+  // One deadline for the whole stop. The worker stops fetching, commits what is durable and
+  // leaves the group within it; closing the sink (the batched layout writes its open segments,
+  // uncommitted either way), the HTTP server and the scoring workers get what is left of it.
+  // Nothing that could still be running after the deadline is awaited: a stalled S3 cannot
+  // hold the process past it.
+  const deadlineAt = Date.now() + shutdownTimeout;
   const report = await worker.stop(shutdownTimeout);
-  await sink.close();
-  await http?.close();
-  await host.close();
+  const closing = Promise.allSettled([sink.close(), http?.close(), host.close()]).then(
+    (results) => {
+      for (const r of results) {
+        if (r.status === "rejected") log(`consumer: cannot close cleanly: ${r.reason}`);
+      }
+      return "closed" as const;
+    },
+  );
+  const closed = await settleBy(closing, deadlineAt) === "closed";
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
   log(worker.metrics().summaryLine());
-  log(
-    `consumer: stopped ${report.clean ? "cleanly" : "at the deadline"}; ` +
-      `${report.abandoned} record(s) not durable were left uncommitted`,
-  );
+  const left = Object.entries(report.abandonedFrom)
+    .map(([p, offset]) => `${p}@${offset}`).join(",");
+  const uncommitted = `${report.abandoned} record(s) not durable were left uncommitted` +
+    (left === "" ? "" : ` (partition@first offset: ${left})`);
+  if (!report.clean || !closed) {
+    const unfinished = !report.clean
+      ? "before in-flight writes finished and the group was left (its partitions move to " +
+        "another member after the session timeout)"
+      : `before the sink closed (${sink.name}: its last writes may be missing; never committed)`;
+    log(
+      `consumer: shutdown deadline of ${shutdownTimeout} ms passed ${unfinished}; ` +
+        `${uncommitted}; they will be re-delivered, nothing past them was committed`,
+    );
+    return 1;
+  }
+  log(`consumer: stopped cleanly; ${uncommitted}`);
   return reason.startsWith("crash") ? 1 : 0;
+}
+
+/**
+ * True when COS or IAM refused the credentials themselves (IAM answered 400/401/403 to the API
+ * key, or COS rejected the HMAC keys): retrying cannot help. 429 and 5xx are outages.
+ */
+function credentialsRejected(error: unknown): boolean {
+  if (error instanceof IamTokenError) {
+    return error.status === 400 || error.status === 401 || error.status === 403;
+  }
+  return describeCosError(error).kind === "credentials";
+}
+
+/** Resolves with `work`'s value, or "deadline" once `deadlineAt` (epoch ms) has passed. */
+function settleBy<T>(work: Promise<T>, deadlineAt: number): Promise<T | "deadline"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"deadline">((resolve) => {
+    timer = setTimeout(() => resolve("deadline"), Math.max(0, deadlineAt - Date.now()));
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 if (import.meta.main) {

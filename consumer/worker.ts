@@ -101,6 +101,11 @@ export interface StopReport {
   readonly clean: boolean;
   /** Records still not durable when the worker stopped (their offsets were not committed). */
   readonly abandoned: number;
+  /**
+   * Per partition with records not durable: the first such offset (nothing at or past it was
+   * committed; the next owner of the partition reads it again).
+   */
+  readonly abandonedFrom: Readonly<Record<number, string>>;
 }
 
 function toRecord(partition: number, message: KafkaMessage): ConsumedRecord {
@@ -771,7 +776,18 @@ export class ConsumerWorker {
       work.catch((error) => this.#log(`consumer: late disconnect failed: ${error}`));
     }
     let abandoned = 0;
-    for (const p of this.#tracker.partitions()) abandoned += this.#tracker.inFlight(p);
-    return Object.freeze({ clean: result === "done", abandoned });
+    const abandonedFrom: Record<number, string> = {};
+    for (const p of this.#tracker.partitions()) {
+      const n = this.#tracker.inFlight(p);
+      if (n === 0) continue;
+      abandoned += n;
+      const from = this.#tracker.resumeOffset(p);
+      if (from !== undefined) abandonedFrom[p] = from;
+    }
+    return Object.freeze({
+      clean: result === "done",
+      abandoned,
+      abandonedFrom: Object.freeze(abandonedFrom),
+    });
   }
 }

@@ -349,6 +349,7 @@ export class OutageProxy {
   #listener: Deno.Listener | undefined;
   readonly #conns = new Set<Deno.Conn>();
   #accepting: Promise<void> | undefined;
+  #stalled = false;
 
   constructor(target: { hostname: string; port: number }) {
     this.#target = target;
@@ -357,8 +358,16 @@ export class OutageProxy {
     probe.close();
   }
 
-  /** Starts (or restarts) forwarding. */
+  /** Starts (or restarts) forwarding; ends a {@linkcode OutageProxy.stall} (cuts held connections). */
   up(): void {
+    if (this.#stalled) {
+      this.#stalled = false;
+      this.#cut();
+    }
+    this.#listen();
+  }
+
+  #listen(): void {
     if (this.#listener !== undefined) return;
     const listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
     this.#listener = listener;
@@ -375,6 +384,11 @@ export class OutageProxy {
     this.#conns.add(client);
     let upstream: Deno.Conn | undefined;
     try {
+      if (this.#stalled) {
+        // A hung server: take the request, never answer, until the client or up() gives up.
+        await client.readable.pipeTo(new WritableStream());
+        return;
+      }
       upstream = await Deno.connect(this.#target);
       this.#conns.add(upstream);
       await Promise.allSettled([
@@ -396,10 +410,18 @@ export class OutageProxy {
     }
   }
 
-  /** Stops forwarding: closes the listener and cuts every open connection. */
-  async down(): Promise<void> {
-    this.#listener?.close();
-    this.#listener = undefined;
+  /**
+   * A stalled server rather than a refused one: keeps accepting connections but never forwards
+   * nor answers (requests hang until the client's own timeout); cuts the connections open now.
+   * `up()` ends the stall, `down()` turns it into a refusal.
+   */
+  stall(): void {
+    this.#stalled = true;
+    this.#cut();
+    this.#listen();
+  }
+
+  #cut(): void {
     for (const c of this.#conns) {
       try {
         c.close();
@@ -408,6 +430,14 @@ export class OutageProxy {
       }
     }
     this.#conns.clear();
+  }
+
+  /** Stops forwarding: closes the listener and cuts every open connection. */
+  async down(): Promise<void> {
+    this.#stalled = false;
+    this.#listener?.close();
+    this.#listener = undefined;
+    this.#cut();
     await this.#accepting;
   }
 }
