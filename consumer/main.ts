@@ -190,38 +190,20 @@ async function main(): Promise<number> {
     }
     log(`consumer: sink not ready yet (will retry on write): ${(error as Error).message}`);
   }
-  let worker: ConsumerWorker;
-  try {
-    worker = await ConsumerWorker.start({
-      kafka,
-      topic: settings.topics.orders,
-      dlqTopic: settings.topics.dlq,
-      groupId: settings.consumer.groupId,
-      sessionTimeout: settings.consumer.sessionTimeoutMs,
-      sink,
-      score: (orders) => host.score(orders),
-      fromBeginning: !(args["from-latest"] ?? false),
-      summaryIntervalMs: summaryInterval,
-      log,
-    });
-  } catch (error) {
-    if (error instanceof TopicNotFoundError) {
-      log(error.message);
-      log(
-        "Create the topic(s) (locally `deno task kafka` creates orders and orders.dlq) " +
-          "or fix ORDERS_TOPIC / DLQ_TOPIC.",
-      );
-    } else {
-      const d = describeKafkaError(error, settings.kafka);
-      log(
-        `Cannot start the consumer: Kafka at ${settings.kafka.brokers.join(",")} ` +
-          `(${settings.kafka.securityProtocol}): ${d.message}`,
-      );
-      log(d.remedy);
-    }
-    await Promise.allSettled([host.close(), sink.close()]);
-    return 1;
-  }
+  const worker = ConsumerWorker.create({
+    kafka,
+    topic: settings.topics.orders,
+    dlqTopic: settings.topics.dlq,
+    groupId: settings.consumer.groupId,
+    sessionTimeout: settings.consumer.sessionTimeoutMs,
+    sink,
+    score: (orders) => host.score(orders),
+    fromBeginning: !(args["from-latest"] ?? false),
+    summaryIntervalMs: summaryInterval,
+    log,
+  });
+  // HTTP first: /healthz answers while Kafka is still being reached, /readyz says "not joined"
+  // until the group join (orchestrators expect liveness from the start).
   let stopping = false;
   const http = startHttpServer(
     createConsumerHttp({
@@ -237,6 +219,27 @@ async function main(): Promise<number> {
     }),
     { host: settings.http.host, port: settings.http.port, log },
   );
+  try {
+    await worker.run();
+  } catch (error) {
+    if (error instanceof TopicNotFoundError) {
+      log(error.message);
+      log(
+        "Create the topic(s) (locally `deno task kafka` creates orders and orders.dlq) " +
+          "or fix ORDERS_TOPIC / DLQ_TOPIC.",
+      );
+    } else {
+      const d = describeKafkaError(error, settings.kafka);
+      log(
+        `Cannot start the consumer: Kafka at ${settings.kafka.brokers.join(",")} ` +
+          `(${settings.kafka.securityProtocol}): ${d.message}`,
+      );
+      log(d.remedy);
+    }
+    stopping = true;
+    await Promise.allSettled([host.close(), sink.close(), http?.close()]);
+    return 1;
+  }
 
   const { promise: stopSignal, resolve: requestStop } = Promise.withResolvers<string>();
   let stopStarted = false;

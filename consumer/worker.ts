@@ -165,6 +165,9 @@ export class ConsumerWorker {
   #lagBusy = false;
   #lastError: string | undefined;
   #stopped: Promise<StopReport> | undefined;
+  #running: Promise<void> | undefined;
+  /** The admin client is connected (lag can be fetched). */
+  #adminReady = false;
   /** Per-order layout: partitions with durable offsets the background committer should commit. */
   readonly #commitDirty = new Set<number>();
   /** The background commit loop while it runs (one OffsetCommit request in flight at most). */
@@ -199,9 +202,23 @@ export class ConsumerWorker {
 
   /** Connects, joins the group and starts consuming. */
   static async start(options: ConsumerWorkerOptions): Promise<ConsumerWorker> {
-    const worker = new ConsumerWorker(options);
-    await worker.#start();
+    const worker = ConsumerWorker.create(options);
+    await worker.run();
     return worker;
+  }
+
+  /**
+   * Creates the worker without any I/O: its metrics (not joined yet) can be served while
+   * {@linkcode ConsumerWorker.run} connects, so liveness is answered from the start.
+   */
+  static create(options: ConsumerWorkerOptions): ConsumerWorker {
+    return new ConsumerWorker(options);
+  }
+
+  /** Connects, joins the group and starts consuming (what `start` does; once per worker). */
+  run(): Promise<void> {
+    this.#running ??= this.#start();
+    return this.#running;
   }
 
   async #start(): Promise<void> {
@@ -232,6 +249,7 @@ export class ConsumerWorker {
     this.#consumer.on(events.HEARTBEAT, () => metrics.tick());
     await this.#producer.connect();
     await this.#admin.connect();
+    this.#adminReady = true;
     // Fail fast and by name: a missing DLQ topic would otherwise stall the first bad record's
     // partition forever, a missing orders topic ends in kafkajs' anonymous protocol error.
     const existing = new Set(await this.#admin.listTopics());
@@ -285,7 +303,7 @@ export class ConsumerWorker {
   }
 
   async #refreshLag(): Promise<void> {
-    if (this.#lagBusy || this.#stopController.signal.aborted) return;
+    if (this.#lagBusy || !this.#adminReady || this.#stopController.signal.aborted) return;
     this.#lagBusy = true;
     try {
       const [ends, committed] = await Promise.all([
