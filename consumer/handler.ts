@@ -8,7 +8,8 @@
 import { Order, OrderValidationError } from "../core/order.ts";
 import type { OrderData } from "../core/order.ts";
 import { orderKey } from "../core/order_key.ts";
-import { enrich } from "../core/enrich.ts";
+import { isUtf8 } from "node:buffer";
+import { enrichedJson } from "../core/enrich.ts";
 import { type Sink, SinkWriteError } from "./sinks/types.ts";
 
 /** A kafkajs header value. */
@@ -97,14 +98,50 @@ export interface HandlerEnv {
 const PATH_LIKE = /[/\\.\u0000-\u001f\u007f]/;
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+/** For input `isUtf8` accepted: the same text as `decoder`, without the fatal mode's cost. */
+const validDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
 const encoder = new TextEncoder();
+
+/**
+ * Strict UTF-8 decoding: throws like a `fatal` TextDecoder for invalid input. Valid input (the
+ * common case) is checked with `isUtf8` and decoded in replacement mode, which yields the same
+ * text (replacement only happens for invalid input) about twice as fast.
+ */
+function decodeUtf8(bytes: Uint8Array): string {
+  return isUtf8(bytes) ? validDecoder.decode(bytes) : decoder.decode(bytes);
+}
+
+const NEWLINE = 0x0a;
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+
+/**
+ * The `produced_at` header as epoch ms when it is 1–16 ASCII digits (the producer writes
+ * `String(Date.now())`), else undefined. Reads the bytes directly for up to 15 digits (exact in
+ * a double); everything else goes through the text.
+ */
+function producedAtHeader(value: HeaderValue | undefined): number | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first instanceof Uint8Array && first.length > 0 && first.length <= 15) {
+    let ms = 0;
+    let i = 0;
+    for (; i < first.length; i++) {
+      const c = first[i]!;
+      if (c < DIGIT_0 || c > DIGIT_9) break; // e.g. a BOM, which decoding drops: use the text
+      ms = ms * 10 + (c - DIGIT_0);
+    }
+    if (i === first.length) return ms;
+  }
+  const header = headerText(value);
+  return header !== undefined && /^\d{1,16}$/.test(header) ? Number(header) : undefined;
+}
 
 function headerText(value: HeaderValue | undefined): string | undefined {
   const first = Array.isArray(value) ? value[0] : value;
   if (first === undefined) return undefined;
   if (typeof first === "string") return first;
   try {
-    return decoder.decode(first as Uint8Array);
+    return decodeUtf8(first as Uint8Array);
   } catch {
     return undefined; // an undecodable header is treated as absent
   }
@@ -117,8 +154,8 @@ function headerText(value: HeaderValue | undefined): string | undefined {
  * placed, not when it entered the pipeline.
  */
 function producedAtMs(record: ConsumedRecord, order: OrderData): number | undefined {
-  const header = headerText(record.headers["produced_at"]);
-  if (header !== undefined && /^\d{1,16}$/.test(header)) return Number(header);
+  const header = producedAtHeader(record.headers["produced_at"]);
+  if (header !== undefined) return header;
   if (order.producedAt !== undefined) {
     const ms = Date.parse(order.producedAt);
     if (Number.isFinite(ms)) return ms;
@@ -161,7 +198,7 @@ export function parseRecord(record: ConsumedRecord, maxBytes: number, now?: numb
   }
   let text: string;
   try {
-    text = decoder.decode(value);
+    text = decodeUtf8(value);
   } catch (error) {
     return deadLetter(record, "undecodable", `value is not valid UTF-8: ${describe(error)}`);
   }
@@ -265,6 +302,17 @@ export async function prepareBatch(
       scores = undefined;
     }
     const consumedAt = env.now();
+    // One NDJSON line per order. The chunk's lines are encoded in one call (one allocation, not
+    // one per record) and each body is a view of its line: JSON text never contains a raw "\n"
+    // byte, so every line ends at the next 0x0A.
+    const lines: string[] = [];
+    const ready: {
+      readonly index: number;
+      readonly order: Order;
+      readonly result: ScoreResult;
+      readonly key: string;
+      readonly producedAt: number | undefined;
+    }[] = [];
     valid.forEach(({ index, order }, i) => {
       const record = records[index]!;
       const result = scores?.[i];
@@ -279,18 +327,27 @@ export async function prepareBatch(
       }
       const key = orderKey(order);
       const producedAt = producedAtMs(record, order);
-      const enriched = enrich(
+      lines.push(enrichedJson(
         order,
         producedAt === undefined
           ? { consumedAt, riskScore: result.score, scorer: result.scorer }
           : { consumedAt, producedAt, riskScore: result.score, scorer: result.scorer },
-      );
+      ));
+      ready.push({ index, order, result, key, producedAt });
+    });
+    lines.push(""); // the last line's "\n"
+    const bytes = encoder.encode(lines.join("\n"));
+    let start = 0;
+    for (const { index, order, result, key, producedAt } of ready) {
+      const end = bytes.indexOf(NEWLINE, start) + 1;
+      if (end === 0) throw new RangeError("Cannot slice encoded lines: a line has no newline");
+      const record = records[index]!;
       outcomes[index] = Object.freeze<PreparedOutcome>({
         kind: "prepared",
         record,
         key,
         dt: order.createdAt.slice(0, 10),
-        body: encoder.encode(JSON.stringify(enriched) + "\n"),
+        body: bytes.subarray(start, end),
         producedAt,
         stored: Object.freeze<StoredOutcome>({
           kind: "stored",
@@ -305,7 +362,8 @@ export async function prepareBatch(
           latencyMs: undefined,
         }),
       });
-    });
+      start = end;
+    }
   }
   return Object.freeze(outcomes.map((o) => o!));
 }

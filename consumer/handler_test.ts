@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type ConsumedRecord, handleBatch, type HandlerEnv, type ScoreFn } from "./handler.ts";
+import {
+  type ConsumedRecord,
+  handleBatch,
+  type HandlerEnv,
+  parseRecord,
+  prepareBatch,
+  type ScoreFn,
+} from "./handler.ts";
 import { LocalSink } from "./sinks/local.ts";
 import { type RecordPosition, type Sink, SinkWriteError } from "./sinks/types.ts";
 
@@ -188,5 +195,79 @@ Deno.test("handleBatch() measures latency from the Kafka record timestamp when n
     assert.equal(stored.latency_ms, 250); // not the months since created_at
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseRecord() rejects as undecodable exactly what a fatal TextDecoder rejects", () => {
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  const tricky = [
+    [0xc0, 0x80], // overlong NUL
+    [0xe0, 0x80, 0xaf], // overlong
+    [0xed, 0xa0, 0x80], // UTF-16 surrogate
+    [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+    [0xf8, 0x88, 0x80, 0x80, 0x80], // 5-byte form
+    [0xe2, 0x82], // truncated
+    [0x80], // lone continuation
+    [0xff],
+    [0xef, 0xbb, 0xbf, 0x7b, 0x7d], // BOM + {} (valid; the BOM is dropped)
+    [0xf0, 0x9f, 0x98, 0x80], // valid 4-byte
+  ];
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pool = [0x22, 0x7b, 0x7d, 0x61, 0x80, 0xbf, 0xc2, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xff];
+  const samples = tricky.map((b) => new Uint8Array([0x22, ...b, 0x22]));
+  for (let i = 0; i < 5000; i++) {
+    samples.push(Uint8Array.from({ length: 1 + Math.floor(random() * 8) }, () => {
+      return pool[Math.floor(random() * pool.length)]!;
+    }));
+  }
+  for (const value of samples) {
+    let text: string | undefined;
+    try {
+      text = fatal.decode(value);
+    } catch {
+      text = undefined;
+    }
+    const parsed = parseRecord(rec(0, value), 4096);
+    const undecodable = !parsed.ok && parsed.outcome.reason === "undecodable";
+    assert.equal(undecodable, text === undefined, `bytes ${[...value]}`);
+    if (text !== undefined && !parsed.ok && parsed.outcome.reason === "invalid_json") {
+      let message = "";
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        message = `${(error as Error).name}: ${(error as Error).message}`;
+      }
+      assert.equal(parsed.outcome.detail, message, "decoded to the same text");
+    }
+  }
+});
+
+Deno.test("prepareBatch() bodies are the enriched JSON lines, one view per record", async () => {
+  const records = [
+    rec(0, JSON.stringify(order("ord-a")), { produced_at: enc.encode("1799999999000") }),
+    rec(1, "not json"),
+    rec(2, JSON.stringify(order("ord-b", { channel: "mobile" })), {
+      produced_at: [enc.encode("\ufeff1799999999500"), enc.encode("1")],
+    }),
+    rec(3, JSON.stringify(order("ord-c")), { produced_at: "1799999999900" }),
+  ];
+  const out = await prepareBatch(records, {
+    score,
+    now: () => 1_800_000_000_000,
+    maxBytes: 4096,
+  });
+  assert.deepEqual(out.map((o) => o.kind), ["prepared", "dead-letter", "prepared", "prepared"]);
+  const dec = new TextDecoder();
+  const latencies = [1000, 500, 100];
+  for (const [i, o] of [out[0]!, out[2]!, out[3]!].entries()) {
+    assert.equal(o.kind, "prepared");
+    if (o.kind !== "prepared") continue;
+    const line = dec.decode(o.body);
+    assert.ok(line.endsWith("}\n") && line.indexOf("\n") === line.length - 1, line);
+    const body = JSON.parse(line);
+    assert.equal(body.orderId, o.stored.orderId);
+    assert.equal(body.latency_ms, latencies[i]);
+    assert.equal(o.producedAt, 1_800_000_000_000 - latencies[i]!);
   }
 });

@@ -5,7 +5,7 @@
  */
 
 import { parseTimestamp } from "./_timestamp.ts";
-import { type OrderData, type RawOrder, toRawOrder } from "./order.ts";
+import { Order, type OrderData, type RawOrder, toRawOrder } from "./order.ts";
 
 /** What the sink stores: the {@link RawOrder} fields plus consumption facts (snake_case). */
 export interface EnrichedOrder extends RawOrder {
@@ -64,6 +64,64 @@ export interface EnrichOptions {
  * ```
  */
 export function enrich(order: OrderData, options: EnrichOptions): EnrichedOrder {
+  const latency = checkedLatency(order, options);
+  return {
+    ...toRawOrder(order),
+    consumed_at: new Date(options.consumedAt).toISOString(),
+    latency_ms: latency,
+    risk_score: options.riskScore,
+    scorer: options.scorer,
+  };
+}
+
+/**
+ * Returns `JSON.stringify(enrich(order, options))`, the same text byte for byte, with the same
+ * checks and errors. For an {@linkcode Order} (validated, frozen) the text is written directly,
+ * without the intermediate objects: the consumer does this for every record. Other
+ * {@linkcode OrderData} goes through {@linkcode enrich} and `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { Order } from "./order.ts";
+ * import { enrich, enrichedJson } from "./enrich.ts";
+ * const order = Order.fromRaw({
+ *   orderId: "ord-1", customerId: "cust-1", channel: "web",
+ *   items: [{ sku: "SKU-1", quantity: 1, unit_price: 3 }], total: 3, currency: "USD",
+ *   created_at: "2026-11-26T20:00:00.000Z",
+ * }, { now: Date.parse("2026-11-26T20:00:00Z") });
+ * const options = { consumedAt: Date.parse("2026-11-26T20:00:00.250Z"), riskScore: 0.2, scorer: "web" };
+ * equal(enrichedJson(order, options), JSON.stringify(enrich(order, options)));
+ * ```
+ */
+export function enrichedJson(order: OrderData, options: EnrichOptions): string {
+  if (!Order.isOrder(order)) return JSON.stringify(enrich(order, options));
+  const latency = checkedLatency(order, options);
+  // An Order's strings match patterns without quotes, backslashes or control characters, its
+  // timestamps are ISO-8601 UTC and its numbers are finite: they need no escaping, and a finite
+  // number's JSON text is its String().
+  let items = "";
+  for (const item of order.items) {
+    items += `${items === "" ? "" : ","}{"sku":"${item.sku}","quantity":${item.quantity},` +
+      `"unit_price":${item.unitPrice}}`;
+  }
+  const producedAt = order.producedAt === undefined ? "" : `,"produced_at":"${order.producedAt}"`;
+  return `{"orderId":"${order.orderId}","customerId":"${order.customerId}",` +
+    `"channel":"${order.channel}","items":[${items}],"total":${order.total},` +
+    `"currency":"${order.currency}","created_at":"${order.createdAt}"${producedAt},` +
+    `"consumed_at":"${new Date(options.consumedAt).toISOString()}","latency_ms":${latency},` +
+    `"risk_score":${options.riskScore},"scorer":${quote(options.scorer)}}`;
+}
+
+/** Characters JSON.stringify copies as they are (printable ASCII but `"` and `\`). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** Checks the options; returns `latency_ms`. */
+function checkedLatency(order: OrderData, options: EnrichOptions): number {
   const { consumedAt, producedAt, riskScore, scorer } = options;
   if (typeof consumedAt !== "number" || !Number.isFinite(consumedAt)) {
     throw new RangeError(
@@ -87,13 +145,7 @@ export function enrich(order: OrderData, options: EnrichOptions): EnrichedOrder 
   }
   const start = producedAt ?? startFromOrder(order);
   const latency = Math.round(consumedAt - start);
-  return {
-    ...toRawOrder(order),
-    consumed_at: new Date(consumedAt).toISOString(),
-    latency_ms: latency > 0 ? latency : 0,
-    risk_score: riskScore,
-    scorer,
-  };
+  return latency > 0 ? latency : 0;
 }
 
 function startFromOrder(order: OrderData): number {

@@ -294,6 +294,8 @@ export class Order implements OrderData {
   readonly createdAt: string;
   /** See {@link OrderData.producedAt}; the property is absent (not `undefined`) when not set. */
   declare readonly producedAt?: string;
+  /** Brand: only the constructor (behind `fromRaw`) sets it; see {@link Order.isOrder}. */
+  readonly #validated = true;
 
   private constructor(
     orderId: string,
@@ -431,6 +433,29 @@ export class Order implements OrderData {
    */
   static fromData(data: OrderData, options?: FromRawOptions): Order {
     return Order.fromRaw(toRawOrder(data), options);
+  }
+
+  /**
+   * True when `value` was made by {@link Order.fromRaw} (or {@link Order.fromData}), i.e. it is
+   * validated and frozen. Unlike `instanceof`, an object made with
+   * `Object.create(Order.prototype)` does not pass.
+   *
+   * @example
+   * ```ts
+   * import { equal } from "node:assert/strict";
+   * import { Order } from "./order.ts";
+   * const order = Order.fromRaw({
+   *   orderId: "o1", customerId: "c1", channel: "web",
+   *   items: [{ sku: "S", quantity: 1, unit_price: 5 }], total: 5, currency: "EUR",
+   *   created_at: "2026-01-01T00:00:00Z",
+   * });
+   * equal(Order.isOrder(order), true);
+   * equal(Order.isOrder(Object.create(Order.prototype)), false);
+   * equal(Order.isOrder({ ...order }), false);
+   * ```
+   */
+  static isOrder(value: unknown): value is Order {
+    return typeof value === "object" && value !== null && #validated in value;
   }
 
   /** Returns the wire form ({@link RawOrder}, snake_case); `JSON.stringify` uses it. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseTimestamp } from "./_timestamp.ts";
+import { isCanonicalTimestamp, parseTimestamp } from "./_timestamp.ts";
 import { ORDER_ID_PATTERN, type OrderData } from "./order.ts";
 
 /**
@@ -37,6 +37,8 @@ export function partitionDate(createdAt: string): string {
       } is not an ISO-8601 timestamp with a zone`,
     );
   }
+  // Already in toISOString() form (always so for an Order's createdAt): the date is its prefix.
+  if (isCanonicalTimestamp(createdAt)) return createdAt.slice(0, 10);
   const iso = new Date(ms).toISOString();
   // Years outside 0000–9999 are written with a sign and six digits; refuse them in a key.
   if (iso.length !== 24) {
