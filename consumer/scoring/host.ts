@@ -14,7 +14,12 @@ import {
   ManifestError,
   resolvePluginFile,
 } from "./manifest.ts";
-import { type BatchOutcome, PluginWorker, ScorerWorkerError } from "./plugin_worker.ts";
+import {
+  type BatchOutcome,
+  PluginWorker,
+  ScorerWorkerError,
+  type Selection,
+} from "./plugin_worker.ts";
 
 /** The score of one order and who produced it. */
 export interface ScoreResult {
@@ -121,6 +126,21 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The orders of one call that go to one scorer: indices into the call's orders, and totals. */
+type Group = Selection;
+
+/** A {@linkcode Group} being gathered. */
+interface Gathering {
+  readonly indices: number[];
+  readonly totals: number[];
+}
+
+/**
+ * Most orders sent to one worker as one batch. A larger group is cut into batches of this size
+ * that are all in flight at once (see {@linkcode ScoringHost.score}), so the two threads overlap.
+ */
+const CHUNK_ORDERS = 4096;
+
 /** Plugins loaded at once (each load compiles a module graph; the machine has few cores). */
 const LOAD_CONCURRENCY = 2;
 
@@ -194,10 +214,14 @@ class Slot {
    * deadline, see {@linkcode PluginWorker.run}). Resolves undefined when the worker is not
    * available (restarting).
    */
-  async run(orders: readonly OrderData[], deadlineMs: number): Promise<BatchOutcome | undefined> {
+  async run(
+    orders: readonly OrderData[],
+    deadlineMs: number,
+    selection?: Selection,
+  ): Promise<BatchOutcome | undefined> {
     const worker = this.#worker;
     if (worker === undefined || worker.dead || this.#closed) return undefined;
-    const outcome = await worker.run(orders, deadlineMs);
+    const outcome = await worker.run(orders, deadlineMs, selection);
     this.#failuresInRow = 0;
     return outcome;
   }
@@ -337,18 +361,25 @@ export class ScoringHost {
    */
   async score(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
     const results: (ScoreResult | undefined)[] = new Array(orders.length);
-    const groups = new Map<Slot, number[]>();
-    const noScorer: number[] = [];
+    // One map lookup per order: channel → its group (`noScorer` when unrouted). The totals are
+    // gathered here too, while the order is at hand: most scorers read only `total`, and this
+    // saves a second pass over the orders when the batches are written.
+    const byChannel = new Map<string, Gathering>();
+    const groups = new Map<Slot, Gathering>();
+    const noScorer: Gathering = { indices: [], totals: [] };
     const routes = this.#routes;
     for (let i = 0; i < orders.length; i++) {
-      const slot = routes.get(orders[i]!.channel);
-      if (slot === undefined) {
-        noScorer.push(i);
-        continue;
+      const order = orders[i]!;
+      const channel = order.channel;
+      let group = byChannel.get(channel);
+      if (group === undefined) {
+        const slot = routes.get(channel);
+        if (slot === undefined) group = noScorer;
+        else groups.set(slot, group = { indices: [], totals: [] });
+        byChannel.set(channel, group);
       }
-      let group = groups.get(slot);
-      if (group === undefined) groups.set(slot, group = []);
-      group.push(i);
+      group.indices.push(i);
+      group.totals.push(order.total);
     }
     const fallback = this.#fallback;
     const builtin = (index: number, reason: string) => {
@@ -370,9 +401,10 @@ export class ScoringHost {
         }),
       );
     }
-    if (noScorer.length > 0) {
-      if (fallback === undefined) { for (const index of noScorer) builtin(index, "no_scorer"); }
-      else {
+    if (noScorer.indices.length > 0) {
+      if (fallback === undefined) {
+        for (const index of noScorer.indices) builtin(index, "no_scorer");
+      } else {
         runs.push(
           this.#runSlot(fallback, orders, noScorer, results, true, undefined).then((f) => {
             for (const { index } of f) builtin(index, "no_scorer");
@@ -386,7 +418,7 @@ export class ScoringHost {
       const again = fallback === undefined ? failed : await this.#runSlot(
         fallback,
         orders,
-        failed.map((f) => f.index),
+        { indices: failed.map((f) => f.index), totals: undefined },
         results,
         true,
         reasons,
@@ -396,25 +428,54 @@ export class ScoringHost {
     return Object.freeze(results as ScoreResult[]);
   }
 
-  /** Runs `indices` of `orders` on a slot; fills results; returns the indices that failed. */
+  /**
+   * Runs `indices` of `orders` on a slot; fills results; returns the indices that failed. More
+   * than {@linkcode CHUNK_ORDERS} orders go as several batches, all submitted at once: the
+   * worker scores one while this thread writes the next and builds the results of the last.
+   */
   async #runSlot(
     slot: Slot,
     orders: readonly OrderData[],
-    indices: readonly number[],
+    group: Group,
     results: (ScoreResult | undefined)[],
     isFallback: boolean,
     reasons: ReadonlyMap<number, string> | undefined,
   ): Promise<{ index: number; reason: string }[]> {
-    const batch = indices.map((i) => orders[i]!);
-    const deadline = this.#options.batchDeadlineMs + this.#options.perOrderBudgetMs * batch.length;
+    const { indices, totals } = group;
+    if (indices.length <= CHUNK_ORDERS) {
+      return await this.#runChunk(slot, orders, group, results, isFallback, reasons);
+    }
+    const runs: Promise<{ index: number; reason: string }[]>[] = [];
+    for (let from = 0; from < indices.length; from += CHUNK_ORDERS) {
+      const chunk: Group = {
+        indices: indices.slice(from, from + CHUNK_ORDERS),
+        totals: totals?.slice(from, from + CHUNK_ORDERS),
+      };
+      runs.push(this.#runChunk(slot, orders, chunk, results, isFallback, reasons));
+    }
+    return (await Promise.all(runs)).flat();
+  }
+
+  /** One batch of {@linkcode ScoringHost.#runSlot}. */
+  async #runChunk(
+    slot: Slot,
+    orders: readonly OrderData[],
+    group: Group,
+    results: (ScoreResult | undefined)[],
+    isFallback: boolean,
+    reasons: ReadonlyMap<number, string> | undefined,
+  ): Promise<{ index: number; reason: string }[]> {
+    const { indices } = group;
+    const deadline = this.#options.batchDeadlineMs +
+      this.#options.perOrderBudgetMs * indices.length;
     let outcome: BatchOutcome | undefined;
     try {
-      outcome = await slot.run(batch, deadline);
+      outcome = await slot.run(orders, deadline, group);
     } catch (error) {
       const reason: FailureReason = error instanceof ScorerWorkerError && error.reason === "timeout"
         ? "timeout"
         : "crash";
-      this.#countFailure(slot, reason, describe(error), batch.length);
+      this.#countFailure(slot, reason, describe(error), indices.length);
       return indices.map((index) => ({ index, reason }));
     }
     if (outcome === undefined) return indices.map((index) => ({ index, reason: "unavailable" }));
@@ -422,17 +483,18 @@ export class ScoringHost {
     const perOrder = new Map<number, readonly [number, string, string]>();
     for (const f of outcome.failures) perOrder.set(f[0], f);
     const name = slot.spec.name;
+    const scores = outcome.scores;
+    let scored = 0;
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;
-      const score = outcome.scores[k];
-      if (typeof score === "number" && score >= 0 && score < 1) {
+      const score = scores[k]!;
+      if (score >= 0 && score < 1) {
         results[index] = Object.freeze(
           isFallback
             ? { score, scorer: name, fallback: true, reason: reasons?.get(index) ?? "no_scorer" }
             : { score, scorer: name, fallback: false },
         );
-        if (isFallback) this.#fallbacks++;
-        else this.#scored++;
+        scored++;
         continue;
       }
       const f = perOrder.get(k);
@@ -440,6 +502,8 @@ export class ScoringHost {
       this.#countFailure(slot, reason, f?.[2] ?? `score() returned ${String(score)}`, 1);
       failed.push({ index, reason });
     }
+    if (isFallback) this.#fallbacks += scored;
+    else this.#scored += scored;
     return failed;
   }
 

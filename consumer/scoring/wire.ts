@@ -7,12 +7,14 @@
  * that reads `order.total` costs one `Float64Array`, not six strings and an item list per order.
  *
  * The worker rebuilds frozen {@linkcode OrderData} values. When some fields were left out, each
- * order is a read-only `Proxy` over a frozen object with the sent fields that records every
- * access to a field that was not sent (reads, `in`, and enumeration such as `Object.keys`,
- * spread or `JSON.stringify`, which count as reading every field). A batch that touched a
- * missing field is not answered: the worker asks for those fields and the host sends the batch
- * again with them (and keeps sending them). The scorer therefore never sees a wrong value; the
- * price is one re-run of the batch each time it first reads another field.
+ * order is a frozen, read-only `Proxy` whose handler (one small object per order) reads the
+ * sent fields from the batch's own columns and records every access to a field that was not
+ * sent (reads, `in`, and enumeration such as `Object.keys`, spread or `JSON.stringify`, or a
+ * property descriptor, which count as reading every field). A batch that touched a missing field
+ * is not answered: the worker asks for those fields and the host sends the batch again with them
+ * (and keeps sending them). The scorer therefore never sees a wrong value; the price is one
+ * re-run of the batch each time it first reads another field. An order kept past its batch
+ * keeps its sent fields (the columns are the batch's own copies) and throws on the others.
  *
  * Packing reads fields through the public interface, so it works for `Order` instances and plain
  * objects alike (and never calls `toJSON`).
@@ -140,6 +142,12 @@ export interface UnpackedBatch {
   readonly orders: readonly OrderData[];
   /** Bit set of fields read (or enumerated) so far that the batch does not hold; 0 when none. */
   readonly missing: () => number;
+  /**
+   * Ends the batch: from now on, reading a field that was not sent from one of its orders
+   * throws a TypeError instead of being recorded (a scorer that kept an order and reads it while
+   * scoring a later batch must not get `undefined` for a field that order does have).
+   */
+  readonly end: () => void;
 }
 
 const FIELD_BITS: ReadonlyMap<PropertyKey, number> = new Map(Object.entries(FIELD));
@@ -155,7 +163,98 @@ function items(batch: OrderBatch, i: number): readonly OrderItem[] {
   return Object.freeze(out);
 }
 
-/** Rebuilds frozen {@linkcode OrderData} values (guarded proxies when fields were left out). */
+/**
+ * What the orders of one partial batch share: the columns (copies owned by this batch, never
+ * reused, so an order keeps its values after its batch), the fields sent, and what was missed.
+ */
+class PartialBatch {
+  readonly batch: OrderBatch;
+  readonly sent: number;
+  missing = 0;
+  ended = false;
+  constructor(batch: OrderBatch) {
+    this.batch = batch;
+    this.sent = batch.fields;
+  }
+  /** Records a read of fields that were not sent; after the batch ended, throws instead. */
+  miss(bits: number, what: PropertyKey): undefined {
+    if (this.ended) {
+      throw new TypeError(
+        `Cannot read order.${String(what)}: this order's batch is over and the field was not ` +
+          "sent with it (a scorer must not keep orders between calls)",
+      );
+    }
+    this.missing |= bits;
+    return undefined;
+  }
+}
+
+/** Every order of a partial batch is a proxy of this one frozen, empty object. */
+const NO_FIELDS: object = Object.freeze({});
+
+/**
+ * The proxy handler of one order of a partial batch: one small object per order (no per-order
+ * copy of the fields, no `Object.freeze` per order). Reads of sent fields come from the batch's
+ * columns; reads and `in` of fields that were not sent are recorded; enumeration (`ownKeys`) and
+ * property descriptors count as reading every field, so the batch is run again with complete
+ * orders and such a scorer never sees a partial order's key list. The target is frozen and
+ * empty, so the proxy is frozen too: writes, `defineProperty` and `delete` fail as on a frozen
+ * order.
+ */
+class PartialOrder implements ProxyHandler<object> {
+  readonly #b: PartialBatch;
+  readonly #i: number;
+  #items: readonly OrderItem[] | undefined;
+  constructor(b: PartialBatch, i: number) {
+    this.#b = b;
+    this.#i = i;
+  }
+  get(target: object, key: PropertyKey, receiver: unknown): unknown {
+    const b = this.#b;
+    const { batch } = b;
+    if (key === "total") {
+      return batch.totals === undefined ? b.miss(FIELD.total, key) : batch.totals[this.#i];
+    }
+    const bit = FIELD_BITS.get(key);
+    if (bit === undefined) return Reflect.get(target, key, receiver);
+    if ((b.sent & bit) === 0) return b.miss(bit, key);
+    if (key === "items") return this.#items ??= items(batch, this.#i);
+    const value = batch.strings[key as StringField]![this.#i]!;
+    return key === "producedAt" && value === "" ? undefined : value;
+  }
+  has(target: object, key: PropertyKey): boolean {
+    const b = this.#b;
+    const bit = FIELD_BITS.get(key);
+    if (bit === undefined) return Reflect.has(target, key);
+    if ((b.sent & bit) === 0) return b.miss(bit, key) ?? false;
+    return key !== "producedAt" || b.batch.strings.producedAt![this.#i] !== "";
+  }
+  ownKeys(): ArrayLike<string | symbol> {
+    const b = this.#b;
+    b.miss(ALL_FIELDS & ~b.sent, "keys");
+    return [];
+  }
+  /** Writes fail (a TypeError in strict code) without touching the batch. */
+  set(): boolean {
+    return false;
+  }
+  defineProperty(): boolean {
+    return false;
+  }
+  deleteProperty(): boolean {
+    return false;
+  }
+  getOwnPropertyDescriptor(_target: object, key: PropertyKey): undefined {
+    const b = this.#b;
+    b.miss(ALL_FIELDS & ~b.sent, key);
+    return undefined;
+  }
+}
+
+/**
+ * Rebuilds {@linkcode OrderData} values from a batch: plain frozen orders when every field was
+ * sent, else a read-only guarding proxy per order (see `PartialOrder` in this file).
+ */
 export function unpackOrders(batch: OrderBatch): UnpackedBatch {
   const out: OrderData[] = new Array(batch.count);
   const { strings, totals } = batch;
@@ -174,44 +273,19 @@ export function unpackOrders(batch: OrderBatch): UnpackedBatch {
       const produced = producedAt![i]!;
       out[i] = Object.freeze(produced === "" ? base : { ...base, producedAt: produced });
     }
-    return { orders: out, missing: () => 0 };
+    return { orders: out, missing: () => 0, end: () => {} };
   }
-  const sent = batch.fields;
-  let missing = 0;
-  const note = (key: PropertyKey) => {
-    const bit = FIELD_BITS.get(key);
-    if (bit !== undefined && (sent & bit) === 0) missing |= bit;
-  };
-  const guard: ProxyHandler<OrderData> = {
-    get(target, key, receiver) {
-      note(key);
-      return Reflect.get(target, key, receiver);
-    },
-    has(target, key) {
-      note(key);
-      return Reflect.has(target, key);
-    },
-    getOwnPropertyDescriptor(target, key) {
-      note(key);
-      return Reflect.getOwnPropertyDescriptor(target, key);
-    },
-    ownKeys(target) {
-      missing |= ALL_FIELDS & ~sent;
-      return Reflect.ownKeys(target);
-    },
-  };
-  const present = STRING_FIELDS.filter((f) => strings[f] !== undefined);
+  const partial = new PartialBatch(batch);
   for (let i = 0; i < batch.count; i++) {
-    const order: Record<string, unknown> = {};
-    for (const field of present) {
-      const value = strings[field]![i]!;
-      if (field !== "producedAt" || value !== "") order[field] = value;
-    }
-    if (totals !== undefined) order["total"] = totals[i];
-    if (batch.itemStart !== undefined) order["items"] = items(batch, i);
-    out[i] = new Proxy(Object.freeze(order) as unknown as OrderData, guard);
+    out[i] = new Proxy(NO_FIELDS, new PartialOrder(partial, i)) as OrderData;
   }
-  return { orders: out, missing: () => missing };
+  return {
+    orders: out,
+    missing: () => partial.missing,
+    end: () => {
+      partial.ended = true;
+    },
+  };
 }
 
 // --- Shared-memory slots -----------------------------------------------------------------------
@@ -220,7 +294,7 @@ export function unpackOrders(batch: OrderBatch): UnpackedBatch {
  * Batches in flight per worker: each uses its own shared slot buffer, slot `seq & (SLOTS - 1)`.
  * A power of two.
  */
-export const SLOTS = 4;
+export const SLOTS = 8;
 /** A slot buffer grows as needed up to this size; a batch that needs more fails. */
 export const SLOT_MAX_BYTES: number = 64 * 1024 * 1024;
 const SLOT_INITIAL_BYTES = 64 * 1024;
@@ -290,7 +364,9 @@ function writeChars(chars: Uint16Array, at: number, s: string): number {
 /**
  * Writes the `fields` of orders into a slot buffer (growing it when needed), in the layout
  * {@linkcode readBatch} reads. Strings are stored as UTF-16 code units, so any string survives.
- * Throws RangeError when the batch needs more than {@linkcode SLOT_MAX_BYTES}.
+ * With `indices`, the batch is `source[indices[0]]`, `source[indices[1]]`, … (no copy of the
+ * orders needed); `totals[k]`, when given, must be that order's `total` (it is used instead of
+ * reading the order again). Throws RangeError when the batch needs more than {@linkcode SLOT_MAX_BYTES}.
  *
  * @example
  * ```ts
@@ -309,9 +385,16 @@ function writeChars(chars: Uint16Array, at: number, s: string): number {
  */
 export function writeBatch(
   slot: SharedArrayBuffer,
-  orders: readonly OrderData[],
+  source: readonly OrderData[],
   fields: number,
+  indices?: readonly number[],
+  totals?: readonly number[],
 ): void {
+  if (fields === 0 || fields === FIELD.total) {
+    writeTotalsOnly(slot, source, fields, indices, totals);
+    return;
+  }
+  const orders = indices === undefined ? source : indices.map((i) => source[i]!);
   const count = orders.length;
   const strFields = STRING_FIELDS.filter((f) => (fields & FIELD[f]) !== 0);
   const withItems = (fields & FIELD.items) !== 0;
@@ -346,17 +429,7 @@ export function writeBatch(
   at += 4 * (strEntries + 1);
   const charsAt = at;
   at = align8(at + 2 * charCount);
-  if (at > slot.byteLength) {
-    if (at > SLOT_MAX_BYTES) {
-      throw new RangeError(
-        `Cannot send a batch of ${count} orders to a scorer: it needs ${at} bytes, the limit is ` +
-          `${SLOT_MAX_BYTES}`,
-      );
-    }
-    let size = slot.byteLength;
-    while (size < at) size *= 2;
-    slot.grow(Math.min(size, SLOT_MAX_BYTES));
-  }
+  if (at > slot.byteLength) growSlot(slot, at, count);
   const header = new Int32Array(slot, 0, HEADER_INTS);
   header[H.count] = count;
   header[H.fields] = fields;
@@ -404,6 +477,59 @@ export function writeBatch(
     itemStart[count] = item;
   }
   offsets[e] = c;
+}
+
+/**
+ * The common case, written without the general layout's string and item bookkeeping: no field at
+ * all, or only `total` (the shipped scorers).
+ */
+function writeTotalsOnly(
+  slot: SharedArrayBuffer,
+  orders: readonly OrderData[],
+  fields: number,
+  indices: readonly number[] | undefined,
+  gathered: readonly number[] | undefined,
+): void {
+  const count = indices === undefined ? orders.length : indices.length;
+  const totalsAt = HEADER_BYTES;
+  const scoresAt = totalsAt + (fields === 0 ? 0 : 8 * count);
+  const strOffsetsAt = scoresAt + 8 * count;
+  const end = align8(strOffsetsAt + 4);
+  if (end > slot.byteLength) growSlot(slot, end, count);
+  const header = new Int32Array(slot, 0, HEADER_INTS);
+  header[H.count] = count;
+  header[H.fields] = fields;
+  header[H.status] = SLOT_STATUS.pending;
+  header[H.itemCount] = 0;
+  header[H.strEntries] = 0;
+  header[H.totals] = totalsAt;
+  header[H.quantities] = scoresAt;
+  header[H.unitPrices] = scoresAt;
+  header[H.scores] = scoresAt;
+  header[H.itemStart] = strOffsetsAt;
+  header[H.strOffsets] = strOffsetsAt;
+  header[H.chars] = end;
+  if (fields === 0) return;
+  const totals = new Float64Array(slot, totalsAt, count);
+  if (gathered !== undefined && gathered.length === count) {
+    for (let i = 0; i < count; i++) totals[i] = gathered[i]!;
+  } else if (indices === undefined) {
+    for (let i = 0; i < count; i++) totals[i] = orders[i]!.total;
+  } else {
+    for (let i = 0; i < count; i++) totals[i] = orders[indices[i]!]!.total;
+  }
+}
+
+function growSlot(slot: SharedArrayBuffer, bytes: number, count: number): void {
+  if (bytes > SLOT_MAX_BYTES) {
+    throw new RangeError(
+      `Cannot send a batch of ${count} orders to a scorer: it needs ${bytes} bytes, the limit is ` +
+        `${SLOT_MAX_BYTES}`,
+    );
+  }
+  let size = slot.byteLength;
+  while (size < bytes) size *= 2;
+  slot.grow(Math.min(size, SLOT_MAX_BYTES));
 }
 
 const UTF16 = new TextDecoder("utf-16le", { ignoreBOM: true });

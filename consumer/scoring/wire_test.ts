@@ -70,3 +70,52 @@ Deno.test("writeBatch() and readBatch() carry any string exactly, and reuse a sl
   writeBatch(slot, [], ALL_FIELDS);
   assert.deepEqual(unpackOrders(readBatch(slot)).orders, []);
 });
+
+Deno.test("unpackOrders() gives partial orders that cannot be changed and that count descriptors as enumeration", () => {
+  const read = unpackOrders(packOrders([ORDER], FIELD.total));
+  const order = read.orders[0]! as { total: number; extra?: number };
+  assert.throws(() => {
+    order.total = 5;
+  }, TypeError);
+  assert.throws(() => {
+    order.extra = 1;
+  }, TypeError);
+  assert.throws(() => Object.defineProperty(order, "total", { value: 5 }), TypeError);
+  assert.equal(order.total, 21);
+  assert.equal(read.missing(), 0);
+  assert.equal(Object.getOwnPropertyDescriptor(order, "total"), undefined);
+  assert.equal(read.missing(), ALL_FIELDS & ~FIELD.total);
+  assert.equal(String(order), "[object Object]");
+});
+
+Deno.test("unpackOrders() orders kept past their batch keep their values and throw on fields not sent", () => {
+  const first = unpackOrders(packOrders([ORDER], FIELD.total | FIELD.customerId));
+  const kept = first.orders[0]!;
+  first.end();
+  // The next batch reuses nothing of the first: the kept order still reads its own values.
+  const slot = createSlot();
+  writeBatch(slot, [{ ...ORDER, total: 99, customerId: "other" }], FIELD.total | FIELD.customerId);
+  const second = unpackOrders(readBatch(slot));
+  assert.equal(second.orders[0]!.total, 99);
+  assert.equal(kept.total, 21);
+  assert.equal(kept.customerId, "c-1");
+  assert.throws(() => kept.orderId, TypeError);
+  assert.throws(() => "orderId" in kept, TypeError);
+  assert.throws(() => Object.keys(kept), TypeError);
+  assert.equal(first.missing(), 0);
+  assert.equal(second.missing(), 0);
+});
+
+Deno.test("writeBatch() with indices writes source[indices[k]], for totals only and for every field", () => {
+  const orders = [10, 20, 30, 40].map((total, i) => ({ ...ORDER, orderId: `o-${i}`, total }));
+  const slot = createSlot();
+  writeBatch(slot, orders, FIELD.total, [3, 1]);
+  const totals = unpackOrders(readBatch(slot)).orders.map((o) => o.total);
+  assert.deepEqual(totals, [40, 20]);
+  writeBatch(slot, orders, ALL_FIELDS, [2, 0, 2]);
+  assert.deepEqual(unpackOrders(readBatch(slot)).orders, [orders[2], orders[0], orders[2]]);
+  writeBatch(slot, orders, 0, [1, 2]);
+  const empty = readBatch(slot);
+  assert.equal(empty.count, 2);
+  assert.equal(empty.totals, undefined);
+});

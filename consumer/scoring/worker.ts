@@ -207,7 +207,7 @@ function serveSlots(
 /** Scores batch `seq` in `slot`; the reply goes into the slot, or as a message when not clean. */
 function scoreSlot(scorer: Scorer, seq: number, slot: SharedArrayBuffer, scope: WorkerScope) {
   const batch = readBatch(slot);
-  const { orders, missing } = unpackOrders(batch);
+  const { orders, missing, end } = unpackOrders(batch);
   const scores = slotScores(slot);
   const failures: [number, OrderFailureReason, string][] = [];
   for (let i = 0; i < orders.length; i++) {
@@ -224,6 +224,7 @@ function scoreSlot(scorer: Scorer, seq: number, slot: SharedArrayBuffer, scope: 
       failures.push([i, "threw", describe(error)]);
     }
   }
+  end();
   const sent = batch.fields;
   // Missing fields first (the failures may be due to them); then, if orders still fail with
   // some fields left out, all of them, so failures are judged on complete orders.
