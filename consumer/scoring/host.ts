@@ -129,6 +129,13 @@ function describe(error: unknown): string {
 /** The orders of one call that go to one scorer: indices into the call's orders, and totals. */
 type Group = Selection;
 
+/** A call to {@linkcode ScoringHost.score} waiting for the others of its turn. */
+interface QueuedCall {
+  readonly orders: readonly OrderData[];
+  readonly resolve: (results: readonly ScoreResult[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** A {@linkcode Group} being gathered. */
 interface Gathering {
   readonly indices: number[];
@@ -317,6 +324,9 @@ export class ScoringHost {
   #debounce: ReturnType<typeof setTimeout> | undefined;
   #reconciling: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Calls waiting to be scored together at the end of this turn (see `score`). */
+  #queued: QueuedCall[] = [];
+  #queuedOrders = 0;
 
   private constructor(dir: string, manifest: Manifest, options: ScoringHostOptions) {
     this.#dir = dir;
@@ -358,8 +368,47 @@ export class ScoringHost {
   /**
    * Scores orders, in input order. Never rejects for plugin faults: failed orders are scored by
    * the fallback scorer, then by {@linkcode BUILTIN_FALLBACK_SCORE}.
+   *
+   * Calls made in the same turn of the event loop (e.g. several partitions scoring at once) are
+   * scored together, as one batch per scorer: a round trip to a worker costs the same for 100
+   * orders as for 4000, so this is much cheaper than a batch per call per scorer. Each call
+   * still gets exactly its own results.
    */
-  async score(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
+  score(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
+    if (orders.length >= CHUNK_ORDERS) return this.#scoreNow(orders);
+    return new Promise((resolve, reject) => {
+      this.#queued.push({ orders, resolve, reject });
+      this.#queuedOrders += orders.length;
+      if (this.#queued.length === 1) queueMicrotask(this.#flush);
+      else if (this.#queuedOrders >= CHUNK_ORDERS) this.#flush();
+    });
+  }
+
+  /** Scores the calls queued by {@linkcode ScoringHost.score} as one. */
+  readonly #flush = (): void => {
+    const calls = this.#queued;
+    if (calls.length === 0) return;
+    this.#queued = [];
+    this.#queuedOrders = 0;
+    if (calls.length === 1) {
+      const call = calls[0]!;
+      this.#scoreNow(call.orders).then(call.resolve, call.reject);
+      return;
+    }
+    const all: OrderData[] = [];
+    for (const call of calls) for (const order of call.orders) all.push(order);
+    this.#scoreNow(all).then((results) => {
+      let at = 0;
+      for (const call of calls) {
+        call.resolve(Object.freeze(results.slice(at, at + call.orders.length)));
+        at += call.orders.length;
+      }
+    }, (error) => {
+      for (const call of calls) call.reject(error);
+    });
+  };
+
+  async #scoreNow(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
     const results: (ScoreResult | undefined)[] = new Array(orders.length);
     // One map lookup per order: channel → its group (`noScorer` when unrouted). The totals are
     // gathered here too, while the order is at hand: most scorers read only `total`, and this
