@@ -23,6 +23,11 @@ const SCORERS: Record<string, string> = {
   "keys.ts": scorerSource("keys", `Object.keys(order).length / 10`),
   // Reads the order id: lone surrogates and long strings must arrive exactly.
   "ids.ts": scorerSource("ids", `order.orderId === "\\uD800x" ? 0.4 : order.orderId.length / 1e6`),
+  // Reads the currency of one order in 4096: every batch of a large call needs a re-run.
+  "late.ts": scorerSource(
+    "late",
+    `order.total % 4096 === 7 ? (order.currency === "USD" ? 0.7 : 0.1) : 0.2`,
+  ),
   // Reads nothing.
   "flat.ts": scorerSource("flat", `0.5`),
   "default.ts": scorerSource("default", `0.3`),
@@ -37,7 +42,7 @@ Deno.test("ScoringHost.score() sends fields as scorers read them and keeps many 
     await writeManifest(dir, {
       version: 1,
       discovery: false,
-      scorers: ["vip", "keys", "ids", "flat"].map((c) => ({
+      scorers: ["vip", "keys", "ids", "flat", "late"].map((c) => ({
         name: c,
         channel: c,
         module: `./${c}.ts`,
@@ -91,6 +96,18 @@ Deno.test("ScoringHost.score() sends fields as scorers read them and keeps many 
           assert.equal(r.score, expected, `batch ${b} order ${i}`);
         })
       );
+      // One call larger than a batch: cut into several batches in flight at once; each of them
+      // needs the currency, which the scorer asks for only after they were all written.
+      const many = Array.from(
+        { length: 12_000 },
+        (_, i) => order(i % 2 === 1 ? "late" : "pos", i, `m-${i}`),
+      );
+      const manyResults = await host.score(many);
+      manyResults.forEach((r, i) => {
+        const expected = i % 2 === 0 ? 0.3 : i % 4096 === 7 ? 0.7 : 0.2;
+        assert.equal(r.score, expected, `order ${i}`);
+      });
+
       const m = host.metrics();
       assert.deepEqual(m.failures, []);
       assert.equal(m.builtin, 0);
