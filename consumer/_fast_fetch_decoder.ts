@@ -359,7 +359,7 @@ function decodeRecord(
     let name: string | null = null;
     if (nameLength !== -1) {
       if (at + nameLength > end) return undefined;
-      name = buf.toString("utf8", at, at + nameLength);
+      name = headerName(buf, at, at + nameLength);
       at += nameLength;
     }
     const headerLength = readSmallVarInt(buf, at, end);
@@ -405,6 +405,29 @@ function decodeRecord(
     isControlRecord: context.isControlBatch,
     batchContext: context,
   };
+}
+
+/** Header names seen lately (bytes and text): every record repeats the same few. */
+const recentNames: { readonly bytes: Uint8Array; readonly name: string }[] = [];
+const RECENT_NAMES = 16;
+const RECENT_NAME_MAX_BYTES = 64;
+
+/** `buf.toString("utf8", at, end)`, without decoding again a name seen lately. */
+function headerName(buf: Buffer, at: number, end: number): string {
+  const length = end - at;
+  for (const recent of recentNames) {
+    const bytes = recent.bytes;
+    if (bytes.length !== length) continue;
+    let i = 0;
+    while (i < length && bytes[i] === buf[at + i]) i++;
+    if (i === length) return recent.name;
+  }
+  const name = buf.toString("utf8", at, end);
+  if (length <= RECENT_NAME_MAX_BYTES) {
+    if (recentNames.length === RECENT_NAMES) recentNames.shift();
+    recentNames.push({ bytes: Uint8Array.from(buf.subarray(at, end)), name });
+  }
+  return name;
 }
 
 /** Where the last {@linkcode readSmallVarInt} stopped. */

@@ -40,7 +40,20 @@ function bytesField(value: Uint8Array | null): number[] {
 }
 
 const enc = new TextEncoder();
-const HEADER_NAMES = ["produced_at", "schema", "__proto__", "toString", "", "é-ü", "null", "1"];
+const HEADER_NAMES = [
+  "produced_at",
+  "schema",
+  "schemb",
+  "traces",
+  "__proto__",
+  "toString",
+  "",
+  "é-ü",
+  "é-ö",
+  "null",
+  "1",
+  "2",
+];
 
 interface RecordSpec {
   /** The record with its varint length. */

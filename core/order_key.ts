@@ -5,7 +5,7 @@
  */
 
 import { isCanonicalTimestamp, parseTimestamp } from "./_timestamp.ts";
-import { ORDER_ID_PATTERN, type OrderData } from "./order.ts";
+import { Order, ORDER_ID_PATTERN, type OrderData } from "./order.ts";
 
 /**
  * Returns the UTC calendar date (`YYYY-MM-DD`) of an RFC 3339 timestamp with zone; an offset is
@@ -76,5 +76,7 @@ export function orderKey(order: Pick<OrderData, "orderId" | "createdAt">): strin
       `Cannot build order key: order ID ${shown} does not match ${ORDER_ID_PATTERN}`,
     );
   }
-  return `orders/dt=${partitionDate(order.createdAt)}/orderId=${id}.json`;
+  // An Order's createdAt is validated and already in toISOString() form: its date is the prefix.
+  const dt = Order.isOrder(order) ? order.createdAt.slice(0, 10) : partitionDate(order.createdAt);
+  return `orders/dt=${dt}/orderId=${id}.json`;
 }

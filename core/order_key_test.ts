@@ -50,3 +50,28 @@ Deno.test("partitionDate() handles leap days and year boundaries", () => {
   equal(partitionDate("2028-02-29T12:00:00Z"), "2028-02-29");
   equal(partitionDate("2027-01-01T00:30:00+01:00"), "2026-12-31");
 });
+
+Deno.test("orderKey() of an Order equals the key of its plain id and created_at", () => {
+  const now = Date.parse("2026-11-28T00:00:00Z");
+  for (
+    const createdAt of [
+      "2026-11-26T23:59:59.999Z",
+      "2026-11-27T00:30:00+01:00",
+      "2026-11-26T22:00:00-05:00",
+      "2000-01-01T00:00:00.000000001Z",
+      "2024-02-29T23:59:59+00:00",
+    ]
+  ) {
+    const order = Order.fromRaw({
+      orderId: "o-1",
+      customerId: "c",
+      channel: "web",
+      items: [{ sku: "S", quantity: 1, unit_price: 1 }],
+      total: 1,
+      currency: "USD",
+      created_at: createdAt,
+    }, { now });
+    equal(orderKey(order), orderKey({ orderId: "o-1", createdAt }));
+    equal(orderKey(order), orderKey({ orderId: order.orderId, createdAt: order.createdAt }));
+  }
+});
