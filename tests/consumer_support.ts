@@ -442,16 +442,21 @@ export class OutageProxy {
   }
 }
 
-/** Waits until `check()` is true (throws after `timeoutMs`). */
+/**
+ * Waits until `check()` is true, asking every `intervalMs` (throws after `timeoutMs`). Checks that
+ * list a big bucket should ask seldom: moto serves one request at a time, so a listing loop starves
+ * the writes under test.
+ */
 export async function until(
   what: string,
   check: () => boolean | Promise<boolean>,
   timeoutMs = 30_000,
+  intervalMs = 100,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new RangeError(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
