@@ -14,12 +14,8 @@ import {
   ManifestError,
   resolvePluginFile,
 } from "./manifest.ts";
-import {
-  type BatchOutcome,
-  PluginWorker,
-  ScorerWorkerError,
-  type Selection,
-} from "./plugin_worker.ts";
+import { type BatchOutcome, PluginWorker, ScorerWorkerError } from "./plugin_worker.ts";
+import { SLOTS } from "./wire.ts";
 
 /** The score of one order and who produced it. */
 export interface ScoreResult {
@@ -126,20 +122,11 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The orders of one call that go to one scorer: indices into the call's orders, and totals. */
-type Group = Selection;
-
 /** A call to {@linkcode ScoringHost.score} waiting for the others of its turn. */
 interface QueuedCall {
   readonly orders: readonly OrderData[];
   readonly resolve: (results: readonly ScoreResult[]) => void;
   readonly reject: (error: unknown) => void;
-}
-
-/** A {@linkcode Group} being gathered. */
-interface Gathering {
-  readonly indices: number[];
-  readonly totals: number[];
 }
 
 /**
@@ -224,11 +211,11 @@ class Slot {
   async run(
     orders: readonly OrderData[],
     deadlineMs: number,
-    selection?: Selection,
+    indices?: readonly number[],
   ): Promise<BatchOutcome | undefined> {
     const worker = this.#worker;
     if (worker === undefined || worker.dead || this.#closed) return undefined;
-    const outcome = await worker.run(orders, deadlineMs, selection);
+    const outcome = await worker.run(orders, deadlineMs, indices);
     this.#failuresInRow = 0;
     return outcome;
   }
@@ -410,25 +397,21 @@ export class ScoringHost {
 
   async #scoreNow(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
     const results: (ScoreResult | undefined)[] = new Array(orders.length);
-    // One map lookup per order: channel → its group (`noScorer` when unrouted). The totals are
-    // gathered here too, while the order is at hand: most scorers read only `total`, and this
-    // saves a second pass over the orders when the batches are written.
-    const byChannel = new Map<string, Gathering>();
-    const groups = new Map<Slot, Gathering>();
-    const noScorer: Gathering = { indices: [], totals: [] };
+    // One map lookup per order: channel → its group of indices (`noScorer` when unrouted).
+    const byChannel = new Map<string, number[]>();
+    const groups = new Map<Slot, number[]>();
+    const noScorer: number[] = [];
     const routes = this.#routes;
     for (let i = 0; i < orders.length; i++) {
-      const order = orders[i]!;
-      const channel = order.channel;
+      const channel = orders[i]!.channel;
       let group = byChannel.get(channel);
       if (group === undefined) {
         const slot = routes.get(channel);
         if (slot === undefined) group = noScorer;
-        else groups.set(slot, group = { indices: [], totals: [] });
+        else groups.set(slot, group = []);
         byChannel.set(channel, group);
       }
-      group.indices.push(i);
-      group.totals.push(order.total);
+      group.push(i);
     }
     const fallback = this.#fallback;
     const builtin = (index: number, reason: string) => {
@@ -450,9 +433,9 @@ export class ScoringHost {
         }),
       );
     }
-    if (noScorer.indices.length > 0) {
+    if (noScorer.length > 0) {
       if (fallback === undefined) {
-        for (const index of noScorer.indices) builtin(index, "no_scorer");
+        for (const index of noScorer) builtin(index, "no_scorer");
       } else {
         runs.push(
           this.#runSlot(fallback, orders, noScorer, results, true, undefined).then((f) => {
@@ -467,7 +450,7 @@ export class ScoringHost {
       const again = fallback === undefined ? failed : await this.#runSlot(
         fallback,
         orders,
-        { indices: failed.map((f) => f.index), totals: undefined },
+        failed.map((f) => f.index),
         results,
         true,
         reasons,
@@ -485,21 +468,20 @@ export class ScoringHost {
   async #runSlot(
     slot: Slot,
     orders: readonly OrderData[],
-    group: Group,
+    indices: readonly number[],
     results: (ScoreResult | undefined)[],
     isFallback: boolean,
     reasons: ReadonlyMap<number, string> | undefined,
   ): Promise<{ index: number; reason: string }[]> {
-    const { indices, totals } = group;
     if (indices.length <= CHUNK_ORDERS) {
-      return await this.#runChunk(slot, orders, group, results, isFallback, reasons);
+      return await this.#runChunk(slot, orders, indices, results, isFallback, reasons);
     }
+    // At most SLOTS batches, so all of them fit in the worker's slots at once (a batch waiting
+    // for a free slot may cost another wake-up of the worker).
+    const size = Math.max(CHUNK_ORDERS, Math.ceil(indices.length / SLOTS));
     const runs: Promise<{ index: number; reason: string }[]>[] = [];
-    for (let from = 0; from < indices.length; from += CHUNK_ORDERS) {
-      const chunk: Group = {
-        indices: indices.slice(from, from + CHUNK_ORDERS),
-        totals: totals?.slice(from, from + CHUNK_ORDERS),
-      };
+    for (let from = 0; from < indices.length; from += size) {
+      const chunk = indices.slice(from, from + size);
       runs.push(this.#runChunk(slot, orders, chunk, results, isFallback, reasons));
     }
     return (await Promise.all(runs)).flat();
@@ -509,17 +491,16 @@ export class ScoringHost {
   async #runChunk(
     slot: Slot,
     orders: readonly OrderData[],
-    group: Group,
+    indices: readonly number[],
     results: (ScoreResult | undefined)[],
     isFallback: boolean,
     reasons: ReadonlyMap<number, string> | undefined,
   ): Promise<{ index: number; reason: string }[]> {
-    const { indices } = group;
     const deadline = this.#options.batchDeadlineMs +
       this.#options.perOrderBudgetMs * indices.length;
     let outcome: BatchOutcome | undefined;
     try {
-      outcome = await slot.run(orders, deadline, group);
+      outcome = await slot.run(orders, deadline, indices);
     } catch (error) {
       const reason: FailureReason = error instanceof ScorerWorkerError && error.reason === "timeout"
         ? "timeout"

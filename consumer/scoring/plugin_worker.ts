@@ -91,20 +91,10 @@ function bootstrapUrl(file: string): string {
   return "data:text/javascript;base64," + btoa(source);
 }
 
-/**
- * Part of a list of orders: the batch is `orders[indices[0]]`, `orders[indices[1]]`, …;
- * `totals[k]`, when given, is `orders[indices[k]].total` (gathered by the caller while it had the
- * order at hand).
- */
-export interface Selection {
-  readonly indices: readonly number[];
-  readonly totals: readonly number[] | undefined;
-}
-
 interface Pending {
   readonly orders: readonly OrderData[];
-  /** When set, the batch is this selection of `orders` (see {@linkcode Selection}). */
-  readonly selection: Selection | undefined;
+  /** When set, the batch is `orders[indices[0]]`, `orders[indices[1]]`, … */
+  readonly indices: readonly number[] | undefined;
   /** Fields of the last submission of this batch. */
   sent: number;
   readonly resolve: (outcome: BatchOutcome) => void;
@@ -237,16 +227,16 @@ export class PluginWorker {
    * starts when the previous batch's deadline ends (or now, if later): a batch is never cut off
    * for time spent on the batches ahead of it.
    *
-   * With a `selection`, the batch is that part of `orders` and the scores come back in the
-   * order of `selection.indices`.
+   * With `indices`, the batch is `orders[indices[0]]`, `orders[indices[1]]`, … and the scores
+   * come back in that order.
    */
   run(
     orders: readonly OrderData[],
     deadlineMs: number,
-    selection?: Selection,
+    indices?: readonly number[],
   ): Promise<BatchOutcome> {
     if (this.#dead !== undefined) return Promise.reject(this.#dead);
-    const count = selection === undefined ? orders.length : selection.indices.length;
+    const count = indices === undefined ? orders.length : indices.length;
     const now = performance.now();
     const due = Math.max(now, this.#lastDue) + deadlineMs;
     this.#lastDue = due;
@@ -260,7 +250,7 @@ export class PluginWorker {
           ),
         );
       }, due - now);
-      this.#submit({ orders, selection, sent: this.#fields, resolve, reject, timer });
+      this.#submit({ orders, indices, sent: this.#fields, resolve, reject, timer });
     });
   }
 
@@ -273,14 +263,7 @@ export class PluginWorker {
     const seq = (this.#submitted + 1) | 0;
     pending.sent = this.#fields;
     try {
-      const { orders, selection } = pending;
-      writeBatch(
-        slotOf(this.#slots, seq),
-        orders,
-        pending.sent,
-        selection?.indices,
-        selection?.totals,
-      );
+      writeBatch(slotOf(this.#slots, seq), pending.orders, pending.sent, pending.indices);
     } catch (error) {
       clearTimeout(pending.timer);
       pending.reject(

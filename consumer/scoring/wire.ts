@@ -365,8 +365,7 @@ function writeChars(chars: Uint16Array, at: number, s: string): number {
  * Writes the `fields` of orders into a slot buffer (growing it when needed), in the layout
  * {@linkcode readBatch} reads. Strings are stored as UTF-16 code units, so any string survives.
  * With `indices`, the batch is `source[indices[0]]`, `source[indices[1]]`, … (no copy of the
- * orders needed); `totals[k]`, when given, must be that order's `total` (it is used instead of
- * reading the order again). Throws RangeError when the batch needs more than {@linkcode SLOT_MAX_BYTES}.
+ * orders needed). Throws RangeError when the batch needs more than {@linkcode SLOT_MAX_BYTES}.
  *
  * @example
  * ```ts
@@ -388,10 +387,9 @@ export function writeBatch(
   source: readonly OrderData[],
   fields: number,
   indices?: readonly number[],
-  totals?: readonly number[],
 ): void {
   if (fields === 0 || fields === FIELD.total) {
-    writeTotalsOnly(slot, source, fields, indices, totals);
+    writeTotalsOnly(slot, source, fields, indices);
     return;
   }
   const orders = indices === undefined ? source : indices.map((i) => source[i]!);
@@ -488,7 +486,6 @@ function writeTotalsOnly(
   orders: readonly OrderData[],
   fields: number,
   indices: readonly number[] | undefined,
-  gathered: readonly number[] | undefined,
 ): void {
   const count = indices === undefined ? orders.length : indices.length;
   const totalsAt = HEADER_BYTES;
@@ -511,9 +508,7 @@ function writeTotalsOnly(
   header[H.chars] = end;
   if (fields === 0) return;
   const totals = new Float64Array(slot, totalsAt, count);
-  if (gathered !== undefined && gathered.length === count) {
-    for (let i = 0; i < count; i++) totals[i] = gathered[i]!;
-  } else if (indices === undefined) {
+  if (indices === undefined) {
     for (let i = 0; i < count; i++) totals[i] = orders[i]!.total;
   } else {
     for (let i = 0; i < count; i++) totals[i] = orders[indices[i]!]!.total;
