@@ -332,9 +332,12 @@ export const SLOT_STATUS = Object.freeze({
  * Control words shared by the host and one worker (`Int32Array` over a `SharedArrayBuffer`):
  * the host stores the last batch number it submitted, the worker the last one it completed
  * (numbers wrap around as int32; compare them with `((a - b) | 0)`). Each side sets its
- * `…Waiting` word before it waits and clears it after; the other side calls `Atomics.notify`
- * only when that word is set (a wake-up costs a system call; sequentially consistent stores
- * and loads on both sides mean no wake-up is lost).
+ * `…Waiting` word before it waits (on the value it last saw) and clears it after; the other
+ * side, after storing its counter, clears that word with `compareExchange(1 → 0)` and calls
+ * `Atomics.notify` only when it was set, so a sleeper is notified once however many batches
+ * arrive before it wakes (a wake-up costs a system call). Sequentially consistent operations on
+ * both sides mean no wake-up is lost: a counter stored before the sleeper's wait makes the wait
+ * return at once.
  */
 export const CTL = Object.freeze({
   submitted: 0,

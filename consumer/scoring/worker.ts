@@ -184,7 +184,9 @@ function serveSlots(
       if (((submitted - next) | 0) >= 0) {
         scoreSlot(scorer, next, slotOf(slots, next), scope);
         Atomics.store(ctl, CTL.completed, next);
-        if (Atomics.load(ctl, CTL.hostWaiting) !== 0) Atomics.notify(ctl, CTL.completed);
+        if (Atomics.compareExchange(ctl, CTL.hostWaiting, 1, 0) === 1) {
+          Atomics.notify(ctl, CTL.completed);
+        }
         next = (next + 1) | 0;
         if (performance.now() - started >= YIELD_EVERY_MS) {
           setTimeout(pump, 0);
