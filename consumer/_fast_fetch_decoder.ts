@@ -253,6 +253,7 @@ function decodeRecords(
     ? context.maxTimestamp
     : undefined;
   const cursor = { at: 0 };
+  const scratch: Scratch = { end: 0, names: [] };
   for (let i = 0; i < count; i++) {
     // kafkajs: decoder.readVarIntBytes(), then RecordDecoder(new Decoder(slice)).
     cursor.at = at;
@@ -261,7 +262,16 @@ function decodeRecords(
     const end = at + length;
     let message: DecodedMessage | undefined;
     if (length >= 0 && end <= buf.length) {
-      message = decodeRecord(buf, at, end, firstOffset, firstTimestamp, fixedTimestamp, context);
+      message = decodeRecord(
+        buf,
+        at,
+        end,
+        firstOffset,
+        firstTimestamp,
+        fixedTimestamp,
+        context,
+        scratch,
+      );
     }
     if (message === undefined) {
       const slice = length === -1 ? null : buf.slice(at, end);
@@ -300,6 +310,7 @@ function decodeRecord(
   firstTimestamp: number,
   fixedTimestamp: string | undefined,
   context: BatchContext,
+  scratch: Scratch,
 ): DecodedMessage | undefined {
   let at = start;
   if (at >= end) return undefined;
@@ -324,47 +335,47 @@ function decodeRecord(
     timestamp = String(t);
   }
   // Varint offset delta (at most 5 bytes; kafkajs' arithmetic).
-  const offsetDelta = readSmallVarInt(buf, at, end);
+  const offsetDelta = readSmallVarInt(buf, at, end, scratch);
   if (offsetDelta === undefined) return undefined;
-  at = varIntEnd;
+  at = scratch.end;
   const o = firstOffset + offsetDelta;
   if (!Number.isSafeInteger(firstOffset) || !Number.isSafeInteger(o)) return undefined;
   const offset = String(o);
-  const keyLength = readSmallVarInt(buf, at, end);
+  const keyLength = readSmallVarInt(buf, at, end, scratch);
   if (keyLength === undefined || keyLength < -1) return undefined;
-  at = varIntEnd;
+  at = scratch.end;
   let key: Buffer | null = null;
   if (keyLength !== -1) {
     if (at + keyLength > end) return undefined;
     key = buf.slice(at, at + keyLength);
     at += keyLength;
   }
-  const valueLength = readSmallVarInt(buf, at, end);
+  const valueLength = readSmallVarInt(buf, at, end, scratch);
   if (valueLength === undefined || valueLength < -1) return undefined;
-  at = varIntEnd;
+  at = scratch.end;
   let value: Buffer | null = null;
   if (valueLength !== -1) {
     if (at + valueLength > end) return undefined;
     value = buf.slice(at, at + valueLength);
     at += valueLength;
   }
-  const headerCount = readSmallVarInt(buf, at, end);
+  const headerCount = readSmallVarInt(buf, at, end, scratch);
   if (headerCount === undefined || headerCount < -1) return undefined;
-  at = varIntEnd;
+  at = scratch.end;
   const headers: Record<string, unknown> = {};
   for (let h = 0; h < headerCount; h++) {
-    const nameLength = readSmallVarInt(buf, at, end);
+    const nameLength = readSmallVarInt(buf, at, end, scratch);
     if (nameLength === undefined || nameLength < -1) return undefined;
-    at = varIntEnd;
+    at = scratch.end;
     let name: string | null = null;
     if (nameLength !== -1) {
       if (at + nameLength > end) return undefined;
-      name = headerName(buf, at, at + nameLength);
+      name = headerName(buf, at, at + nameLength, scratch.names);
       at += nameLength;
     }
-    const headerLength = readSmallVarInt(buf, at, end);
+    const headerLength = readSmallVarInt(buf, at, end, scratch);
     if (headerLength === undefined || headerLength < -1) return undefined;
-    at = varIntEnd;
+    at = scratch.end;
     let headerValue: Buffer | null = null;
     if (headerLength !== -1) {
       if (at + headerLength > end) return undefined;
@@ -407,13 +418,22 @@ function decodeRecord(
   };
 }
 
-/** Header names seen lately (bytes and text): every record repeats the same few. */
-const recentNames: { readonly bytes: Uint8Array; readonly name: string }[] = [];
+/** A header name seen lately, as bytes and text: every record of a batch repeats the same few. */
+interface RecentName {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+}
+
+/** Per record batch: where the last varint ended, and the header names seen lately. */
+interface Scratch {
+  end: number;
+  readonly names: RecentName[];
+}
 const RECENT_NAMES = 16;
 const RECENT_NAME_MAX_BYTES = 64;
 
 /** `buf.toString("utf8", at, end)`, without decoding again a name seen lately. */
-function headerName(buf: Buffer, at: number, end: number): string {
+function headerName(buf: Buffer, at: number, end: number, recentNames: RecentName[]): string {
   const length = end - at;
   for (const recent of recentNames) {
     const bytes = recent.bytes;
@@ -430,14 +450,16 @@ function headerName(buf: Buffer, at: number, end: number): string {
   return name;
 }
 
-/** Where the last {@linkcode readSmallVarInt} stopped. */
-let varIntEnd = 0;
-
 /**
  * A zig-zag varint of at most 4 bytes (28 bits, where kafkajs' 32-bit arithmetic is exact)
- * within `[at, end)`; undefined otherwise. Sets {@linkcode varIntEnd}.
+ * within `[at, end)`; undefined otherwise. Sets `scratch.end` to where it stopped.
  */
-function readSmallVarInt(buf: Buffer, at: number, end: number): number | undefined {
+function readSmallVarInt(
+  buf: Buffer,
+  at: number,
+  end: number,
+  scratch: Scratch,
+): number | undefined {
   let result = 0;
   let shift = 0;
   let byte: number;
@@ -447,6 +469,6 @@ function readSmallVarInt(buf: Buffer, at: number, end: number): number | undefin
     result |= (byte & 0x7f) << shift;
     shift += 7;
   } while (byte >= 0x80);
-  varIntEnd = at;
+  scratch.end = at;
   return (result >>> 1) ^ -(result & 1);
 }

@@ -109,21 +109,8 @@ export function enrichedJson(order: OrderData, options: EnrichOptions): string {
   return `{"orderId":"${order.orderId}","customerId":"${order.customerId}",` +
     `"channel":"${order.channel}","items":[${items}],"total":${order.total},` +
     `"currency":"${order.currency}","created_at":"${order.createdAt}"${producedAt},` +
-    `"consumed_at":"${isoTime(options.consumedAt)}","latency_ms":${latency},` +
+    `"consumed_at":"${new Date(options.consumedAt).toISOString()}","latency_ms":${latency},` +
     `"risk_score":${options.riskScore},"scorer":${quote(options.scorer)}}`;
-}
-
-/** The last `isoTime` argument and result: the records of a batch share one `consumedAt`. */
-let lastMs = Number.NaN;
-let lastIso = "";
-
-/** `new Date(ms).toISOString()`, remembered for the last `ms`. */
-function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
 }
 
 /** Characters JSON.stringify copies as they are (printable ASCII but `"` and `\`). */
