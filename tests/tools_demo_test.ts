@@ -20,7 +20,7 @@ Deno.test("deno task demo --count 500 stores every order, prints the report and 
 
     match(run.stdout, /^Orders: stored 500 of 500 produced; dead-lettered 0$/m);
     match(run.stdout, /^Throughput: \d+ orders\/s end to end/m);
-    match(run.stdout, /^Latency produce→stored .*: p50 \d+ ms, p95 \d+ ms, p99 \d+ ms$/m);
+    match(run.stdout, /^Latency produce→consume .*: p50 \d+ ms, p95 \d+ ms, p99 \d+ ms$/m);
     match(run.stdout, /^Top 5 orders by value:$/m);
     match(run.stdout, /^Risk by channel:$/m);
     match(

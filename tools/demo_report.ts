@@ -36,7 +36,7 @@ export interface DemoReport {
   readonly seconds: number;
   /** `stored / seconds`. */
   readonly throughput: number;
-  /** Produce→stored latency percentiles (ms) from the stored `latency_ms` (nearest rank). */
+  /** Produce→consume latency percentiles (ms) from the stored `latency_ms` (nearest rank): taken when the order was scored, before its write. */
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
   readonly topByValue: readonly TopOrder[];
   readonly riskByChannel: readonly ChannelRisk[];
@@ -184,7 +184,7 @@ export function formatDemoReport(report: DemoReport): string {
     `dead-lettered ${report.deadLettered}`,
     `Throughput: ${report.throughput.toFixed(0)} orders/s end to end ` +
     `(${report.stored} in ${report.seconds.toFixed(1)} s, first produce to last stored)`,
-    `Latency produce→stored (latency_ms of the stored orders): p50 ${
+    `Latency produce→consume (latency_ms of the stored orders, before the write): p50 ${
       f0(report.latencyMs.p50)
     } ms, p95 ${f0(report.latencyMs.p95)} ms, p99 ${f0(report.latencyMs.p99)} ms`,
     "",
