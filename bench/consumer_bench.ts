@@ -551,10 +551,12 @@ try {
         await drain(worker, acked);
         const loadAfter = await loadavg();
         const s = worker.metrics().latency.ms.summary();
+        // More than one join means a rebalance paused consumption inside the measured window.
+        const joins = worker.metrics().groupJoins.value;
         await worker.stop(10_000);
         log(
           `(d) ${rate}/s: ${s.count} stored; p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} ms ` +
-            `(load ${loadBefore} -> ${loadAfter})${warm}`,
+            `(load ${loadBefore} -> ${loadAfter}; group joins ${joins})${warm}`,
         );
         // Baseline: the Java client's produce → consume round trip on the same broker.
         const e2e = await kafkaTool([
@@ -581,7 +583,7 @@ try {
         );
         notes.push(
           `(d) ${rate}/s: load average ${loadBefore} before, ${loadAfter} after the measured ` +
-            `window${warm}.`,
+            `window; group joins of the measured worker ${joins} (1 = no rebalance)${warm}.`,
         );
       } finally {
         await Deno.remove(dir, { recursive: true }).catch(() => undefined);
