@@ -557,50 +557,36 @@ export class ConsumerWorker {
     let pending: readonly ConsumedRecord[] = records;
     let attempt = attemptsSoFar;
     let paused = false;
-    {
-      while (pending.length > 0) {
-        const started = performance.now();
-        const outcomes = await this.#heartbeating(() =>
-          handleBatch(pending, {
-            score: this.#options.score,
-            sink: this.#options.sink as Sink,
-            now: this.#options.now ?? Date.now,
-            maxBytes: this.#options.maxBytes ?? 1024 * 1024,
-            concurrency: this.#options.writeConcurrency ?? 16,
-          }), heartbeat);
-        const failed = await this.#heartbeating(() => this.#settle(outcomes), heartbeat);
-        this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
-        this.#inFlight.set(partition, this.#tracker.inFlight(partition));
-        await commit();
-        if (failed.length === 0) break;
-        pending = failed;
-        attempt++;
-        this.#metrics.retries.inc(failed.length);
-        if (!paused) {
-          paused = true;
-          pause(); // stop fetching this partition while the sink is out
-          this.#metrics.setPaused(partition, true);
-          this.#log(
-            `consumer: partition ${partition} paused: ${failed.length} record(s) failed from offset ${
-              failed[0]!.offset
-            } (${this.#lastError ?? "DLQ unavailable"}); retrying with backoff`,
-          );
-        }
-        // Wait, then probe the sink before sending the whole batch again.
-        for (;;) {
-          await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
-          try {
-            await this.#heartbeating(() => this.#options.sink.probe(), heartbeat);
-            break;
-          } catch (error) {
-            attempt++;
-            this.#metrics.probeFailures.inc();
-            if (attempt % 10 === 0) {
-              this.#log(`consumer: sink still unavailable: ${(error as Error).message}`);
-            }
-          }
-        }
+    while (pending.length > 0) {
+      const started = performance.now();
+      const outcomes = await this.#heartbeating(() =>
+        handleBatch(pending, {
+          score: this.#options.score,
+          sink: this.#options.sink as Sink,
+          now: this.#options.now ?? Date.now,
+          maxBytes: this.#options.maxBytes ?? 1024 * 1024,
+          concurrency: this.#options.writeConcurrency ?? 16,
+        }), heartbeat);
+      const failed = await this.#heartbeating(() => this.#settle(outcomes), heartbeat);
+      this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
+      this.#inFlight.set(partition, this.#tracker.inFlight(partition));
+      await commit();
+      if (failed.length === 0) break;
+      pending = failed;
+      attempt++;
+      this.#metrics.retries.inc(failed.length);
+      if (!paused) {
+        paused = true;
+        pause(); // stop fetching this partition while the sink is out
+        this.#metrics.setPaused(partition, true);
+        this.#log(
+          `consumer: partition ${partition} paused: ${failed.length} record(s) failed from offset ${
+            failed[0]!.offset
+          } (${this.#lastError ?? "DLQ unavailable"}); retrying with backoff`,
+        );
       }
+      // Wait, then probe the sink before sending the whole batch again.
+      attempt = await this.#untilSinkAnswers(attempt, () => this.#options.sink.probe(), heartbeat);
     }
     return attempt;
   }
@@ -671,22 +657,35 @@ export class ConsumerWorker {
           } (${this.#lastError ?? "DLQ unavailable"}); retrying with backoff`,
         );
       }
-      for (;;) {
-        await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
-        try {
-          await this.#heartbeating(() => segments.probe(), heartbeat);
-          break;
-        } catch (error) {
-          attempt++;
-          this.#metrics.probeFailures.inc();
-          if (attempt % 10 === 0) {
-            this.#log(`consumer: sink still unavailable: ${(error as Error).message}`);
-          }
-        }
-      }
+      attempt = await this.#untilSinkAnswers(attempt, () => segments.probe(), heartbeat);
     }
     this.#retrying.set(partition, 0);
     return attempt;
+  }
+
+  /**
+   * Backs off, then probes the sink, until a probe succeeds (heartbeating throughout); every
+   * failed probe is one more attempt. Returns the attempt count.
+   */
+  async #untilSinkAnswers(
+    attemptsSoFar: number,
+    probe: () => Promise<void>,
+    heartbeat: () => Promise<void>,
+  ): Promise<number> {
+    let attempt = attemptsSoFar;
+    for (;;) {
+      await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
+      try {
+        await this.#heartbeating(probe, heartbeat);
+        return attempt;
+      } catch (error) {
+        attempt++;
+        this.#metrics.probeFailures.inc();
+        if (attempt % 10 === 0) {
+          this.#log(`consumer: sink still unavailable: ${(error as Error).message}`);
+        }
+      }
+    }
   }
 
   /** Publishes dead letters; false (counted and logged) when the DLQ did not acknowledge them. */

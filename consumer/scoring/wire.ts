@@ -318,6 +318,16 @@ const H = {
   chars: 11,
 } as const;
 
+/** A slot header as the host writes it: counts and the byte offset of each region. */
+type SlotHeader = Readonly<Record<Exclude<keyof typeof H, "status">, number>>;
+
+/** Writes a batch's header into its slot, status pending (once per batch, not per order). */
+function writeHeader(slot: SharedArrayBuffer, header: SlotHeader): void {
+  const words = new Int32Array(slot, 0, HEADER_INTS);
+  for (const [name, value] of Object.entries(header)) words[H[name as keyof SlotHeader]] = value;
+  words[H.status] = SLOT_STATUS.pending;
+}
+
 /** What the worker left in a completed slot. */
 export const SLOT_STATUS = Object.freeze({
   /** Written by the host: not scored yet. */
@@ -431,19 +441,19 @@ export function writeBatch(
   const charsAt = at;
   at = align8(at + 2 * charCount);
   if (at > slot.byteLength) growSlot(slot, at, count);
-  const header = new Int32Array(slot, 0, HEADER_INTS);
-  header[H.count] = count;
-  header[H.fields] = fields;
-  header[H.status] = SLOT_STATUS.pending;
-  header[H.itemCount] = itemCount;
-  header[H.strEntries] = strEntries;
-  header[H.totals] = totalsAt;
-  header[H.quantities] = quantitiesAt;
-  header[H.unitPrices] = unitPricesAt;
-  header[H.scores] = scoresAt;
-  header[H.itemStart] = itemStartAt;
-  header[H.strOffsets] = strOffsetsAt;
-  header[H.chars] = charsAt;
+  writeHeader(slot, {
+    count,
+    fields,
+    itemCount,
+    strEntries,
+    totals: totalsAt,
+    quantities: quantitiesAt,
+    unitPrices: unitPricesAt,
+    scores: scoresAt,
+    itemStart: itemStartAt,
+    strOffsets: strOffsetsAt,
+    chars: charsAt,
+  });
   if (withTotals) {
     const totals = new Float64Array(slot, totalsAt, count);
     for (let i = 0; i < count; i++) totals[i] = orders[i]!.total;
@@ -496,19 +506,19 @@ function writeTotalsOnly(
   const strOffsetsAt = scoresAt + 8 * count;
   const end = align8(strOffsetsAt + 4);
   if (end > slot.byteLength) growSlot(slot, end, count);
-  const header = new Int32Array(slot, 0, HEADER_INTS);
-  header[H.count] = count;
-  header[H.fields] = fields;
-  header[H.status] = SLOT_STATUS.pending;
-  header[H.itemCount] = 0;
-  header[H.strEntries] = 0;
-  header[H.totals] = totalsAt;
-  header[H.quantities] = scoresAt;
-  header[H.unitPrices] = scoresAt;
-  header[H.scores] = scoresAt;
-  header[H.itemStart] = strOffsetsAt;
-  header[H.strOffsets] = strOffsetsAt;
-  header[H.chars] = end;
+  writeHeader(slot, {
+    count,
+    fields,
+    itemCount: 0,
+    strEntries: 0,
+    totals: totalsAt,
+    quantities: scoresAt,
+    unitPrices: scoresAt,
+    scores: scoresAt,
+    itemStart: strOffsetsAt,
+    strOffsets: strOffsetsAt,
+    chars: end,
+  });
   if (fields === 0) return;
   const totals = new Float64Array(slot, totalsAt, count);
   if (indices === undefined) {
