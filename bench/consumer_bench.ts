@@ -8,7 +8,8 @@
  *   rename loop writing the same bytes (same durability policy);
  * - (c) the COS sink vs raw concurrent PUT loops (the SDK directly; SigV4-signed `fetch`) with the
  *   same concurrency against the same S3 server;
- * - (d) produce → stored latency at a steady 1,000 orders/s, next to Kafka's `EndToEndLatency`.
+ * - (d) produce → stored latency at a steady 1,000 orders/s, next to Kafka's `EndToEndLatency` and
+ *   the disk alone (the per-order layout's file-system work at the same rate, no Kafka).
  *
  * Topics are prefilled with the producer CLI. Writes the results to `bench/consumer.md`.
  *
@@ -262,6 +263,106 @@ function ratio(a: number, b: number): string {
 function verdict(value: number, target: number, atLeast = true): string {
   const met = atLeast ? value >= target : value <= target;
   return `${met ? "met" : "MISSED"} (target ${atLeast ? ">=" : "<="} ${target})`;
+}
+
+/** Latency summary of a sample, in ms. */
+interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+function summarize(sample: number[]): LatencySummary {
+  const sorted = [...sample].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: sorted.at(-1) ?? 0,
+  };
+}
+
+/**
+ * The disk alone, for (d): what the per-order layout asks of the file system, at the same steady
+ * rate, with no Kafka, no scoring and no JSON — create a temp file, write `body`, fsync, close,
+ * rename, fsync the directory (one directory fsync shared by the renames that precede it, as
+ * the sink does). Each file's latency runs from the moment it was due, so time spent queued
+ * behind a stalled disk counts, as it does for produce → stored. The first `warmup` seconds are
+ * written but not counted (the pipeline gets the same warm-up).
+ */
+async function diskAlone(
+  dir: string,
+  body: Uint8Array,
+  rate: number,
+  seconds: number,
+  warmup: number,
+): Promise<LatencySummary> {
+  await Deno.mkdir(dir, { recursive: true });
+  const latencies: number[] = [];
+  let dirSync: Promise<void> | undefined; // the running directory fsync
+  let queued: Promise<void> | undefined; // the one that starts after it
+  const syncDir = async () => {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  };
+  const shareDirSync = (): Promise<void> => {
+    if (dirSync === undefined) {
+      dirSync = syncDir().finally(() => dirSync = undefined);
+      return dirSync;
+    }
+    queued ??= dirSync.then(() => {
+      queued = undefined;
+      return shareDirSync();
+    });
+    return queued;
+  };
+  const start = performance.now();
+  const writeOne = async (i: number, due: number) => {
+    const tmp = `${dir}/.orderId=raw-${i}.json.tmp`;
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      await file.write(body);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, `${dir}/orderId=raw-${i}.json`);
+    await shareDirSync();
+    if (due >= start + warmup * 1000) latencies.push(performance.now() - due);
+  };
+  const pending: Promise<void>[] = [];
+  const total = Math.round(rate * (warmup + seconds));
+  for (let i = 0; i < total;) {
+    const now = performance.now();
+    for (; i < total && start + (i * 1000) / rate <= now; i++) {
+      pending.push(writeOne(i, start + (i * 1000) / rate));
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  return summarize(latencies);
+}
+
+/** The bytes of one order the pipeline stored under `dir` (per-order layout), if any. */
+function storedSample(dir: string): Uint8Array | undefined {
+  try {
+    for (const day of Deno.readDirSync(`${dir}/orders`)) {
+      for (const file of Deno.readDirSync(`${dir}/orders/${day.name}`)) {
+        if (file.isFile) return Deno.readFileSync(`${dir}/orders/${day.name}/${file.name}`);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return undefined;
 }
 
 const rows: string[] = [];
@@ -558,6 +659,16 @@ try {
           `(d) ${rate}/s: ${s.count} stored; p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} ms ` +
             `(load ${loadBefore} -> ${loadAfter}; group joins ${joins})${warm}`,
         );
+        // Baseline 1: the disk alone, same rate, same warm-up, right after the measured window,
+        // with a body the pipeline stored (the sink's work without the pipeline).
+        const body = storedSample(dir) ??
+          new TextEncoder().encode(JSON.stringify({ pad: "x".repeat(400) }));
+        const disk = await diskAlone(`${dir}-disk-alone`, body, rate, seconds, warmup);
+        const diskLoad = await loadavg();
+        log(
+          `(d) ${rate}/s disk alone: p50 ${disk.p50.toFixed(1)} p95 ${disk.p95.toFixed(1)} ` +
+            `p99 ${disk.p99.toFixed(1)} ms (load after ${diskLoad})`,
+        );
         // Baseline: the Java client's produce → consume round trip on the same broker.
         const e2e = await kafkaTool([
           "org.apache.kafka.tools.EndToEndLatency",
@@ -579,7 +690,11 @@ try {
             }) | Kafka EndToEndLatency (Java, one at a ` +
             `time, acks=all, no sink) p99 ${p?.[2] ?? "?"} ms (p50 ${p?.[1] ?? "?"}, avg ${
               avg?.[1] ?? "?"
-            }) | - | ${verdict(s.p99, 25, false)} |`,
+            }); the disk alone (temp file, write, fsync, rename, directory fsync at ${rate}/s, ` +
+            `no Kafka) p99 ${disk.p99.toFixed(1)} ms (p50 ${disk.p50.toFixed(1)}, p95 ` +
+            `${disk.p95.toFixed(1)}, max ${disk.max.toFixed(0)}) | - | ${
+              verdict(s.p99, 25, false)
+            }${disk.p99 > 25 ? "; the disk alone also missed it in this run" : ""} |`,
         );
         notes.push(
           `(d) ${rate}/s: load average ${loadBefore} before, ${loadAfter} after the measured ` +
@@ -587,6 +702,7 @@ try {
         );
       } finally {
         await Deno.remove(dir, { recursive: true }).catch(() => undefined);
+        await Deno.remove(`${dir}-disk-alone`, { recursive: true }).catch(() => undefined);
         await deleteTopics(topic);
       }
     }
