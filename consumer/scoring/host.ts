@@ -369,7 +369,7 @@ export class ScoringHost {
    * still gets exactly its own results.
    */
   score(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
-    if (orders.length >= MERGE_ORDERS) return this.#scoreNow(orders);
+    if (orders.length >= MERGE_ORDERS) return this.#scoreNow(orders, true);
     return new Promise((resolve, reject) => {
       this.#queued.push({ orders, resolve, reject });
       this.#queuedOrders += orders.length;
@@ -386,12 +386,21 @@ export class ScoringHost {
     this.#queuedOrders = 0;
     if (calls.length === 1) {
       const call = calls[0]!;
-      this.#scoreNow(call.orders).then(call.resolve, call.reject);
+      this.#scoreNow(call.orders, true).then(call.resolve, call.reject);
       return;
     }
-    const all: OrderData[] = [];
-    for (const call of calls) for (const order of call.orders) all.push(order);
-    this.#scoreNow(all).then((results) => {
+    let count = 0;
+    for (const call of calls) count += call.orders.length;
+    const all: OrderData[] = new Array(count);
+    let k = 0;
+    for (const call of calls) {
+      const orders = call.orders;
+      for (let i = 0; i < orders.length; i++) all[k++] = orders[i]!;
+    }
+    // The merged results are not frozen, only each call's slice: `slice` of a frozen array takes
+    // V8's slow path (~40 ns per element against < 1 ns; with six 500-order calls in flight it
+    // was about a quarter of the host thread's busy time in a profile).
+    this.#scoreNow(all, false).then((results) => {
       let at = 0;
       for (const call of calls) {
         call.resolve(Object.freeze(results.slice(at, at + call.orders.length)));
@@ -402,7 +411,8 @@ export class ScoringHost {
     });
   };
 
-  async #scoreNow(orders: readonly OrderData[]): Promise<readonly ScoreResult[]> {
+  /** Scores `orders`; freezes the results array when `freeze` (the caller's own array) is set. */
+  async #scoreNow(orders: readonly OrderData[], freeze: boolean): Promise<readonly ScoreResult[]> {
     const results: (ScoreResult | undefined)[] = new Array(orders.length);
     // One map lookup per order: channel → its group of indices (`noScorer` when unrouted).
     const byChannel = new Map<string, number[]>();
@@ -464,7 +474,7 @@ export class ScoringHost {
       );
       for (const { index } of again) builtin(index, reasons.get(index) ?? "unavailable");
     }
-    return Object.freeze(results as ScoreResult[]);
+    return freeze ? Object.freeze(results as ScoreResult[]) : results as ScoreResult[];
   }
 
   /**
