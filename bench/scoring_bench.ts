@@ -5,9 +5,9 @@
  * own `prepareBatch`; no sink, no Kafka) with either scorer. Writes `bench/scoring.md`.
  *
  * Run: `deno task bench:scoring` (args: `--orders N --batch 500,2000 --lanes 1,4
- * --pipeline-batch 500 --pipeline-lanes 1,6 --repeat R --out FILE`). How the sandbox path works
- * and what was measured while changing it: bench/scoring_notes.md (hand-written; this script
- * regenerates only bench/scoring.md).
+ * --pipeline-batch 500 --pipeline-lanes 1,6 --scorers shipped,reads-all,cpu-heavy --repeat R
+ * --out FILE`). How the sandbox path works and what was measured while changing it:
+ * bench/scoring_notes.md (hand-written; this script regenerates only bench/scoring.md).
  *
  * @module
  */
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     lanes: { type: "string", default: "1,4,6" },
     "pipeline-batch": { type: "string", default: "500,2000" },
     "pipeline-lanes": { type: "string", default: "1,6" },
+    /** Scorer sets to measure (all three by default; A/B runs of a few rows use `shipped`). */
+    scorers: { type: "string", default: "shipped,reads-all,cpu-heavy" },
     repeat: { type: "string", default: "5" },
     out: { type: "string", default: "bench/scoring.md" },
     /** Free text for the report, e.g. the CPU model (Deno needs --allow-all to read /proc). */
@@ -40,6 +42,7 @@ let BATCH = BATCHES[0]!; // the batch size of the rows being measured
 const LANES = values.lanes.split(",").map(Number);
 const PIPELINE_LANES = values["pipeline-lanes"].split(",").map(Number);
 const REPEAT = Number(values.repeat);
+const SCORER_SETS = new Set(values.scorers.split(","));
 const SHIPPED_DIR = new URL("../plugins/", import.meta.url).pathname.replace(/\/$/, "");
 const ALL_FIELDS_DIR = new URL("../data/bench-scoring/plugins", import.meta.url).pathname;
 const CPU_HEAVY_DIR = new URL("../data/bench-scoring/cpu-heavy", import.meta.url).pathname;
@@ -358,21 +361,23 @@ const heavyDir = await writePlugins(CPU_HEAVY_DIR, "cpu heavy", CPU_HEAVY_BODY);
 const rows: Row[] = [];
 for (const batch of BATCHES) {
   BATCH = batch;
-  rows.push(...await scoringRows("shipped", SHIPPED_DIR, orders));
-  rows.push(...await scoringRows("reads-all", allDir, orders));
-  rows.push(...await scoringRows("cpu-heavy", heavyDir, orders));
+  if (SCORER_SETS.has("shipped")) rows.push(...await scoringRows("shipped", SHIPPED_DIR, orders));
+  if (SCORER_SETS.has("reads-all")) rows.push(...await scoringRows("reads-all", allDir, orders));
+  if (SCORER_SETS.has("cpu-heavy")) rows.push(...await scoringRows("cpu-heavy", heavyDir, orders));
 }
 for (const batch of PIPELINE_BATCHES) {
   BATCH = batch;
-  rows.push(...await pipelineRows("shipped", SHIPPED_DIR, records));
-  rows.push(...await pipelineRows("reads-all", allDir, records));
+  if (SCORER_SETS.has("shipped")) rows.push(...await pipelineRows("shipped", SHIPPED_DIR, records));
+  if (SCORER_SETS.has("reads-all")) rows.push(...await pipelineRows("reads-all", allDir, records));
 }
 const loadAfter = Deno.loadavg();
 
 const ratioOf = (r: Row) => r.inMs / r.sbMs;
 const cpuPerOrder = (us: number) => (us / N).toFixed(3);
 const shippedScoring = rows.filter((r) => r.figure === "scoring" && r.scorers === "shipped");
-const best = shippedScoring.reduce((a, b) => (ratioOf(b) > ratioOf(a) ? b : a));
+const best = shippedScoring.length === 0
+  ? undefined
+  : shippedScoring.reduce((a, b) => (ratioOf(b) > ratioOf(a) ? b : a));
 // The consumer scores chunks of up to 500 records per partition, up to 6 partitions at once.
 const consumerLike = shippedScoring.find((r) => r.batch === 500 && r.lanes === 6) ??
   shippedScoring.filter((r) => r.batch === 500).at(-1);
@@ -403,7 +408,7 @@ const report = `# Scoring bench: sandboxed workers vs in-process
 
 Target (issue #3): sandboxed scoring ≥ 0.9 × in-process, shipped scorers.
 
-- **Best configuration:** ${describeConfig(best)}.
+- **Best configuration:** ${best === undefined ? "not measured" : describeConfig(best)}.
 - **What the consumer does today** (chunks of up to 500 records per partition, up to 6
   partitions at once): ${
   consumerLike === undefined ? "not measured" : describeConfig(consumerLike)
