@@ -659,7 +659,7 @@ try {
           `(d) ${rate}/s: ${s.count} stored; p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} ms ` +
             `(load ${loadBefore} -> ${loadAfter}; group joins ${joins})${warm}`,
         );
-        // Baseline 1: the disk alone, same rate, same warm-up, right after the measured window,
+        // Baseline: the disk alone, same rate, same warm-up, right after the measured window,
         // with a body the pipeline stored (the sink's work without the pipeline).
         const body = storedSample(dir) ??
           new TextEncoder().encode(JSON.stringify({ pad: "x".repeat(400) }));
