@@ -290,7 +290,9 @@ function summarize(sample: number[]): LatencySummary {
  * The disk alone, for (d): what the per-order layout asks of the file system, at the same steady
  * rate, with no Kafka, no scoring and no JSON — create a temp file, write `body`, fsync, close,
  * rename, fsync the directory (one directory fsync shared by the renames that precede it, as
- * the sink does). Each file's latency runs from the moment it was due, so time spent queued
+ * the sink does). At most `maxInFlight` files are in flight, the most the pipeline can have (its
+ * write concurrency per partition × partitions): piling more fsyncs onto a stalled disk makes
+ * the stall worse. Each file's latency runs from the moment it was due, so time spent queued
  * behind a stalled disk counts, as it does for produce → stored. The first `warmup` seconds are
  * written but not counted (the pipeline gets the same warm-up).
  */
@@ -300,6 +302,7 @@ async function diskAlone(
   rate: number,
   seconds: number,
   warmup: number,
+  maxInFlight: number,
 ): Promise<LatencySummary> {
   await Deno.mkdir(dir, { recursive: true });
   const latencies: number[] = [];
@@ -338,16 +341,19 @@ async function diskAlone(
     await shareDirSync();
     if (due >= start + warmup * 1000) latencies.push(performance.now() - due);
   };
-  const pending: Promise<void>[] = [];
+  const inFlight = new Set<Promise<void>>();
   const total = Math.round(rate * (warmup + seconds));
   for (let i = 0; i < total;) {
     const now = performance.now();
-    for (; i < total && start + (i * 1000) / rate <= now; i++) {
-      pending.push(writeOne(i, start + (i * 1000) / rate));
+    for (; i < total && start + (i * 1000) / rate <= now && inFlight.size < maxInFlight; i++) {
+      const write: Promise<void> = writeOne(i, start + (i * 1000) / rate)
+        .finally(() => inFlight.delete(write));
+      inFlight.add(write);
     }
-    await new Promise((r) => setTimeout(r, 1));
+    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    else await new Promise((r) => setTimeout(r, 1));
   }
-  await Promise.all(pending);
+  await Promise.all(inFlight);
   return summarize(latencies);
 }
 
@@ -663,7 +669,14 @@ try {
         // with a body the pipeline stored (the sink's work without the pipeline).
         const body = storedSample(dir) ??
           new TextEncoder().encode(JSON.stringify({ pad: "x".repeat(400) }));
-        const disk = await diskAlone(`${dir}-disk-alone`, body, rate, seconds, warmup);
+        const disk = await diskAlone(
+          `${dir}-disk-alone`,
+          body,
+          rate,
+          seconds,
+          warmup,
+          Number(values["write-concurrency"]) * 6, // 6 partitions
+        );
         const diskLoad = await loadavg();
         log(
           `(d) ${rate}/s disk alone: p50 ${disk.p50.toFixed(1)} p95 ${disk.p95.toFixed(1)} ` +
@@ -691,7 +704,9 @@ try {
             `time, acks=all, no sink) p99 ${p?.[2] ?? "?"} ms (p50 ${p?.[1] ?? "?"}, avg ${
               avg?.[1] ?? "?"
             }); the disk alone (temp file, write, fsync, rename, directory fsync at ${rate}/s, ` +
-            `no Kafka) p99 ${disk.p99.toFixed(1)} ms (p50 ${disk.p50.toFixed(1)}, p95 ` +
+            `at most ${Number(values["write-concurrency"]) * 6} in flight, no Kafka) p99 ${
+              disk.p99.toFixed(1)
+            } ms (p50 ${disk.p50.toFixed(1)}, p95 ` +
             `${disk.p95.toFixed(1)}, max ${disk.max.toFixed(0)}) | - | ${
               verdict(s.p99, 25, false)
             }${disk.p99 > 25 ? "; the disk alone also missed it in this run" : ""} |`,
