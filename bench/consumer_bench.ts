@@ -37,6 +37,8 @@ import { LocalSink } from "../consumer/sinks/local.ts";
 import { CosSink } from "../consumer/sinks/cos.ts";
 import { BatchedSink } from "../consumer/sinks/batched.ts";
 import type { Sink } from "../consumer/sinks/types.ts";
+import { DirectorySyncer } from "../consumer/sinks/_directory_syncer.ts";
+import { LatencyHistogram, type LatencySummary } from "../core/histogram.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = "./data/bench";
@@ -265,32 +267,11 @@ function verdict(value: number, target: number, atLeast = true): string {
   return `${met ? "met" : "MISSED"} (target ${atLeast ? ">=" : "<="} ${target})`;
 }
 
-/** Latency summary of a sample, in ms. */
-interface LatencySummary {
-  readonly count: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-function summarize(sample: number[]): LatencySummary {
-  const sorted = [...sample].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return {
-    count: sorted.length,
-    p50: at(0.5),
-    p95: at(0.95),
-    p99: at(0.99),
-    max: sorted.at(-1) ?? 0,
-  };
-}
-
 /**
  * The disk alone, for (d): what the per-order layout asks of the file system, at the same steady
  * rate, with no Kafka, no scoring and no JSON — create a temp file, write `body`, fsync, close,
- * rename, fsync the directory (one directory fsync shared by the renames that precede it, as
- * the sink does). At most `maxInFlight` files are in flight, the most the pipeline can have (its
+ * rename, fsync the directory (shared by the renames that precede it, with the sink's own
+ * `DirectorySyncer`). At most `maxInFlight` files are in flight, the most the pipeline can have (its
  * write concurrency per partition × partitions): piling more fsyncs onto a stalled disk makes
  * the stall worse. Each file's latency runs from the moment it was due, so time spent queued
  * behind a stalled disk counts, as it does for produce → stored. The first `warmup` seconds are
@@ -305,28 +286,9 @@ async function diskAlone(
   maxInFlight: number,
 ): Promise<LatencySummary> {
   await Deno.mkdir(dir, { recursive: true });
-  const latencies: number[] = [];
-  let dirSync: Promise<void> | undefined; // the running directory fsync
-  let queued: Promise<void> | undefined; // the one that starts after it
-  const syncDir = async () => {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  };
-  const shareDirSync = (): Promise<void> => {
-    if (dirSync === undefined) {
-      dirSync = syncDir().finally(() => dirSync = undefined);
-      return dirSync;
-    }
-    queued ??= dirSync.then(() => {
-      queued = undefined;
-      return shareDirSync();
-    });
-    return queued;
-  };
+  // The pipeline's figure comes from the same histogram, so the two quantiles compare like for like.
+  const latency = new LatencyHistogram({ name: "disk_alone_ms", help: "disk alone, ms" });
+  const syncer = new DirectorySyncer(); // the sink's own sharing of directory fsyncs
   const start = performance.now();
   const writeOne = async (i: number, due: number) => {
     const tmp = `${dir}/.orderId=raw-${i}.json.tmp`;
@@ -338,8 +300,8 @@ async function diskAlone(
       file.close();
     }
     await Deno.rename(tmp, `${dir}/orderId=raw-${i}.json`);
-    await shareDirSync();
-    if (due >= start + warmup * 1000) latencies.push(performance.now() - due);
+    await syncer.sync(dir);
+    if (due >= start + warmup * 1000) latency.observe(performance.now() - due);
   };
   const inFlight = new Set<Promise<void>>();
   const total = Math.round(rate * (warmup + seconds));
@@ -354,7 +316,7 @@ async function diskAlone(
     else await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(inFlight);
-  return summarize(latencies);
+  return latency.summary();
 }
 
 /** The bytes of one order the pipeline stored under `dir` (per-order layout), if any. */

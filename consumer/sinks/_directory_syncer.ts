@@ -1,5 +1,6 @@
 /**
- * Shared directory fsyncs for the local sink (private to `consumer/sinks/`).
+ * Shared directory fsyncs for the local sink (private to `consumer/sinks/`; the (d) bench
+ * baseline uses it too, to share fsyncs exactly as the sink does).
  *
  * @module
  */
