@@ -1,0 +1,368 @@
+/**
+ * `deno task dlq` run as a user would (subprocess, its own permission set) against the real
+ * broker:
+ *
+ * - stats/show over a dead-letter topic the real consumer filled from bad input: counts by reason
+ *   and source partition, samples and values escaped, show's filters and JSON lines, no group left;
+ * - redrive after a fix: the consumer stores the redriven orders; records still invalid return to
+ *   the dead-letter topic; a second run sends nothing twice; records a filter held back are reached
+ *   by a later redrive; `--dry-run` sends and commits nothing;
+ * - usage, settings and connection errors with their exit codes.
+ *
+ * No consumer rule dead-letters a record that a later fix would accept unchanged (every reason is
+ * about the bytes), so the redrive tests craft dead letters with the consumer's own `dlqMessage`
+ * whose bytes are valid orders: they stand for orders an earlier, stricter consumer rejected.
+ */
+import assert from "node:assert/strict";
+import {
+  cleanup,
+  committed,
+  consumerEnv,
+  ConsumerProcess,
+  createTopic,
+  deleteTopic,
+  orderJson,
+  plaintextKafka,
+  produce,
+  readDlq,
+  type Scenario,
+  scenario,
+  storedLocal,
+  uniqueName,
+} from "./consumer_support.ts";
+import { plaintextEnv } from "./fault_support.ts";
+import { repoPath } from "./tools_support.ts";
+import { dlqMessage } from "../consumer/dlq.ts";
+import type { DeadLetterReason } from "../consumer/handler.ts";
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `deno task dlq <args>` from the repository root with the scenario's settings. */
+async function dlq(s: Scenario, args: readonly string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "dlq", ...args],
+    cwd: repoPath("./"),
+    env: {
+      NO_COLOR: "1",
+      KAFKA_BROKERS: "localhost:9092",
+      KAFKA_SECURITY_PROTOCOL: "PLAINTEXT",
+      KAFKA_CLIENT_ID: `${s.topic}-client`,
+      ORDERS_TOPIC: s.topic,
+      DLQ_TOPIC: s.dlq,
+      CONSUMER_GROUP: s.group,
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  } satisfies Run;
+}
+
+function ok0(run: Run): Run {
+  assert.equal(run.code, 0, `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  return run;
+}
+
+/** High watermarks of a topic, summed over partitions. */
+async function recordCount(topic: string): Promise<number> {
+  const admin = plaintextKafka({ clientId: "dlqtest-admin" }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const ESC = "\u001b[2J\u001b[31m";
+const BIDI = "\u202e";
+
+Deno.test("dlq stats and show describe what the real consumer dead-lettered, escaped", async () => {
+  const s = await scenario("dlqstats", 3);
+  try {
+    const bad = [
+      ...[0, 1, 2].map((i) => ({ key: `j${i}`, value: `{"orderId": "${ESC}${BIDI}${i}` })),
+      ...[0, 1].map((i) => ({ key: `e${i}`, value: "" })),
+      { key: "u0", value: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) },
+      ...[0, 1].map((i) => ({
+        key: `o${i}`,
+        value: JSON.stringify({ ...orderJson(`${s.topic}-o${i}`, i), total: "lots" }),
+      })),
+    ];
+    await produce(s.topic, [
+      ...bad,
+      ...[0, 1, 2].map((i) => ({ key: `v${i}`, value: JSON.stringify(orderJson(`v${i}`, i)) })),
+    ]);
+    const consumer = new ConsumerProcess(plaintextEnv(consumerEnv(s)), ["--max-records", "11"]);
+    assert.equal(await consumer.exit(), 0, consumer.lines.join("\n"));
+    const dead = await readDlq(s.dlq);
+    assert.equal(dead.length, 8);
+
+    const stats = JSON.parse(ok0(await dlq(s, ["stats", "--json"])).stdout);
+    assert.equal(stats.total, 8);
+    assert.deepEqual(stats.by_reason, {
+      invalid_json: 3,
+      empty: 2,
+      invalid_order: 2,
+      undecodable: 1,
+    });
+    const bySource: Record<string, number> = {};
+    for (const r of dead) {
+      const p = r.headers["dlq.source.partition"]!;
+      bySource[p] = (bySource[p] ?? 0) + 1;
+    }
+    assert.deepEqual(stats.by_source_partition, bySource);
+    const failed = dead.map((r) => Date.parse(r.headers["dlq.failed_at"]!)).sort();
+    assert.equal(stats.oldest, new Date(failed[0]!).toISOString());
+    assert.equal(stats.newest, new Date(failed.at(-1)!).toISOString());
+    assert.deepEqual(stats.samples.map((x: { reason: string }) => x.reason).sort(), [
+      "empty",
+      "invalid_json",
+      "invalid_order",
+      "undecodable",
+    ]);
+
+    const text = ok0(await dlq(s, ["stats"])).stdout;
+    assert.ok(!text.includes("\u001b") && !text.includes(BIDI), "raw control characters printed");
+    assert.match(text, /\\x1b\[2J\\x1b\[31m\\u\{202e\}/);
+    assert.match(text, /\{\\xff\\xfe\}/);
+    assert.match(text, /^\s+3\s+invalid_json$/m);
+
+    const one = ok0(await dlq(s, ["show", "--reason", "invalid_order", "--limit", "1"])).stdout;
+    assert.equal(one.match(/^--- /gm)?.length, 1);
+    assert.match(one, /^ {2}dlq\.reason: invalid_order$/m);
+    assert.match(one, /^ {2}dlq\.source\.offset: \d+$/m);
+    assert.match(one, /^ {2}schema: orderflow\.order\.v1$/m);
+    assert.match(one, /^value \(JSON, \d+ bytes\):\n {2}\{\n {4}"orderId": /m, "pretty-printed");
+    const escaped = ok0(await dlq(s, ["show", "--reason", "invalid_json"])).stdout;
+    assert.equal(escaped.match(/^--- /gm)?.length, 3);
+    assert.ok(!escaped.includes("\u001b") && !escaped.includes(BIDI));
+    assert.match(escaped, /value \(not JSON, \d+ bytes\): \{"orderId": "\\x1b\[2J/);
+    const lines = ok0(await dlq(s, ["show", "--reason", "empty", "--json"])).stdout.trim()
+      .split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => [l.reason, l.value_text]), [["empty", ""], ["empty", ""]]);
+    assert.equal(ok0(await dlq(s, ["show", "--limit", "5"])).stdout.match(/^--- /gm)?.length, 5);
+
+    // Reading joined throwaway groups only, and deleted them.
+    const admin = plaintextKafka({ clientId: "dlqtest-admin" }).admin();
+    await admin.connect();
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    await admin.disconnect();
+    assert.deepEqual(groups.filter((g) => g.startsWith(`${s.topic}-client`)), []);
+  } finally {
+    await cleanup(s);
+  }
+});
+
+/** Dead letters shaped by the consumer's own `dlqMessage`. */
+async function seedDeadLetters(
+  s: Scenario,
+  items: readonly { id: string; reason: DeadLetterReason; value: string; truncated?: boolean }[],
+): Promise<void> {
+  const producer = plaintextKafka().producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: s.dlq,
+      acks: -1,
+      messages: items.map((item, i) => {
+        const value = new TextEncoder().encode(item.value);
+        const record = {
+          partition: i % 3,
+          offset: String(100 + i),
+          key: new TextEncoder().encode(item.id),
+          value,
+          headers: { schema: "orderflow.order.v1", produced_at: "1764990000000", trace: item.id },
+          timestamp: "0",
+        };
+        return dlqMessage(
+          { kind: "dead-letter", record, reason: item.reason, detail: `test ${item.reason}` },
+          s.topic,
+          Date.now(),
+          item.truncated ? 10 : undefined,
+        );
+      }),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * A = orders dead-lettered as invalid_order that the "fixed" consumer accepts; B = invalid JSON
+ * (still bad after the fix); T = a truncated copy. Interleaved A B A B A B A T on one partition.
+ */
+function corpus(s: Scenario) {
+  const a = [0, 1, 2, 3].map((i) => `${s.topic}-a${i}`);
+  const b = [0, 1, 2].map((i) => `${s.topic}-b${i}`);
+  const items = [
+    ...a.flatMap((id, i) => [
+      { id, reason: "invalid_order" as const, value: JSON.stringify(orderJson(id, i)) },
+      ...(b[i] === undefined
+        ? []
+        : [{ id: b[i]!, reason: "invalid_json" as const, value: `{"orderId":"${b[i]}"` }]),
+    ]),
+    {
+      id: `${s.topic}-t`,
+      reason: "oversized" as const,
+      value: JSON.stringify(orderJson(`${s.topic}-t`, 9)),
+      truncated: true,
+    },
+  ];
+  return { a, b, items };
+}
+
+async function redriveScenario(name: string): Promise<Scenario> {
+  const s = await scenario(name, 3);
+  return s;
+}
+
+Deno.test("dlq redrive --dry-run sends nothing and commits nothing", async () => {
+  const s = await redriveScenario("dlqdry");
+  try {
+    const { items } = corpus(s);
+    await seedDeadLetters(s, items);
+    const r = JSON.parse(ok0(await dlq(s, ["redrive", "--dry-run", "--json"])).stdout);
+    assert.equal(r.dry_run, true);
+    assert.deepEqual(r.totals, { sent: 7, already_sent: 0, held: 0, truncated: 1, deferred: 0 });
+    assert.equal(await recordCount(s.topic), 0, "nothing reached ORDERS_TOPIC");
+    const c = await committed(`${s.group}.dlq-redrive`, s.dlq);
+    assert.deepEqual([...c.values()].filter((o) => o >= 0n), [], "nothing committed");
+  } finally {
+    await cleanup(s);
+  }
+});
+
+Deno.test("dlq redrive after a fix: the consumer stores the orders, each record is sent once", async () => {
+  const s = await redriveScenario("dlqredrive");
+  try {
+    const { a, b, items } = corpus(s);
+    await seedDeadLetters(s, items);
+
+    // 1. Only the fixed reason: A is sent; B is held for later; T is never sent.
+    const first = JSON.parse(
+      ok0(await dlq(s, ["redrive", "--reason", "invalid_order", "--json"])).stdout,
+    );
+    assert.deepEqual(first.totals, {
+      sent: 4,
+      already_sent: 0,
+      held: 3,
+      truncated: 1,
+      deferred: 0,
+    });
+    assert.deepEqual(first.by_reason.invalid_order.sent, 4);
+    assert.equal(await recordCount(s.topic), 4);
+
+    // 2. The same command again sends nothing (A after the first held B is remembered in the
+    //    group's commit metadata, A before it is below the committed offset).
+    const again = JSON.parse(
+      ok0(await dlq(s, ["redrive", "--reason", "invalid_order", "--json"])).stdout,
+    );
+    assert.equal(again.totals.sent, 0);
+    assert.equal(await recordCount(s.topic), 4);
+
+    // 3. Without a filter: the held B records are reached, A is not sent again.
+    const rest = JSON.parse(ok0(await dlq(s, ["redrive", "--json"])).stdout);
+    assert.equal(rest.totals.sent, 3);
+    assert.equal(rest.by_reason.invalid_json.sent, 3);
+    assert.equal(await recordCount(s.topic), 7);
+    const last = JSON.parse(ok0(await dlq(s, ["redrive", "--json"])).stdout);
+    assert.equal(last.totals.sent, 0);
+    assert.equal(last.read, 0, "the group's committed offset is at the end");
+    assert.equal(await recordCount(s.topic), 7);
+
+    // What was sent: original key, bytes and headers, no dlq.* header but dlq.redriven_from.
+    await createTopic(`${s.dlq}.2`, 1);
+    const consumer = new ConsumerProcess(
+      plaintextEnv(consumerEnv({ ...s, dlq: `${s.dlq}.2` })),
+      ["--max-records", "7"],
+    );
+    assert.equal(await consumer.exit(), 0, consumer.lines.join("\n"));
+    const stored = await storedLocal(s.dir);
+    assert.deepEqual([...stored.keys()].sort(), [...a].sort(), "every fixed order is stored");
+    const back = await readDlq(`${s.dlq}.2`);
+    assert.deepEqual(back.map((r) => r.key).sort(), [...b].sort(), "still-invalid ones return");
+    for (const r of back) {
+      const original = items.find((i) => i.id === r.key)!;
+      assert.equal(new TextDecoder().decode(r.value!), original.value, "original bytes");
+      assert.equal(r.headers.trace, r.key, "original headers kept");
+      assert.equal(r.headers["dlq.reason"], "invalid_json");
+    }
+  } finally {
+    await cleanup(s);
+    await deleteTopic(`${s.dlq}.2`).catch(() => undefined);
+  }
+});
+
+Deno.test("dlq redrive republishes original bytes and headers plus dlq.redriven_from", async () => {
+  const s = await redriveScenario("dlqheaders");
+  try {
+    const { items } = corpus(s);
+    await seedDeadLetters(s, items.slice(0, 2));
+    ok0(await dlq(s, ["redrive"]));
+    const seen: { key: string; value: string; headers: Record<string, string> }[] = [];
+    const reader = plaintextKafka().consumer({ groupId: uniqueName("dlqtest-read") });
+    await reader.connect();
+    await reader.subscribe({ topics: [s.topic], fromBeginning: true });
+    const { promise, resolve } = Promise.withResolvers<void>();
+    await reader.run({
+      eachMessage: ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        seen.push({ key: String(message.key), value: String(message.value), headers });
+        if (seen.length === 2) resolve();
+        return Promise.resolve();
+      },
+    });
+    const timer = setTimeout(resolve, 20_000);
+    await promise;
+    clearTimeout(timer);
+    await reader.disconnect();
+    const dead = await readDlq(s.dlq);
+    for (const r of seen) {
+      const original = items.find((i) => i.id === r.key)!;
+      assert.equal(r.value, original.value);
+      // One partition: a record's offset is its position.
+      const offset = dead.findIndex((d) => d.key === r.key);
+      assert.deepEqual(r.headers, {
+        schema: "orderflow.order.v1",
+        produced_at: "1764990000000",
+        trace: r.key,
+        "dlq.redriven_from": `0@${offset}`,
+      });
+    }
+  } finally {
+    await cleanup(s);
+  }
+});
+
+Deno.test("dlq: --help, usage, settings and connection errors have their exit codes", async () => {
+  const s = { topic: uniqueName("dlqerr"), dlq: "x.dlq", group: "g", dir: "", prefix: "" };
+  const help = await dlq(s, ["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage:/m);
+  const usage = await dlq(s, ["show", "--since", "1h"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /Cannot use --since with show\nRun "deno task dlq --help"/);
+  const settings = await dlq(s, ["stats"], { KAFKA_SECURITY_PROTOCOL: "bogus" });
+  assert.equal(settings.code, 2);
+  assert.match(settings.stderr, /KAFKA_SECURITY_PROTOCOL/);
+  const missing = await dlq(s, ["stats"], { DLQ_TOPIC: `${s.topic}.dlq` });
+  assert.equal(missing.code, 1);
+  assert.match(
+    missing.stderr,
+    /Cannot use topic "dlqerr-.*\.dlq" \(DLQ_TOPIC\): it does not exist\n/,
+  );
+  const refused = await dlq(s, ["stats", "--timeout", "3"], { KAFKA_BROKERS: "127.0.0.1:1" });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /Cannot talk to Kafka at 127\.0\.0\.1:1 .*refused/);
+});
