@@ -92,6 +92,10 @@ Settings (environment / .env): KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, KAFKA_USE
 KAFKA_PASSWORD (or KAFKA_API_KEY), KAFKA_CA_FILE, EVENT_STREAMS_CREDENTIALS(_FILE), DLQ_TOPIC,
 ORDERS_TOPIC, CONSUMER_GROUP, LOG_LEVEL.
 
+Ctrl-C stops at once: what was acknowledged and committed stays so; a batch sent but not yet
+committed is sent again by the next redrive (at-least-once; the consumer's writes are keyed by
+order, so a duplicate overwrites the same object).
+
 Exit status: 0 done; 1 failure (Kafka, a topic missing, a send not acknowledged, records deferred);
 2 usage or settings error.
 
@@ -207,6 +211,12 @@ export function parseCli(args: readonly string[], now: number = Date.now()): Dlq
     ...(v.since === undefined ? {} : { sinceMs: parseTime("--since", v.since, now) }),
     ...(v.until === undefined ? {} : { untilMs: parseTime("--until", v.until, now) }),
   };
+  if (
+    filter.sinceMs !== undefined && filter.untilMs !== undefined &&
+    filter.sinceMs >= filter.untilMs
+  ) {
+    throw new UsageError(`Invalid --since/--until: --since must be before --until`);
+  }
   if (command === "stats") return { command, common };
   if (command === "show") {
     return {
