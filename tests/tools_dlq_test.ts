@@ -31,7 +31,9 @@ import {
   uniqueName,
 } from "./consumer_support.ts";
 import { plaintextEnv } from "./fault_support.ts";
+import { saslEnv } from "./_infra.ts";
 import { repoPath } from "./tools_support.ts";
+import { Partitioners } from "kafkajs";
 import { dlqMessage } from "../consumer/dlq.ts";
 import type { DeadLetterReason } from "../consumer/handler.ts";
 
@@ -163,47 +165,57 @@ Deno.test("dlq stats and show describe what the real consumer dead-lettered, esc
   }
 });
 
-/** Dead letters shaped by the consumer's own `dlqMessage`. */
+/** Dead letters shaped by the consumer's own `dlqMessage`, into one partition of the DLQ. */
 async function seedDeadLetters(
   s: Scenario,
   items: readonly { id: string; reason: DeadLetterReason; value: string; truncated?: boolean }[],
+  partition = 0,
 ): Promise<void> {
-  const producer = plaintextKafka().producer({ allowAutoTopicCreation: false });
+  const producer = plaintextKafka().producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   try {
     await producer.send({
       topic: s.dlq,
       acks: -1,
-      messages: items.map((item, i) => {
-        const value = new TextEncoder().encode(item.value);
-        const record = {
-          partition: i % 3,
-          offset: String(100 + i),
-          key: new TextEncoder().encode(item.id),
-          value,
-          headers: { schema: "orderflow.order.v1", produced_at: "1764990000000", trace: item.id },
-          timestamp: "0",
-        };
-        return dlqMessage(
-          { kind: "dead-letter", record, reason: item.reason, detail: `test ${item.reason}` },
-          s.topic,
-          Date.now(),
-          item.truncated ? 10 : undefined,
-        );
-      }),
+      messages: items.map((item, i) => ({ partition, ...dlqShaped(s, item, i) })),
     });
   } finally {
     await producer.disconnect();
   }
 }
 
+/** One record as the consumer would dead-letter it (source partition i % 3, offset 100 + i). */
+function dlqShaped(
+  s: Scenario,
+  item: { id: string; reason: DeadLetterReason; value: string; truncated?: boolean },
+  i: number,
+) {
+  const record = {
+    partition: i % 3,
+    offset: String(100 + i),
+    key: new TextEncoder().encode(item.id),
+    value: new TextEncoder().encode(item.value),
+    headers: { schema: "orderflow.order.v1", produced_at: "1764990000000", trace: item.id },
+    timestamp: "0",
+  };
+  return dlqMessage(
+    { kind: "dead-letter", record, reason: item.reason, detail: `test ${item.reason}` },
+    s.topic,
+    Date.now(),
+    item.truncated ? 10 : undefined,
+  );
+}
+
 /**
  * A = orders dead-lettered as invalid_order that the "fixed" consumer accepts; B = invalid JSON
  * (still bad after the fix); T = a truncated copy. Interleaved A B A B A B A T on one partition.
  */
-function corpus(s: Scenario) {
-  const a = [0, 1, 2, 3].map((i) => `${s.topic}-a${i}`);
-  const b = [0, 1, 2].map((i) => `${s.topic}-b${i}`);
+function corpus(prefix: string) {
+  const a = [0, 1, 2, 3].map((i) => `${prefix}-a${i}`);
+  const b = [0, 1, 2].map((i) => `${prefix}-b${i}`);
   const items = [
     ...a.flatMap((id, i) => [
       { id, reason: "invalid_order" as const, value: JSON.stringify(orderJson(id, i)) },
@@ -212,28 +224,37 @@ function corpus(s: Scenario) {
         : [{ id: b[i]!, reason: "invalid_json" as const, value: `{"orderId":"${b[i]}"` }]),
     ]),
     {
-      id: `${s.topic}-t`,
+      id: `${prefix}-t`,
       reason: "oversized" as const,
-      value: JSON.stringify(orderJson(`${s.topic}-t`, 9)),
+      value: JSON.stringify(orderJson(`${prefix}-t`, 9)),
       truncated: true,
     },
   ];
   return { a, b, items };
 }
 
+/** Like `scenario`, with a 2-partition dead-letter topic. */
 async function redriveScenario(name: string): Promise<Scenario> {
-  const s = await scenario(name, 3);
-  return s;
+  const topic = uniqueName(`ctest-${name}`);
+  await createTopic(topic, 3);
+  await createTopic(`${topic}.dlq`, 2);
+  return {
+    topic,
+    dlq: `${topic}.dlq`,
+    group: `${topic}-group`,
+    dir: `./data/test/${topic}`,
+    prefix: `test/${topic}/`,
+  };
 }
 
 Deno.test("dlq redrive --dry-run sends nothing and commits nothing", async () => {
   const s = await redriveScenario("dlqdry");
   try {
-    const { items } = corpus(s);
-    await seedDeadLetters(s, items);
+    await seedDeadLetters(s, corpus(`${s.topic}-p0`).items, 0);
+    await seedDeadLetters(s, corpus(`${s.topic}-p1`).items, 1);
     const r = JSON.parse(ok0(await dlq(s, ["redrive", "--dry-run", "--json"])).stdout);
     assert.equal(r.dry_run, true);
-    assert.deepEqual(r.totals, { sent: 7, already_sent: 0, held: 0, truncated: 1, deferred: 0 });
+    assert.deepEqual(r.totals, { sent: 14, already_sent: 0, held: 0, truncated: 2, deferred: 0 });
     assert.equal(await recordCount(s.topic), 0, "nothing reached ORDERS_TOPIC");
     const c = await committed(`${s.group}.dlq-redrive`, s.dlq);
     assert.deepEqual([...c.values()].filter((o) => o >= 0n), [], "nothing committed");
@@ -245,22 +266,24 @@ Deno.test("dlq redrive --dry-run sends nothing and commits nothing", async () =>
 Deno.test("dlq redrive after a fix: the consumer stores the orders, each record is sent once", async () => {
   const s = await redriveScenario("dlqredrive");
   try {
-    const { a, b, items } = corpus(s);
-    await seedDeadLetters(s, items);
+    const p0 = corpus(`${s.topic}-p0`), p1 = corpus(`${s.topic}-p1`);
+    await seedDeadLetters(s, p0.items, 0);
+    await seedDeadLetters(s, p1.items, 1);
+    const a = [...p0.a, ...p1.a], b = [...p0.b, ...p1.b], items = [...p0.items, ...p1.items];
 
     // 1. Only the fixed reason: A is sent; B is held for later; T is never sent.
     const first = JSON.parse(
       ok0(await dlq(s, ["redrive", "--reason", "invalid_order", "--json"])).stdout,
     );
     assert.deepEqual(first.totals, {
-      sent: 4,
+      sent: 8,
       already_sent: 0,
-      held: 3,
-      truncated: 1,
+      held: 6,
+      truncated: 2,
       deferred: 0,
     });
-    assert.deepEqual(first.by_reason.invalid_order.sent, 4);
-    assert.equal(await recordCount(s.topic), 4);
+    assert.deepEqual(first.by_reason.invalid_order.sent, 8);
+    assert.equal(await recordCount(s.topic), 8);
 
     // 2. The same command again sends nothing (A after the first held B is remembered in the
     //    group's commit metadata, A before it is below the committed offset).
@@ -268,23 +291,23 @@ Deno.test("dlq redrive after a fix: the consumer stores the orders, each record 
       ok0(await dlq(s, ["redrive", "--reason", "invalid_order", "--json"])).stdout,
     );
     assert.equal(again.totals.sent, 0);
-    assert.equal(await recordCount(s.topic), 4);
+    assert.equal(await recordCount(s.topic), 8);
 
     // 3. Without a filter: the held B records are reached, A is not sent again.
     const rest = JSON.parse(ok0(await dlq(s, ["redrive", "--json"])).stdout);
-    assert.equal(rest.totals.sent, 3);
-    assert.equal(rest.by_reason.invalid_json.sent, 3);
-    assert.equal(await recordCount(s.topic), 7);
+    assert.equal(rest.totals.sent, 6);
+    assert.equal(rest.by_reason.invalid_json.sent, 6);
+    assert.equal(await recordCount(s.topic), 14);
     const last = JSON.parse(ok0(await dlq(s, ["redrive", "--json"])).stdout);
     assert.equal(last.totals.sent, 0);
     assert.equal(last.read, 0, "the group's committed offset is at the end");
-    assert.equal(await recordCount(s.topic), 7);
+    assert.equal(await recordCount(s.topic), 14);
 
     // What was sent: original key, bytes and headers, no dlq.* header but dlq.redriven_from.
     await createTopic(`${s.dlq}.2`, 1);
     const consumer = new ConsumerProcess(
       plaintextEnv(consumerEnv({ ...s, dlq: `${s.dlq}.2` })),
-      ["--max-records", "7"],
+      ["--max-records", "14"],
     );
     assert.equal(await consumer.exit(), 0, consumer.lines.join("\n"));
     const stored = await storedLocal(s.dir);
@@ -306,7 +329,7 @@ Deno.test("dlq redrive after a fix: the consumer stores the orders, each record 
 Deno.test("dlq redrive republishes original bytes and headers plus dlq.redriven_from", async () => {
   const s = await redriveScenario("dlqheaders");
   try {
-    const { items } = corpus(s);
+    const { items } = corpus(s.topic);
     await seedDeadLetters(s, items.slice(0, 2));
     ok0(await dlq(s, ["redrive"]));
     const seen: { key: string; value: string; headers: Record<string, string> }[] = [];
@@ -365,4 +388,30 @@ Deno.test("dlq: --help, usage, settings and connection errors have their exit co
   const refused = await dlq(s, ["stats", "--timeout", "3"], { KAFKA_BROKERS: "127.0.0.1:1" });
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /Cannot talk to Kafka at 127\.0\.0\.1:1 .*refused/);
+});
+
+Deno.test("dlq stats and redrive work over SASL_SSL (the IBM Event Streams shape)", async () => {
+  const s = await redriveScenario("dlqsasl");
+  try {
+    await seedDeadLetters(s, corpus(s.topic).items);
+    const sasl = saslEnv();
+    const env = {
+      KAFKA_BROKERS: sasl.KAFKA_BROKERS!,
+      KAFKA_SECURITY_PROTOCOL: "SASL_SSL",
+      KAFKA_USERNAME: sasl.KAFKA_USERNAME ?? "token",
+      KAFKA_PASSWORD: sasl.KAFKA_PASSWORD!,
+      KAFKA_CA_FILE: sasl.KAFKA_CA_FILE!,
+    };
+    const stats = JSON.parse(ok0(await dlq(s, ["stats", "--json"], env)).stdout);
+    assert.equal(stats.total, 8);
+    const r = JSON.parse(ok0(await dlq(s, ["redrive", "--json"], env)).stdout);
+    assert.equal(r.totals.sent, 7);
+    assert.equal(await recordCount(s.topic), 7);
+    const bad = await dlq(s, ["stats"], { ...env, KAFKA_PASSWORD: "wrong-pass-7f3a" });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /authentication failed/i);
+    assert.ok(!bad.stderr.includes("wrong-pass-7f3a"), "the password is not printed");
+  } finally {
+    await cleanup(s);
+  }
 });
