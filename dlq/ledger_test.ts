@@ -20,7 +20,7 @@ Deno.test("ledger: a held record stops the commit; sends past it are listed, the
   l.finish(14n, { sent: false }); // not listed: found again (and passed over) next run
   l.finish(15n, { sent: true });
   assert.equal(l.next, 11n);
-  assert.equal(l.metadata(), `${METADATA_PREFIX}12-13,15`);
+  assert.equal(l.metadata(), `${METADATA_PREFIX}1.2,1`);
 
   // The next run starts at 11 from the committed offset and metadata.
   const next = PartitionLedger.fromCommit("11", l.metadata());
@@ -66,6 +66,20 @@ Deno.test("ledger: clone is independent", () => {
 Deno.test("ledger: metadata it did not write is refused, not ignored", () => {
   assert.throws(() => PartitionLedger.fromCommit("3", "someone else's"), LedgerError);
   assert.throws(() => PartitionLedger.fromCommit("3", `${METADATA_PREFIX}9-4`), LedgerError);
-  assert.throws(() => PartitionLedger.fromCommit("3", `${METADATA_PREFIX}x`), LedgerError);
+  assert.throws(() => PartitionLedger.fromCommit("3", `${METADATA_PREFIX}1.0`), LedgerError);
+  assert.throws(() => PartitionLedger.fromCommit("3", `${METADATA_PREFIX}X`), LedgerError);
+  assert.throws(() => PartitionLedger.fromCommit("-1", `${METADATA_PREFIX}1`), LedgerError);
   assert.ok(PartitionLedger.fromCommit("3", "").wasSent(2n));
+});
+
+Deno.test("ledger: metadata round-trips, big offsets and long runs included", () => {
+  const l = PartitionLedger.fromCommit("9000000000", null);
+  l.hold(9_000_000_000n);
+  for (let o = 9_000_000_002n; o < 9_000_100_000n; o++) l.finish(o, { sent: true });
+  l.finish(9_000_100_001n, { sent: true });
+  assert.equal(l.metadata(), `${METADATA_PREFIX}2.${(99_998).toString(36)},1`);
+  const back = PartitionLedger.fromCommit("9000000000", l.metadata());
+  assert.equal(back.metadata(), l.metadata());
+  assert.ok(back.wasSent(9_000_000_002n) && back.wasSent(9_000_099_999n));
+  assert.ok(!back.wasSent(9_000_000_001n) && !back.wasSent(9_000_100_000n));
 });

@@ -29,7 +29,7 @@ Deno.test("planBatch: sends matches, holds the rest, never sends a truncated cop
 });
 
 Deno.test("planBatch: what an earlier run sent is not sent again", () => {
-  const ledger = PartitionLedger.fromCommit("2", "orderflow.dlq-redrive/1 sent=3");
+  const ledger = PartitionLedger.fromCommit("2", "orderflow.dlq-redrive/2 sent=1");
   const plan = planBatch(ledger, [rec(1, "a"), rec(2, "b"), rec(3, "a"), rec(4, "a")], {});
   assert.deepEqual(plan.outcomes.map((o) => o.disposition), [
     "already_sent",
