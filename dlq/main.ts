@@ -32,7 +32,13 @@ export interface MainIo {
 /** A failure explained to the user: message ("Cannot X: why"), remedy, exit code. */
 class DlqError extends Error {
   override name = "DlqError";
-  constructor(message: string, readonly remedy: string, readonly code = 1) {
+  /** `jsonPrinted`: the JSON output (with the error) is already on stdout. */
+  constructor(
+    message: string,
+    readonly remedy: string,
+    readonly code = 1,
+    readonly jsonPrinted = false,
+  ) {
     super(message);
   }
 }
@@ -102,7 +108,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   } catch (error) {
     const e = explain(error, settings);
     io.stderr(`dlq: error: ${e.message}\n${e.remedy}\n`);
-    if (cli.common.json) io.stdout(`${JSON.stringify({ error: e.message })}\n`);
+    if (cli.common.json && !e.jsonPrinted) io.stdout(`${JSON.stringify({ error: e.message })}\n`);
     return e.code;
   }
 }
@@ -199,16 +205,21 @@ async function run(
         },
       });
       io.stderr(formatRedrive(report));
-      if (cli.common.json) io.stdout(`${JSON.stringify(report)}\n`);
-      if (report.totals.deferred > 0) {
-        throw new DlqError(
-          `Cannot redrive ${report.totals.deferred} matching records in this run: the redrive ` +
-            `group's commit metadata has no room to record more sends past the held records`,
-          "Redrive the held records first (run without filters, or with their --reason), then " +
-            "run this redrive again.",
-        );
+      if (report.totals.deferred === 0) {
+        if (cli.common.json) io.stdout(`${JSON.stringify(report)}\n`);
+        return 0;
       }
-      return 0;
+      const message = `Cannot redrive ${report.totals.deferred} matching records in this run: ` +
+        `the redrive group's commit metadata has no room to record more sends past the held records`;
+      // One JSON object on stdout, also on this failure: the report with the error in it.
+      if (cli.common.json) io.stdout(`${JSON.stringify({ ...report, error: message })}\n`);
+      throw new DlqError(
+        message,
+        "Redrive the held records first (run without filters, or with their --reason), then run " +
+          "this redrive again.",
+        1,
+        true,
+      );
     }
     const ranges = await topicRanges(admin, topic);
     const total = remaining(ranges);

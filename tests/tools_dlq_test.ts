@@ -433,3 +433,36 @@ Deno.test("dlq stats and redrive work over SASL_SSL (the IBM Event Streams shape
     await cleanup(s);
   }
 });
+
+Deno.test("dlq redrive: when the group's metadata is full it defers, exits 1, and loses nothing", async () => {
+  const s = await redriveScenario("dlqfull");
+  try {
+    // Worst case for the metadata: every other record is held by the filter.
+    const n = 4000;
+    const items = Array.from({ length: n }, (_, i) => ({
+      id: `${s.topic}-${i}`,
+      reason: i % 2 === 0 ? "invalid_json" as const : "invalid_order" as const,
+      value: JSON.stringify(orderJson(`${s.topic}-${i}`, i)),
+    }));
+    for (let i = 0; i < n; i += 1000) await seedDeadLetters(s, items.slice(i, i + 1000));
+    const first = await dlq(s, [...README_DLQ.redrive, "--json"]);
+    assert.equal(first.code, 1, first.stderr);
+    assert.match(
+      first.stderr,
+      /Cannot redrive \d+ matching records in this run: .*\nRedrive the held/,
+    );
+    const r = JSON.parse(first.stdout);
+    assert.ok(r.totals.deferred > 0 && r.totals.sent > 0, JSON.stringify(r.totals));
+    assert.match(r.error, /^Cannot redrive \d+ matching records/);
+    assert.equal(r.totals.sent + r.totals.deferred, n / 2);
+    assert.equal(await recordCount(s.topic), r.totals.sent);
+
+    // Without the filter: everything not yet sent goes, nothing twice.
+    const rest = JSON.parse(ok0(await dlq(s, ["redrive", "--json"])).stdout);
+    assert.equal(rest.totals.sent, n - r.totals.sent);
+    assert.equal(rest.totals.deferred, 0);
+    assert.equal(await recordCount(s.topic), n);
+  } finally {
+    await cleanup(s);
+  }
+});
