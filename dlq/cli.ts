@@ -47,6 +47,8 @@ export interface CommonOptions {
   readonly quiet: boolean;
   /** Give up when reading makes no progress for this long, or a send is not acknowledged. */
   readonly timeoutMs: number;
+  /** Time between progress lines on stderr. */
+  readonly progressIntervalMs: number;
 }
 
 /** The `--help` text. */
@@ -84,6 +86,8 @@ Options:
   --max-chars N     show: longest value shown per record (default ${DLQ_DEFAULTS.maxChars})
   --json            machine-readable output on stdout (show: one JSON object per line)
   --quiet           no progress lines on stderr
+  --progress-interval S
+                    seconds between progress lines (default ${DLQ_DEFAULTS.progressIntervalS})
   --timeout S       fail when reading makes no progress, or a send is not acknowledged, for S
                     seconds (default ${DLQ_DEFAULTS.timeoutS})
   -h, --help        show this help
@@ -92,12 +96,12 @@ Settings (environment / .env): KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, KAFKA_USE
 KAFKA_PASSWORD (or KAFKA_API_KEY), KAFKA_CA_FILE, EVENT_STREAMS_CREDENTIALS(_FILE), DLQ_TOPIC,
 ORDERS_TOPIC, CONSUMER_GROUP, LOG_LEVEL.
 
-Ctrl-C stops at once: what was acknowledged and committed stays so; a batch sent but not yet
-committed is sent again by the next redrive (at-least-once; the consumer's writes are keyed by
-order, so a duplicate overwrites the same object).
+Ctrl-C / SIGTERM: stop after the current batch (redrive: its sends acknowledged and committed),
+leave the group, exit 130 / 143. Twice: quit at once; a batch sent but not yet committed is then
+sent again by the next redrive (at-least-once; the consumer's per-order writes overwrite).
 
 Exit status: 0 done; 1 failure (Kafka, a topic missing, a send not acknowledged, records deferred);
-2 usage or settings error.
+2 usage or settings error; 130 / 143 stopped by SIGINT / SIGTERM.
 
 Examples:
   deno task dlq stats
@@ -173,6 +177,7 @@ export function parseCli(args: readonly string[], now: number = Date.now()): Dlq
         json: { type: "boolean" },
         quiet: { type: "boolean" },
         timeout: { type: "string" },
+        "progress-interval": { type: "string" },
       },
     });
   } catch (error) {
@@ -200,10 +205,19 @@ export function parseCli(args: readonly string[], now: number = Date.now()): Dlq
   if (!Number.isFinite(timeoutS) || timeoutS < 0.1 || timeoutS > 3600) {
     throw new UsageError(`Invalid --timeout: "${v.timeout}" is not a number in 0.1..3600`);
   }
+  const progressS = v["progress-interval"] === undefined
+    ? DLQ_DEFAULTS.progressIntervalS
+    : Number(v["progress-interval"]);
+  if (!Number.isFinite(progressS) || progressS < 0.01 || progressS > 3600) {
+    throw new UsageError(
+      `Invalid --progress-interval: "${v["progress-interval"]}" is not a number in 0.01..3600`,
+    );
+  }
   const common: CommonOptions = {
     json: v.json ?? false,
     quiet: v.quiet ?? false,
     timeoutMs: timeoutS * 1000,
+    progressIntervalMs: progressS * 1000,
   };
   if (v.reason === "") throw new UsageError("Invalid --reason: empty");
   const filter: RecordFilter = {

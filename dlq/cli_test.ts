@@ -4,7 +4,12 @@ import { DLQ_DEFAULTS, parseCli, parseTime, UsageError } from "./cli.ts";
 Deno.test("parseCli: commands, defaults and filters", () => {
   assert.deepEqual(parseCli(["stats"]), {
     command: "stats",
-    common: { json: false, quiet: false, timeoutMs: DLQ_DEFAULTS.timeoutS * 1000 },
+    common: {
+      json: false,
+      quiet: false,
+      timeoutMs: DLQ_DEFAULTS.timeoutS * 1000,
+      progressIntervalMs: DLQ_DEFAULTS.progressIntervalS * 1000,
+    },
   });
   const show = parseCli(["show", "--reason", "empty", "--limit", "3", "--json"]);
   assert.ok(show.command === "show" && show.limit === 3 && show.common.json);
@@ -31,6 +36,7 @@ Deno.test("parseCli: usage errors", () => {
       ["redrive", "--group", "a b"],
       ["redrive", "--reason", ""],
       ["stats", "--timeout", "0"],
+      ["stats", "--progress-interval", "0"],
       ["stats", "--bogus"],
     ]
   ) {

@@ -27,7 +27,12 @@ export interface MainIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Registers SIGINT/SIGTERM; returns an unregister function. */
+  readonly onSignal: (handler: (signal: "SIGINT" | "SIGTERM") => void) => () => void;
 }
+
+/** Exit code after a stop by signal (the shell's 128 + signal number). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** A failure explained to the user: message ("Cannot X: why"), remedy, exit code. */
 class DlqError extends Error {
@@ -92,6 +97,16 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     connectionTimeout: Math.min(10_000, cli.common.timeoutMs),
   });
   const admin = kafka.admin();
+  // First SIGINT/SIGTERM: stop between batches (what was acknowledged gets committed, the group is
+  // left cleanly, so the next run need not wait for the session timeout). Second: quit at once.
+  const interrupt = new AbortController();
+  let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
+  const offSignal = io.onSignal((signal) => {
+    if (stoppedBy !== undefined) Deno.exit(SIGNAL_EXIT[signal]);
+    stoppedBy = signal;
+    log(`dlq: ${signal}: stopping after the current batch (again to quit at once)`);
+    interrupt.abort();
+  });
   try {
     try {
       await admin.connect();
@@ -101,8 +116,10 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
           ? [["DLQ_TOPIC", settings.topics.dlq], ["ORDERS_TOPIC", settings.topics.orders]]
           : [["DLQ_TOPIC", settings.topics.dlq]],
       );
-      return await run(cli, settings, kafka, admin, io);
+      const code = await run(cli, settings, kafka, admin, io, interrupt.signal);
+      return stoppedBy === undefined ? code : SIGNAL_EXIT[stoppedBy];
     } finally {
+      offSignal();
       await admin.disconnect().catch(() => undefined);
     }
   } catch (error) {
@@ -138,8 +155,9 @@ function explain(error: unknown, settings: Settings): DlqError {
   if (error instanceof RedriveBusyError) {
     return new DlqError(
       `Cannot redrive: ${why}`,
-      "Another redrive is running: wait for it to finish, or stop it (a second run at once would " +
-        "send the same records twice).",
+      "Another redrive is running: wait for it to finish, or stop it (two at once would send the " +
+        "same records twice). A redrive killed without a chance to leave stays a member until " +
+        "its session times out (30 s).",
     );
   }
   if (error instanceof LedgerError) {
@@ -178,6 +196,7 @@ async function run(
   kafka: Kafka,
   admin: Admin,
   io: MainIo,
+  signal: AbortSignal,
 ): Promise<number> {
   const topic = settings.topics.dlq;
   const log = (line: string) => io.stderr(`${line}\n`);
@@ -185,7 +204,7 @@ async function run(
   let progress = "";
   const timer = cli.common.quiet ? undefined : setInterval(
     () => progress !== "" && log(`dlq: ${progress}`),
-    DLQ_DEFAULTS.progressIntervalS * 1000,
+    cli.common.progressIntervalMs,
   );
   try {
     if (cli.command === "redrive") {
@@ -199,6 +218,7 @@ async function run(
         filter: cli.filter,
         dryRun: cli.dryRun,
         timeoutMs: cli.common.timeoutMs,
+        signal,
         onProgress: (c: RedriveCounts) => {
           progress = `read ${c.read}/${c.total} records, ${cli.dryRun ? "would send" : "sent"} ` +
             `${c.totals.sent}, already sent ${c.totals.already_sent}, held ${c.totals.held}`;
@@ -226,11 +246,12 @@ async function run(
     let read = 0;
     const stats = new DlqStats();
     let shown = 0;
-    await scanTopic({
+    const end = await scanTopic({
       kafka,
       topic,
       groupId: readGroup,
       ranges,
+      signal,
       idleTimeoutMs: cli.common.timeoutMs,
       onBatch: (_partition, records: readonly DeadLetter[]) => {
         read += records.length;
@@ -252,7 +273,9 @@ async function run(
         return Promise.resolve(shown >= cli.limit ? "stop" : "continue");
       },
     });
-    if (cli.command === "stats") {
+    if (end === "interrupted") {
+      log(`dlq: interrupted after ${read} of ${total} records`);
+    } else if (cli.command === "stats") {
       const report = stats.report(topic);
       io.stdout(cli.common.json ? `${JSON.stringify(report)}\n` : formatStats(report));
     } else if (shown === 0) {
@@ -280,6 +303,16 @@ function processIo(): MainIo {
     env: Deno.env.toObject(),
     stdout: (text) => writeAllSync(Deno.stdout, text),
     stderr: (text) => writeAllSync(Deno.stderr, text),
+    onSignal: (handler) => {
+      const onInt = () => handler("SIGINT");
+      const onTerm = () => handler("SIGTERM");
+      Deno.addSignalListener("SIGINT", onInt);
+      Deno.addSignalListener("SIGTERM", onTerm);
+      return () => {
+        Deno.removeSignalListener("SIGINT", onInt);
+        Deno.removeSignalListener("SIGTERM", onTerm);
+      };
+    },
   };
 }
 

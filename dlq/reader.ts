@@ -27,6 +27,11 @@ export interface ScanOptions {
   readonly ranges: ReadonlyMap<number, PartitionRange>;
   /** Fail when no batch arrives for this long while partitions remain (not while one is handled). */
   readonly idleTimeoutMs: number;
+  /**
+   * Ends the scan between batches (a batch being handled is finished first); the scan then
+   * resolves with "interrupted".
+   */
+  readonly signal?: AbortSignal;
   /** Handles one batch (one partition, offset order); "stop" ends the scan early. */
   readonly onBatch: (
     partition: number,
@@ -84,18 +89,22 @@ function toDeadLetter(partition: number, m: KafkaMessage): DeadLetter {
   };
 }
 
+/** How a scan ended: every partition read, `onBatch` said stop, or the signal fired. */
+export type ScanEnd = "done" | "stopped" | "interrupted";
+
 /**
  * Reads every partition of `ranges` from where `groupId` stands (earliest for a new group) up to
- * its end, handing batches to `onBatch`; resolves when all are read or `onBatch` says stop.
- * Rejects with the first error of `onBatch` (the rest of that batch is left unread) or with
- * {@linkcode ReadStalledError}.
+ * its end, handing batches to `onBatch`; resolves when all are read, `onBatch` says stop, or the
+ * signal fires between batches. Rejects with the first error of `onBatch` (the rest of that batch
+ * is left unread) or with {@linkcode ReadStalledError}.
  */
-export async function scanTopic(options: ScanOptions): Promise<void> {
+export async function scanTopic(options: ScanOptions): Promise<ScanEnd> {
   const { topic, ranges } = options;
   const pending = new Set(
     [...ranges].filter(([, r]) => r.end > r.start).map(([partition]) => partition),
   );
-  if (pending.size === 0) return;
+  if (pending.size === 0) return "done";
+  if (options.signal?.aborted) return "interrupted";
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
@@ -103,26 +112,30 @@ export async function scanTopic(options: ScanOptions): Promise<void> {
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
   });
-  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  const { promise, resolve, reject } = Promise.withResolvers<ScanEnd>();
   let finished = false;
   let busy = false;
   let lastProgress = Date.now();
-  const finish = (error?: unknown) => {
+  const finish = (end: ScanEnd | { error: unknown }) => {
     if (finished) return;
     finished = true;
-    if (error === undefined) resolve();
-    else reject(error);
+    if (typeof end === "string") resolve(end);
+    else reject(end.error);
   };
+  const onAbort = () => {
+    if (!busy) finish("interrupted");
+  };
+  options.signal?.addEventListener("abort", onAbort);
   const idle = setInterval(() => {
     if (busy || Date.now() - lastProgress < options.idleTimeoutMs) return;
     const left = [...pending].map((p) => `${p} (end ${ranges.get(p)!.end})`).join(", ");
-    finish(
-      new ReadStalledError(
+    finish({
+      error: new ReadStalledError(
         `no records for ${options.idleTimeoutMs} ms; partitions not read to the end: ${left}`,
       ),
-    );
+    });
   }, 100);
-  consumer.on(consumer.events.CRASH, (event) => finish(event.payload.error));
+  consumer.on(consumer.events.CRASH, (event) => finish({ error: event.payload.error }));
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -147,25 +160,27 @@ export async function scanTopic(options: ScanOptions): Promise<void> {
             const next = await options.onBatch(partition, records, commit);
             resolveOffset(records.at(-1)!.offset);
             await heartbeat();
-            if (next === "stop") return finish();
+            if (next === "stop") return finish("stopped");
           }
           if (BigInt(batch.lastOffset()) + 1n >= end) {
             pending.delete(partition);
             consumer.pause([{ topic, partitions: [partition] }]);
-            if (pending.size === 0) finish();
+            if (pending.size === 0) finish("done");
           }
         } catch (error) {
           // Not rethrown: kafkajs would restart the consumer and hand the batch over again.
-          finish(error);
+          finish({ error });
         } finally {
           busy = false;
           lastProgress = Date.now();
+          if (options.signal?.aborted) finish("interrupted");
         }
       },
     });
-    await promise;
+    return await promise;
   } finally {
     finished = true;
+    options.signal?.removeEventListener("abort", onAbort);
     clearInterval(idle);
     await consumer.disconnect();
   }

@@ -32,6 +32,8 @@ export interface RedriveOptions {
   readonly dryRun: boolean;
   /** Reading idle limit, and the limit on one send's acknowledgement. */
   readonly timeoutMs: number;
+  /** Stops between batches: what was acknowledged is committed, the rest stays for next time. */
+  readonly signal?: AbortSignal;
   /** Called after each batch with the counts so far (for progress lines). */
   readonly onProgress?: (counts: RedriveCounts) => void;
 }
@@ -54,6 +56,8 @@ export interface RedriveReport {
   readonly to: string;
   readonly group: string;
   readonly dry_run: boolean;
+  /** Stopped by a signal before the end offsets taken at start. */
+  readonly interrupted: boolean;
   readonly read: number;
   /** Reason → disposition → count ("sent" means "would send" in a dry run). */
   readonly by_reason: Readonly<Record<string, Readonly<DispositionCounts>>>;
@@ -138,13 +142,15 @@ export async function redrive(o: RedriveOptions): Promise<RedriveReport> {
     producer = redriveProducer(o.kafka);
     await producer.connect();
   }
+  let end;
   try {
-    await scanTopic({
+    end = await scanTopic({
       kafka: o.kafka,
       topic: o.dlqTopic,
       groupId: o.dryRun ? o.dryRunGroupId : o.groupId,
       ranges,
       idleTimeoutMs: o.timeoutMs,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
       onBatch: async (partition, records, commit) => {
         const ledger = ledgers.get(partition) ?? PartitionLedger.fromCommit("-1", null);
         const plan = planBatch(ledger, records, o.filter, full.has(partition));
@@ -179,6 +185,7 @@ export async function redrive(o: RedriveOptions): Promise<RedriveReport> {
     to: o.ordersTopic,
     group: o.groupId,
     dry_run: o.dryRun,
+    interrupted: end === "interrupted",
     read,
     by_reason: Object.fromEntries([...byReason].sort(([a], [b]) => (a < b ? -1 : 1))),
     totals,
@@ -215,7 +222,8 @@ export function formatRedrive(r: RedriveReport): string {
   const cols = DISPOSITIONS.map((d) => d === "sent" ? verb : d.replace("_", " "));
   const lines = [
     `${r.dry_run ? "dry run: " : ""}redrive "${r.from}" -> "${r.to}" (group "${r.group}"): ` +
-    `read ${r.read}, ${verb} ${r.totals.sent}`,
+    `read ${r.read}, ${verb} ${r.totals.sent}` +
+    (r.interrupted ? " (interrupted: the rest stays for the next run)" : ""),
   ];
   const reasons = Object.entries(r.by_reason);
   if (reasons.length > 0) {

@@ -466,3 +466,57 @@ Deno.test("dlq redrive: when the group's metadata is full it defers, exits 1, an
     await cleanup(s);
   }
 });
+
+Deno.test("dlq redrive: SIGINT stops after the current batch, commits it, and leaves the group", async () => {
+  const s = await redriveScenario("dlqsigint");
+  try {
+    const n = 30_000;
+    const value = (id: string, i: number) => JSON.stringify(orderJson(id, i));
+    for (let i = 0; i < n; i += 1000) {
+      await seedDeadLetters(
+        s,
+        Array.from({ length: 1000 }, (_, k) => {
+          const id = `${s.topic}-${i + k}`;
+          return { id, reason: "invalid_order" as const, value: value(id, i + k) };
+        }),
+        (i / 1000) % 2,
+      );
+    }
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-P=dlq", "dlq/main.ts", "redrive", "--json", "--progress-interval", "0.02"],
+      cwd: repoPath("./"),
+      env: {
+        KAFKA_BROKERS: "localhost:9092",
+        ORDERS_TOPIC: s.topic,
+        DLQ_TOPIC: s.dlq,
+        CONSUMER_GROUP: s.group,
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = new Response(child.stdout).text();
+    let stderr = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    while (!/dlq: read \d+\/\d+ records/.test(stderr)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    child.kill("SIGINT");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    const status = await child.status;
+    assert.equal(status.code, 130, stderr);
+    assert.match(stderr, /SIGINT: stopping after the current batch/);
+    const report = JSON.parse(await stdout);
+    assert.ok(report.interrupted && report.totals.sent < n, JSON.stringify(report.totals));
+    assert.equal(await recordCount(s.topic), report.totals.sent, "nothing sent but uncommitted");
+
+    // At once, no "active member" refusal: the interrupted run left the group.
+    const rest = JSON.parse(ok0(await dlq(s, ["redrive", "--json"])).stdout);
+    assert.equal(rest.totals.sent, n - report.totals.sent);
+    assert.equal(await recordCount(s.topic), n, "each record sent exactly once");
+  } finally {
+    await cleanup(s);
+  }
+});
