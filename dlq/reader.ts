@@ -2,7 +2,7 @@
  * Reading a dead-letter topic up to the end offsets taken at start, batch by batch, with a kafkajs
  * consumer group (kafkajs has no group-less assign/fetch API): `stats` and `show` use a throwaway
  * group that never commits and is deleted after; `redrive` uses its own group and commits through
- * the `commit` callback. Records produced after the start are not read, so a run always ends.
+ * the batch context's `commit`. Records produced after the start are not read, so a run always ends.
  *
  * @module
  */
@@ -15,8 +15,16 @@ export interface PartitionRange {
   readonly end: bigint;
 }
 
-/** Commits `offset` (with `metadata`) for the batch's partition in the scanning group. */
-export type CommitFn = (offset: string, metadata: string) => Promise<void>;
+/** What a batch handler may do in the scanning group. */
+export interface BatchContext {
+  /** Commits `offset` (with `metadata`) for the batch's partition. */
+  readonly commit: (offset: string, metadata: string) => Promise<void>;
+  /**
+   * Tells the group coordinator this member is alive; call it during long work (the session
+   * times out after 30 s without one, and the member's commits are then refused).
+   */
+  readonly heartbeat: () => Promise<void>;
+}
 
 /** Options of {@linkcode scanTopic}. */
 export interface ScanOptions {
@@ -36,7 +44,7 @@ export interface ScanOptions {
   readonly onBatch: (
     partition: number,
     records: readonly DeadLetter[],
-    commit: CommitFn,
+    context: BatchContext,
   ) => Promise<"continue" | "stop">;
 }
 
@@ -155,9 +163,11 @@ export async function scanTopic(options: ScanOptions): Promise<ScanEnd> {
         busy = true;
         try {
           if (records.length > 0) {
-            const commit: CommitFn = (offset, metadata) =>
-              consumer.commitOffsets([{ topic, partition, offset, metadata }]);
-            const next = await options.onBatch(partition, records, commit);
+            const next = await options.onBatch(partition, records, {
+              commit: (offset, metadata) =>
+                consumer.commitOffsets([{ topic, partition, offset, metadata }]),
+              heartbeat,
+            });
             resolveOffset(records.at(-1)!.offset);
             await heartbeat();
             if (next === "stop") return finish("stopped");

@@ -151,11 +151,11 @@ export async function redrive(o: RedriveOptions): Promise<RedriveReport> {
       ranges,
       idleTimeoutMs: o.timeoutMs,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
-      onBatch: async (partition, records, commit) => {
+      onBatch: async (partition, records, { commit, heartbeat }) => {
         const ledger = ledgers.get(partition) ?? PartitionLedger.fromCommit("-1", null);
         const plan = planBatch(ledger, records, o.filter, full.has(partition));
         if (producer !== undefined) {
-          await send(producer, o.ordersTopic, plan.toSend, o.timeoutMs);
+          await send(producer, o.ordersTopic, plan.toSend, o.timeoutMs, heartbeat);
           const next = plan.ledger.next;
           if (
             next !== undefined &&
@@ -197,8 +197,11 @@ async function send(
   topic: string,
   records: readonly DeadLetter[],
   timeoutMs: number,
+  heartbeat: () => Promise<void>,
 ): Promise<void> {
   for (let i = 0; i < records.length; i += SEND_CHUNK) {
+    // A batch can hold thousands of records: stay in the group while sending them.
+    if (i > 0) await heartbeat();
     const chunk = records.slice(i, i + SEND_CHUNK);
     await withTimeout(
       producer.send({
