@@ -136,8 +136,8 @@ async function requireTopics(admin: Admin, topics: readonly [string, string][]):
     if (!existing.has(topic)) {
       throw new DlqError(
         `Cannot use topic "${topic}" (${variable}): it does not exist`,
-        `Check ${variable} in the environment / .env; the consumer creates nothing, so create the ` +
-          `topic (locally: bash dev/kafka.sh start creates "orders" and "orders.dlq").`,
+        `Check ${variable} in the environment / .env, or create the topic (locally, ` +
+          `bash dev/kafka.sh start creates "orders" and "orders.dlq").`,
       );
     }
   }
