@@ -160,6 +160,11 @@ function producedAtMs(record: ConsumedRecord, order: OrderData): number | undefi
     const ms = Date.parse(order.producedAt);
     if (Number.isFinite(ms)) return ms;
   }
+  return recordTime(record);
+}
+
+/** The Kafka record timestamp, epoch ms, when the record has one. */
+function recordTime(record: ConsumedRecord): number | undefined {
   const timestamp = Number(record.timestamp);
   return Number.isSafeInteger(timestamp) && timestamp > 0 ? timestamp : undefined;
 }
@@ -186,7 +191,8 @@ function deadLetter(
 
 /**
  * Decodes and validates one record: strict UTF-8, JSON, path-safety of `orderId`, then
- * `Order.fromRaw`. Never throws for bad input; returns the dead-letter outcome instead.
+ * `Order.fromRaw` with `now` as the time timestamps are judged against (default: the clock).
+ * Never throws for bad input; returns the dead-letter outcome instead.
  */
 export function parseRecord(record: ConsumedRecord, maxBytes: number, now?: number): Parsed {
   const value = record.value;
@@ -283,7 +289,10 @@ export async function prepareBatch(
   const outcomes: (PreparedRecord | undefined)[] = new Array(records.length);
   const valid: { index: number; order: Order }[] = [];
   records.forEach((record, index) => {
-    const parsed = parseRecord(record, env.maxBytes);
+    // Validity is a function of the record alone: "too far in the future" is judged against the
+    // record's own timestamp, not the clock, so every member that reads the record decides the
+    // same (the batched layout's object names depend on it, see consumer/sinks/segment_key.ts).
+    const parsed = parseRecord(record, env.maxBytes, recordTime(record));
     if (parsed.ok) valid.push({ index, order: parsed.order });
     else outcomes[index] = parsed.outcome;
   });
