@@ -15,8 +15,8 @@ import { createKafka, describeKafkaError } from "../config/kafka.ts";
 import { describeCosError, fetchIamToken, IamTokenError } from "../config/cos.ts";
 import { ConsumerWorker, TopicNotFoundError } from "./worker.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
-import { ScoringHost } from "./scoring/host.ts";
-import { ManifestError } from "./scoring/manifest.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
+import { ManifestError } from "../plugins_host/manifest.ts";
 import { createConsumerHttp } from "./http/app.ts";
 import { startHttpServer } from "./http/server.ts";
 
