@@ -94,6 +94,7 @@ export class ScoringHost {
   #failed = new Map<string, { entry: Entry; fingerprint: string; error: string }>();
   #disabled: readonly Entry[] = [];
   #routes = new Map<string, Slot>(); // by channel
+  #listed = new Set<string>(); // channels of enabled manifest entries
   #conflicts = new Map<string, string>(); // by file
   #fallback: Slot | undefined;
   #failures = new Map<
@@ -160,7 +161,10 @@ export class ScoringHost {
     const failed: Failed[] = [];
     await Promise.all([...groups].map(async ([slot, indices]) => {
       if (slot === undefined) {
-        for (const index of indices) failed.push({ index, reason: "no_scorer" });
+        for (const index of indices) {
+          const listed = this.#listed.has(orders[index]!.channel);
+          failed.push({ index, reason: listed ? "unavailable" : "no_scorer" });
+        }
       } else failed.push(...await this.#run(slot, orders, indices, results, undefined));
     }));
     if (failed.length > 0) {
@@ -202,6 +206,7 @@ export class ScoringHost {
     const instance = slot.instance;
     if (instance === undefined) return indices.map((index) => ({ index, reason: "unavailable" }));
     let reply;
+    const started = performance.now();
     try {
       reply = await instance.score(indices.map((i) => orders[i]!));
     } catch (error) {
@@ -210,6 +215,7 @@ export class ScoringHost {
       return indices.map((index) => ({ index, reason }));
     }
     slot.succeeded();
+    slot.busyMs += performance.now() - started;
     const failed: Failed[] = [];
     const name = slot.spec.name;
     for (let k = 0; k < indices.length; k++) {
@@ -265,6 +271,7 @@ export class ScoringHost {
         lastError: undefined,
         lastFailure: undefined,
         restarts: 0,
+        busyMs: 0,
         memoryMb: entry.limits.memoryMb,
         deadlineMs: entry.limits.deadlineMs,
         rssBytes: undefined,
@@ -283,6 +290,7 @@ export class ScoringHost {
         lastFailure: slot.lastFailure,
         restarts: slot.restarts,
         rssBytes: slot.instance?.rssBytes(),
+        busyMs: Math.round(slot.busyMs),
       });
     }
     for (const failed of this.#failed.values()) {
@@ -412,6 +420,7 @@ export class ScoringHost {
     const { owners, conflicts } = ownership(claims, manifest.scorers);
     this.#routes = new Map([...owners].map(([channel, claim]) => [channel, claim.slot]));
     this.#conflicts = conflicts;
+    this.#listed = new Set(manifest.scorers.filter((s) => s.enabled).map((s) => s.channel));
     this.#fallback = slots.find((slot) => slot.entry.source === "fallback");
   }
 
@@ -425,7 +434,7 @@ export class ScoringHost {
         pluginsDir: this.#dir,
         options: entry.options,
         limits: entry.limits,
-        label: entry.name ?? entry.file.split("/").pop()!,
+        label: entry.name ?? entry.file.split("/").pop()!.replace(/\.(ts|js)$/, ""),
         loadTimeoutMs: this.#loadTimeoutMs,
         log: this.#log,
       },

@@ -25,6 +25,8 @@ export class Slot {
   readonly spec: ScorerSpec;
   lastFailure: FailureReason | undefined;
   lastError: string | undefined;
+  /** Time spent in calls to this plugin, ms (slowness shows here even when within deadline). */
+  busyMs = 0;
   #instance: PluginInstance | undefined;
   #launch: Launcher;
   #options: LaunchOptions;

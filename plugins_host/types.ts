@@ -45,6 +45,8 @@ export interface ScorerStatus {
   /** Reason of the last failure of this plugin, if any. */
   readonly lastFailure: FailureReason | undefined;
   readonly restarts: number;
+  /** Time spent in successful calls to it, ms: a slow plugin shows here before it times out. */
+  readonly busyMs: number;
   /** Heap cap of its process, MiB. */
   readonly memoryMb: number;
   /** Base deadline per call, ms. */

@@ -81,6 +81,7 @@ function fixture(): Fixture {
         lastError: undefined,
         lastFailure: undefined,
         restarts: 0,
+        busyMs: 0,
         memoryMb: 64,
         deadlineMs: 250,
         rssBytes: 50 * 1048576,

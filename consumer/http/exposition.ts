@@ -112,6 +112,17 @@ export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo)
       }
     },
   });
+  extra.register(
+    new CallbackCounter({
+      name: "orderflow_scorer_busy_seconds_total",
+      help: "Time spent in calls to each scorer plugin (a slow plugin shows here first).",
+    }, () =>
+      (scoring?.status() ?? []).map((s) => ({
+        suffix: "",
+        labels: [["scorer", s.name ?? s.file]] as [string, string][],
+        value: s.busyMs / 1000,
+      }))),
+  );
   extra.gauge({
     name: "orderflow_build_info",
     help: "Build information; the value is always 1.",
