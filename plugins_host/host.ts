@@ -8,12 +8,15 @@
 import type { OrderData } from "../core/order.ts";
 import { catalog, type Entry, ownership } from "./catalog.ts";
 import { InProcessPlugin } from "./in_process.ts";
-import { type FailureReason, type Launcher, PluginFailure } from "./instance.ts";
+import { FailureLog, watchDir } from "./failures.ts";
 import { loadManifest, type Manifest, ManifestError } from "./manifest.ts";
 import { SandboxedPlugin } from "./sandbox.ts";
 import { Slot } from "./slot.ts";
 import {
   BUILTIN_FALLBACK_SCORE,
+  type FailureReason,
+  type Launcher,
+  PluginFailure,
   type ScoreResult,
   type ScorerStatus,
   type ScoringMetrics,
@@ -40,23 +43,7 @@ export interface ScoringHostOptions {
   readonly isolation?: "sandbox" | "in-process";
 }
 
-/** Most orders sent to a plugin in one call; larger groups go as several calls in flight. */
-const CHUNK_ORDERS = 4096;
-
 type Failed = { index: number; reason: string };
-
-/** A sample order used to smoke-test a freshly loaded scorer before swapping it in. */
-function sampleOrder(channel: string): OrderData {
-  return Object.freeze({
-    orderId: "smoke-test-1",
-    customerId: "cust-smoke",
-    channel,
-    items: Object.freeze([Object.freeze({ sku: "SKU-1", quantity: 2, unitPrice: 60 })]),
-    total: 120,
-    currency: "USD",
-    createdAt: "2026-01-01T00:00:00.000Z",
-  });
-}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -88,7 +75,6 @@ export class ScoringHost {
   #isolation: "sandbox" | "in-process";
   #loadTimeoutMs: number;
   #debounceMs: number;
-  #logIntervalMs: number;
   #manifest: Manifest;
   #slots = new Map<string, Slot>(); // by file
   #failed = new Map<string, { entry: Entry; fingerprint: string; error: string }>();
@@ -97,15 +83,9 @@ export class ScoringHost {
   #listed = new Set<string>(); // channels of enabled manifest entries
   #conflicts = new Map<string, string>(); // by file
   #fallback: Slot | undefined;
-  #failures = new Map<
-    string,
-    { scorer: string; file: string; reason: FailureReason; count: number }
-  >();
-  #lastLogged = new Map<string, { at: number; suppressed: number }>();
+  #failures: FailureLog;
   #counts = { scored: 0, fallbacks: 0, builtin: 0, reloads: 0 };
-  #watcher: Deno.FsWatcher | undefined;
-  #watchLoop: Promise<void> | undefined;
-  #debounce: ReturnType<typeof setTimeout> | undefined;
+  #unwatch: (() => Promise<void>) | undefined;
   #reconciling: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -117,7 +97,7 @@ export class ScoringHost {
     this.#launch = this.#isolation === "sandbox" ? SandboxedPlugin.launch : InProcessPlugin.launch;
     this.#loadTimeoutMs = o.loadTimeoutMs ?? 10_000;
     this.#debounceMs = o.debounceMs ?? 100;
-    this.#logIntervalMs = o.logIntervalMs ?? 60_000;
+    this.#failures = new FailureLog(this.#log, o.logIntervalMs ?? 60_000);
   }
 
   /**
@@ -130,7 +110,9 @@ export class ScoringHost {
     const manifest = await loadManifest(dir);
     const host = new ScoringHost(dir, manifest, options);
     await host.#reconcile(manifest);
-    if (options.watch === true) host.#startWatching();
+    if (options.watch === true) {
+      host.#unwatch = watchDir(dir, host.#debounceMs, () => host.#scheduleReload());
+    }
     return host;
   }
 
@@ -195,14 +177,6 @@ export class ScoringHost {
     results: ScoreResult[],
     reasons: ReadonlyMap<number, string> | undefined,
   ): Promise<Failed[]> {
-    if (indices.length > CHUNK_ORDERS) {
-      const runs: Promise<Failed[]>[] = [];
-      for (let from = 0; from < indices.length; from += CHUNK_ORDERS) {
-        const chunk = indices.slice(from, from + CHUNK_ORDERS);
-        runs.push(this.#run(slot, orders, chunk, results, reasons));
-      }
-      return (await Promise.all(runs)).flat();
-    }
     const instance = slot.instance;
     if (instance === undefined) return indices.map((index) => ({ index, reason: "unavailable" }));
     let reply;
@@ -240,23 +214,7 @@ export class ScoringHost {
 
   #count(slot: Slot, reason: FailureReason, message: string, count: number): void {
     slot.noteFailure(reason, message);
-    this.#countRaw(slot.spec.name, slot.entry.file, reason, message, count);
-  }
-
-  #countRaw(scorer: string, file: string, reason: FailureReason, message: string, count: number) {
-    const key = `${file}\0${reason}`;
-    const counter = this.#failures.get(key) ?? { scorer, file, reason, count: 0 };
-    counter.count += count;
-    this.#failures.set(key, counter);
-    const now = Date.now();
-    const logged = this.#lastLogged.get(key);
-    if (logged !== undefined && now - logged.at < this.#logIntervalMs) {
-      logged.suppressed += count;
-      return;
-    }
-    const more = logged?.suppressed ? ` (${logged.suppressed} more since last report)` : "";
-    this.#lastLogged.set(key, { at: now, suppressed: 0 });
-    this.#log(`scorer ${scorer} (${file}) failed: ${reason}: ${message}${more}`);
+    this.#failures.count(slot.spec.name, slot.entry.file, reason, message, count);
   }
 
   /** One row per scorer file: channel, name, file, state, limits, memory, last failure. */
@@ -307,7 +265,7 @@ export class ScoringHost {
   /** Failure counts by scorer+reason and totals. */
   metrics(): ScoringMetrics {
     return Object.freeze({
-      failures: Object.freeze([...this.#failures.values()].map((f) => Object.freeze({ ...f }))),
+      failures: this.#failures.list(),
       ...this.#counts,
     });
   }
@@ -316,27 +274,12 @@ export class ScoringHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#debounce);
-    this.#watcher?.close();
-    await this.#watchLoop;
+    await this.#unwatch?.();
     await this.#reconciling;
     await Promise.all([...this.#slots.values()].map((slot) => slot.close()));
     this.#slots.clear();
     this.#routes.clear();
     this.#fallback = undefined;
-  }
-
-  #startWatching(): void {
-    const watcher = Deno.watchFs(this.#dir, { recursive: false });
-    this.#watcher = watcher;
-    this.#watchLoop = (async () => {
-      for await (const event of watcher) {
-        if (this.#closed) break;
-        if (event.kind === "access") continue;
-        clearTimeout(this.#debounce);
-        this.#debounce = setTimeout(() => this.#scheduleReload(), this.#debounceMs);
-      }
-    })();
   }
 
   #scheduleReload(): void {
@@ -400,7 +343,7 @@ export class ScoringHost {
       } catch (error) {
         const message = describe(error);
         failed.set(file, { entry, fingerprint, error: message });
-        this.#countRaw(name ?? file.split("/").pop()!, file, "load_error", message, 1);
+        this.#failures.count(name ?? file.split("/").pop()!, file, "load_error", message, 1);
         if (current !== undefined) {
           keep.set(file, current);
           this.#log(`plugins: keeping the running version of ${file}: ${message}`);
@@ -424,38 +367,16 @@ export class ScoringHost {
     this.#fallback = slots.find((slot) => slot.entry.source === "fallback");
   }
 
-  async #startSlot(entry: Entry, fingerprint: string): Promise<Slot> {
-    const slot = await Slot.start(
-      entry,
-      fingerprint,
-      this.#launch,
-      {
-        file: entry.file,
-        pluginsDir: this.#dir,
-        options: entry.options,
-        limits: entry.limits,
-        label: entry.name ?? entry.file.split("/").pop()!.replace(/\.(ts|js)$/, ""),
-        loadTimeoutMs: this.#loadTimeoutMs,
-        log: this.#log,
-      },
-      (s, failure) => this.#countRaw(s.spec.name, s.entry.file, failure.reason, failure.message, 1),
-    );
-    const spec = slot.spec;
-    const fail = async (why: string): Promise<never> => {
-      await slot.close();
-      throw new Error(`Cannot load scorer ${entry.file}: ${why}`);
-    };
-    if (entry.channel !== undefined && spec.channel !== entry.channel) {
-      await fail(`manifest says channel "${entry.channel}" but the spec says "${spec.channel}"`);
-    }
-    if (entry.name !== undefined && spec.name !== entry.name) {
-      await fail(`manifest says name "${entry.name}" but the spec says "${spec.name}"`);
-    }
-    const reply = await slot.instance!.score([sampleOrder(spec.channel)]).catch((error) =>
-      fail(`smoke test failed: ${describe(error)}`)
-    );
-    if (reply.errors.length > 0) await fail(`smoke test failed: ${reply.errors[0]![2]}`);
-    return slot;
+  #startSlot(entry: Entry, fingerprint: string): Promise<Slot> {
+    return Slot.start(entry, fingerprint, this.#launch, {
+      file: entry.file,
+      pluginsDir: this.#dir,
+      options: entry.options,
+      limits: entry.limits,
+      label: entry.name ?? entry.file.split("/").pop()!.replace(/\.(ts|js)$/, ""),
+      loadTimeoutMs: this.#loadTimeoutMs,
+      log: this.#log,
+    }, (s, f) => this.#failures.count(s.spec.name, s.entry.file, f.reason, f.message, 1));
   }
 }
 

@@ -13,7 +13,7 @@ import {
   PluginFailure,
   type PluginInstance,
   ScorerLoadError,
-} from "./instance.ts";
+} from "./types.ts";
 import type { OrderError, ScoreReply } from "./protocol.ts";
 
 /** A plugin imported into the host's process. */

@@ -113,7 +113,7 @@ export class PluginLog {
     this.#lineBytes = 0;
     this.#cut = 0;
     this.recent.push(text);
-    if (this.recent.length > 8) this.recent.shift();
+    if (this.recent.length > 32) this.recent.shift();
     const now = this.#now();
     this.#tokens = Math.min(
       LOG_LINES_PER_SECOND * 2,

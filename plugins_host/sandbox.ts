@@ -13,7 +13,7 @@ import {
   PluginFailure,
   type PluginInstance,
   ScorerLoadError,
-} from "./instance.ts";
+} from "./types.ts";
 import { PER_ORDER_BUDGET_MS } from "./manifest.ts";
 import { PluginLog } from "./plugin_log.ts";
 import { RSS_EXIT_CODE } from "./_limits.ts";
@@ -113,8 +113,11 @@ export class SandboxedPlugin implements PluginInstance {
     this.#stdin = this.#child.stdin.getWriter();
     this.#log = new PluginLog(o.label, o.log, () => this.#fail("flood", "floods its log"));
     this.#readStdout();
-    this.#readStderr();
-    this.#exited = this.#child.status.then((status) => this.#onExit(status));
+    const stderrRead = this.#readStderr();
+    // The exit is judged once stderr is read to its end (its last lines say why it died).
+    this.#exited = Promise.all([this.#child.status, stderrRead]).then(([status]) =>
+      this.#onExit(status)
+    );
   }
 
   /** Starts the process and waits for the plugin to load; rejects with `ScorerLoadError`. */
@@ -274,7 +277,10 @@ export class SandboxedPlugin implements PluginInstance {
   }
 
   #stderrTail(): string {
-    const last = this.#log.recent.filter((l) => l.trim() !== "").at(-1);
+    // The error line (Deno's "error: Uncaught …", V8's "Fatal …") over the stack that follows it.
+    const lines = this.#log.recent.filter((l) => l.trim() !== "");
+    const last = lines.findLast((l) => /^(error: |Uncaught|Fatal|#)/.test(l.trim())) ??
+      lines.at(-1);
     return last === undefined ? "" : ` (stderr: ${last.slice(0, 300)})`;
   }
 

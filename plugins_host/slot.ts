@@ -3,15 +3,30 @@
  *
  * @module
  */
+import type { OrderData } from "../core/order.ts";
 import type { ScorerSpec } from "../sdk/contract.ts";
 import type { Entry } from "./catalog.ts";
-import type {
-  FailureReason,
-  Launcher,
-  LaunchOptions,
-  PluginFailure,
-  PluginInstance,
-} from "./instance.ts";
+import {
+  type FailureReason,
+  type Launcher,
+  type LaunchOptions,
+  type PluginFailure,
+  type PluginInstance,
+  ScorerLoadError,
+} from "./types.ts";
+
+/** A sample order used to smoke-test a freshly loaded scorer before it serves. */
+function sampleOrder(channel: string): OrderData {
+  return Object.freeze({
+    orderId: "smoke-test-1",
+    customerId: "cust-smoke",
+    channel,
+    items: Object.freeze([Object.freeze({ sku: "SKU-1", quantity: 2, unitPrice: 60 })]),
+    total: 120,
+    currency: "USD",
+    createdAt: "2026-01-01T00:00:00.000Z",
+  });
+}
 
 /** First restart delay; doubles per failure in a row up to {@linkcode RESTART_MAX_MS}. */
 export const RESTART_BASE_MS = 100;
@@ -37,8 +52,9 @@ export class Slot {
   #restarting: Promise<void> | undefined;
 
   /**
-   * Starts `entry` with `launch`; resolves once it loaded. `onIdleDeath` counts a death
-   * between calls (a death during a call is counted by the caller of `score`).
+   * Starts `entry` with `launch`; resolves once it loaded, matches its manifest entry and
+   * scored a sample order. `onIdleDeath` counts a death between calls (a death during a call is
+   * counted by the caller of `score`).
    */
   static async start(
     entry: Entry,
@@ -57,7 +73,18 @@ export class Slot {
     const instance = await launch(full);
     const slot = new Slot(entry, fingerprint, instance, launch, full);
     holder.slot = slot;
-    return slot;
+    const spec = instance.spec;
+    const problem = entry.channel !== undefined && spec.channel !== entry.channel
+      ? `manifest says channel "${entry.channel}" but the spec says "${spec.channel}"`
+      : entry.name !== undefined && spec.name !== entry.name
+      ? `manifest says name "${entry.name}" but the spec says "${spec.name}"`
+      : await instance.score([sampleOrder(spec.channel)]).then(
+        (reply) => reply.errors[0] && `smoke test failed: ${reply.errors[0][2]}`,
+        (error) => `smoke test failed: ${(error as Error).message}`,
+      );
+    if (problem === undefined) return slot;
+    await slot.close();
+    throw new ScorerLoadError(entry.file, `Cannot load scorer ${entry.file}: ${problem}`);
   }
 
   private constructor(
