@@ -140,22 +140,15 @@ export class ScoringHost {
       if (group === undefined) groups.set(slot, group = []);
       group.push(i);
     }
-    const failed: Failed[] = [];
-    await Promise.all([...groups].map(async ([slot, indices]) => {
-      if (slot === undefined) {
-        for (const index of indices) {
-          const listed = this.#listed.has(orders[index]!.channel);
-          failed.push({ index, reason: listed ? "unavailable" : "no_scorer" });
-        }
-      } else failed.push(...await this.#run(slot, orders, indices, results, undefined));
-    }));
-    if (failed.length > 0) {
+    // Each channel's failures go to the fallback as soon as that channel is done, so a slow
+    // channel delays only its own orders within this call.
+    const settle = async (failed: readonly Failed[]) => {
+      if (failed.length === 0) return;
       const reasons = new Map(failed.map((f) => [f.index, f.reason]));
-      const indices = failed.map((f) => f.index);
       const fallback = this.#fallback;
       const again = fallback === undefined
         ? failed
-        : await this.#run(fallback, orders, indices, results, reasons);
+        : await this.#run(fallback, orders, [...reasons.keys()], results, reasons);
       for (const { index } of again) {
         this.#counts.builtin++;
         results[index] = Object.freeze({
@@ -165,7 +158,14 @@ export class ScoringHost {
           reason: reasons.get(index) ?? "unavailable",
         });
       }
-    }
+    };
+    await Promise.all([...groups].map(async ([slot, indices]) => {
+      if (slot !== undefined) return settle(await this.#run(slot, orders, indices, results));
+      await settle(indices.map((index) => ({
+        index,
+        reason: this.#listed.has(orders[index]!.channel) ? "unavailable" : "no_scorer",
+      })));
+    }));
     return Object.freeze(results);
   }
 
@@ -175,7 +175,7 @@ export class ScoringHost {
     orders: readonly OrderData[],
     indices: readonly number[],
     results: ScoreResult[],
-    reasons: ReadonlyMap<number, string> | undefined,
+    reasons?: ReadonlyMap<number, string>,
   ): Promise<Failed[]> {
     const instance = slot.instance;
     if (instance === undefined) return indices.map((index) => ({ index, reason: "unavailable" }));
