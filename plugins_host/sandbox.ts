@@ -45,6 +45,9 @@ export const DENO_COMMAND = "deno";
  */
 export const RSS_SLACK_MB = 64;
 
+/** Memory reports a second the host takes from one plugin process before calling it a flood. */
+const MAX_MEMORY_REPORTS_PER_SECOND = 10;
+
 function rssLimitBytes(memoryMb: number): number {
   return (2 * memoryMb + RSS_SLACK_MB) * 1024 * 1024;
 }
@@ -97,6 +100,8 @@ export class SandboxedPlugin implements PluginInstance {
   #failure: PluginFailure | undefined;
   #exited: Promise<void>;
   #rss: number | undefined;
+  #reports = 0;
+  #reportSecond = 0;
   #spec: ScorerSpec | undefined;
   #onLine: (line: string) => void = () => {};
 
@@ -191,7 +196,13 @@ export class SandboxedPlugin implements PluginInstance {
   #memoryLine(line: string): boolean {
     if (!line.startsWith(`{"type":"memory"`)) return false;
     const rss = parseMemoryLine(line);
-    if (rss === undefined) this.#fail("protocol", "sent a malformed memory report");
+    const second = Math.floor(performance.now() / 1000);
+    if (second !== this.#reportSecond) this.#reports = 0;
+    this.#reportSecond = second;
+    // The relay reports at most every 200 ms (more often only when over its limit, then exits).
+    if (++this.#reports > MAX_MEMORY_REPORTS_PER_SECOND) {
+      this.#fail("flood", "floods memory reports");
+    } else if (rss === undefined) this.#fail("protocol", "sent a malformed memory report");
     else this.#rss = rss;
     return true;
   }

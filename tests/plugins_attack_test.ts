@@ -409,6 +409,10 @@ Deno.test("attack: flooding — junk messages and a log flood stop the plugin, n
         "floodout",
         `{ if (order.total >= 500) for (let i = 0; i < 200000; i++) self.postMessage("junk".repeat(50)); return 0.2; }`,
       ),
+      "floodmem.ts": scorerSource(
+        "floodmem",
+        `{ if (order.total >= 500) for (let i = 0; i < 2000; i++) self.postMessage('{"type":"memory","rss":1}'); return 0.2; }`,
+      ),
       "flooderr.ts": scorerSource(
         "flooderr",
         `{ if (order.total >= 500) { const line = "x".repeat(1000); for (let i = 0; i < 50000; i++) console.error(line); } return 0.2; }`,
@@ -416,14 +420,20 @@ Deno.test("attack: flooding — junk messages and a log flood stop the plugin, n
     },
   }, async (host, logs) => {
     const rssBefore = Deno.memoryUsage().rss;
-    const [out, err] = await Promise.all([attack(host, "floodout"), attack(host, "flooderr")]);
+    const [out, err, mem] = await Promise.all([
+      attack(host, "floodout"),
+      attack(host, "flooderr"),
+      attack(host, "floodmem"),
+    ]);
     assert.equal(out.reason, "protocol");
+    assert.equal(mem.reason, "flood");
     assert.ok(err.reason === "flood", `flooderr failed as ${err.reason}`);
     assert.ok(Deno.memoryUsage().rss - rssBefore < 64 * 1048576, "the host's memory grew");
     const floodLines = logs.filter((l) => l.startsWith("plugin flooderr: "));
     assert.ok(floodLines.length <= 45, `${floodLines.length} log lines let through`);
     await restarted(host, "floodout");
     await restarted(host, "flooderr");
+    await restarted(host, "floodmem");
     await othersAreFine(host);
   });
 });
