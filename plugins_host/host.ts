@@ -309,14 +309,15 @@ export class ScoringHost {
         this.#log(`plugins: cannot use ${entry.file}: ${error}`);
       }
     }
-    // One at a time: each start compiles a module graph and the machine may have few cores.
-    for (const entry of run) {
+    // All at once: each plugin starts in its own process, so one slow or hanging load (up to
+    // loadTimeoutMs) does not hold up the others.
+    await Promise.all(run.map(async (entry) => {
       let source: string;
       try {
         source = await Deno.readTextFile(entry.file);
       } catch (error) {
         failed.set(entry.file, { entry, fingerprint: "", error: describe(error) });
-        continue;
+        return;
       }
       const { file, channel, name, options, limits } = entry;
       const fingerprint = JSON.stringify([entry.source, channel, name, options, limits]) + source;
@@ -324,12 +325,12 @@ export class ScoringHost {
       const rejected = this.#failed.get(file);
       if (current?.fingerprint === fingerprint) {
         keep.set(file, current);
-        continue;
+        return;
       }
       if (rejected?.fingerprint === fingerprint) {
         failed.set(file, rejected);
         if (current !== undefined) keep.set(file, current);
-        continue;
+        return;
       }
       try {
         const slot = await this.#startSlot(entry, fingerprint);
@@ -349,7 +350,7 @@ export class ScoringHost {
           this.#log(`plugins: keeping the running version of ${file}: ${message}`);
         }
       }
-    }
+    }));
     for (const [file, slot] of this.#slots) {
       if (keep.get(file) === slot) continue;
       await slot.close();
