@@ -52,7 +52,7 @@ function rssLimitBytes(memoryMb: number): number {
   return (2 * memoryMb + RSS_SLACK_MB) * 1024 * 1024;
 }
 
-/** The `deno` arguments that start a plugin with `limits`; exported for the README test. */
+/** The `deno` arguments that start a plugin: every permission denied but reads of its files. */
 export function sandboxArgs(
   o: Pick<LaunchOptions, "file" | "pluginsDir" | "options" | "limits">,
 ): string[] {
