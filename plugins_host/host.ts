@@ -195,16 +195,15 @@ export class ScoringHost {
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;
       const score = reply.scores[k];
-      if (typeof score === "number") {
-        results[index] = Object.freeze(
-          reasons === undefined
-            ? { score, scorer: name, fallback: false }
-            : { score, scorer: name, fallback: true, reason: reasons.get(index)! },
-        );
-      } else failed.push({ index, reason: "invalid_result" });
+      if (typeof score !== "number") continue; // named in reply.errors (checked by the protocol)
+      results[index] = Object.freeze(
+        reasons === undefined
+          ? { score, scorer: name, fallback: false }
+          : { score, scorer: name, fallback: true, reason: reasons.get(index)! },
+      );
     }
     for (const [k, reason, message] of reply.errors) {
-      failed[failed.findIndex((f) => f.index === indices[k])]!.reason = reason;
+      failed.push({ index: indices[k]!, reason });
       this.#count(slot, reason, message, 1);
     }
     if (reasons === undefined) this.#counts.scored += indices.length - failed.length;
