@@ -350,11 +350,8 @@ export class ScoringHost {
         }
       }
     }));
-    for (const [file, slot] of this.#slots) {
-      if (keep.get(file) === slot) continue;
-      await slot.close();
-      if (!keep.has(file)) this.#log(`plugins: unloaded ${slot.spec.name} (${file})`);
-    }
+    // Swap first, then stop what was replaced or removed: calls never see a stopped plugin.
+    const previous = this.#slots;
     this.#slots = keep;
     this.#failed = failed;
     this.#disabled = disabled;
@@ -365,6 +362,11 @@ export class ScoringHost {
     this.#conflicts = conflicts;
     this.#listed = new Set(manifest.scorers.filter((s) => s.enabled).map((s) => s.channel));
     this.#fallback = slots.find((slot) => slot.entry.source === "fallback");
+    for (const [file, slot] of previous) {
+      if (keep.get(file) === slot) continue;
+      await slot.close();
+      if (!keep.has(file)) this.#log(`plugins: unloaded ${slot.spec.name} (${file})`);
+    }
   }
 
   #startSlot(entry: Entry, fingerprint: string): Promise<Slot> {
