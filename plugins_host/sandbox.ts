@@ -176,10 +176,11 @@ export class SandboxedPlugin implements PluginInstance {
     return this.#failure === undefined;
   }
 
-  score(orders: readonly OrderData[]): Promise<ScoreReply> {
+  score(orders: readonly OrderData[], deadlineMs?: number): Promise<ScoreReply> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const id = this.#nextId++;
-    const deadline = this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
+    const deadline = deadlineMs ??
+      this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
     const line = new TextEncoder().encode(JSON.stringify({ id, orders }) + "\n");
     const call = new Promise<ScoreReply>((resolve, reject) => {
       const timer = setTimeout(
