@@ -145,7 +145,12 @@ export class Slot {
       this.#restarts++;
       this.#restarting = this.#launch(this.#options).then(
         async (instance) => {
-          if (this.#closed) await instance.close();
+          // A warm-up call with the load timeout, as at the first start (uncompiled code).
+          const warm = await instance.score(
+            [sampleOrder(this.spec.channel)],
+            this.#options.loadTimeoutMs,
+          ).then(() => true, () => false);
+          if (this.#closed || !warm) await instance.close();
           else this.#instance = instance;
         },
         (error) => {
