@@ -28,8 +28,8 @@ export interface ConsumedRecord {
 }
 
 /** The scoring host's result and function types, re-exported for the handler's callers. */
-export type { ScoreFn, ScoreResult } from "./scoring/host.ts";
-import type { ScoreFn, ScoreResult } from "./scoring/host.ts";
+export type { ScoreFn, ScoreResult } from "../plugins_host/types.ts";
+import type { ScoreFn, ScoreResult } from "../plugins_host/types.ts";
 
 /** Why a record went to the DLQ. */
 export type DeadLetterReason =
