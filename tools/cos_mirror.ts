@@ -19,9 +19,14 @@ export interface MirrorResult {
 
 const ORDER_KEY = /^orders\/dt=\d{4}-\d{2}-\d{2}\/orderId=[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.json$/;
 
+/** Keys of the batched layout (see consumer/sinks/segment_key.ts). */
+function isSegmentKey(key: string): boolean {
+  return parseSegmentKey(key)?.root === "";
+}
+
 /** Keys of either layout; anything else never becomes a local path. */
 function isOrderKey(key: string): boolean {
-  return ORDER_KEY.test(key) || parseSegmentKey(key)?.root === "";
+  return ORDER_KEY.test(key) || isSegmentKey(key);
 }
 
 async function localSize(path: string): Promise<number | undefined> {
@@ -73,7 +78,17 @@ export async function mirrorOrders(
       const { key, size } = wanted[next++]!;
       const path = `${dir}/${key}`;
       if (await localSize(path) !== size) {
-        const object = await client.getObject({ Bucket: bucket, Key: key }).promise();
+        let object;
+        try {
+          object = await client.getObject({ Bucket: bucket, Key: key }).promise();
+        } catch (error) {
+          // A smaller segment version the consumer removed after listing: nothing to copy.
+          if ((error as { code?: string }).code === "NoSuchKey" && isSegmentKey(key)) {
+            options.onProgress?.(++done);
+            continue;
+          }
+          throw error;
+        }
         const folder = path.slice(0, path.lastIndexOf("/"));
         if (!made.has(folder)) {
           await Deno.mkdir(folder, { recursive: true });

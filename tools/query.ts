@@ -125,6 +125,18 @@ async function cosDir(settings: Settings): Promise<string> {
  * (BIGINT and DECIMAL as strings, DATE/TIMESTAMP as ISO text).
  */
 export async function queryOrders(dir: string, sql: string): Promise<QueryResult> {
+  // A consumer writing into `dir` removes a segment's smaller versions: one listed a moment ago
+  // may be gone when DuckDB opens it. List again and retry; a greater version replaced it.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await queryOnce(dir, sql);
+    } catch (error) {
+      if (attempt >= 5 || !/No files found|No such file/i.test(String(error))) throw error;
+    }
+  }
+}
+
+async function queryOnce(dir: string, sql: string): Promise<QueryResult> {
   const sources = await findSources(dir);
   const selects: string[] = [];
   if (sources.perOrder) {

@@ -6,7 +6,14 @@
  * A record is done once the complete segment holding it is written (or the DLQ acknowledged it):
  * records of a segment still filling are handled and written for readers, but not committed.
  * The fetch position moves past every handled chunk (so those records are not fetched again),
- * and commits are made in the batch, after each chunk, for the contiguous done prefix.
+ * and commits are made in the batch, after each chunk.
+ *
+ * A commit lands only where the objects' names start: on a segment boundary, or on the offset
+ * this member started reading the partition from. A commit inside a written segment (a dead
+ * letter the DLQ did not take yet, with the records after it stored) would make the next owner
+ * name its objects from another first offset: two overlapping versions, every order read twice.
+ * Records after a scoring failure in a chunk wait for it (appends must ascend), so the segment
+ * holds exactly the log's valid records whoever writes it.
  *
  * @module
  */
@@ -23,6 +30,10 @@ export class BatchedLayout implements Layout {
   readonly #settler: Settler;
   /** Records waiting in a retry loop (DLQ or scoring), per partition. */
   readonly #retrying = new Map<number, number>();
+  /** Per partition: the offset this member started reading it from (since the last discard). */
+  readonly #readFrom = new Map<number, bigint>();
+  /** Per partition: the offset last committed by this member. */
+  readonly #committed = new Map<number, string>();
 
   constructor(ctx: MemberContext, segments: BatchedSink) {
     this.#ctx = ctx;
@@ -42,6 +53,7 @@ export class BatchedLayout implements Layout {
   ): Promise<number> {
     const { tracker, metrics } = this.#ctx;
     const partition = batch.partition;
+    if (!this.#readFrom.has(partition)) this.#readFrom.set(partition, BigInt(records[0]!.offset));
     const state = { paused: false, attempt: attemptsSoFar };
     let pending: readonly ConsumedRecord[] = records;
     for (;;) {
@@ -94,14 +106,26 @@ export class BatchedLayout implements Layout {
     return state.attempt;
   }
 
-  /** Dead-letters and appends; returns the records to retry (DLQ, scoring). */
+  /**
+   * Dead-letters and appends up to the first scoring failure; returns the records to retry (DLQ,
+   * scoring, and everything after a scoring failure).
+   */
   async #settle(prepared: readonly PreparedRecord[]): Promise<ConsumedRecord[]> {
     const failed: ConsumedRecord[] = [];
     this.#settler.lastError = undefined;
-    const dead = prepared.filter((o) => o.kind === "dead-letter");
+    const cut = prepared.findIndex((o) => o.kind === "retryable-failure");
+    const now = cut < 0 ? prepared : prepared.slice(0, cut);
+    const dead = now.filter((o) => o.kind === "dead-letter");
     const dlqOk = await this.#settler.publishDeadLetters(dead);
-    const { now, metrics } = this.#ctx;
-    for (const o of prepared) {
+    const { metrics } = this.#ctx;
+    for (const o of cut < 0 ? [] : prepared.slice(cut)) {
+      if (o.kind === "retryable-failure") this.#settler.settleUnstored(o, false, failed);
+      else {
+        this.#ctx.tracker.markFailed(o.record.partition, o.record.offset);
+        failed.push(o.record);
+      }
+    }
+    for (const o of now) {
       if (o.kind === "prepared") {
         this.#segments.append(o.record.partition, {
           offset: o.record.offset,
@@ -110,7 +134,7 @@ export class BatchedLayout implements Layout {
           onWritten: () =>
             metrics.recordStored({
               ...o.stored,
-              latencyMs: o.producedAt === undefined ? undefined : now() - o.producedAt,
+              latencyMs: o.producedAt === undefined ? undefined : this.#ctx.now() - o.producedAt,
             }),
         });
       } else {
@@ -120,15 +144,24 @@ export class BatchedLayout implements Layout {
     return failed;
   }
 
-  /** Commits the contiguous done prefix of the partition now (complete segments only). */
+  /**
+   * Commits the contiguous done prefix of the partition, cut back to the last segment boundary
+   * (or to where this member started reading, when that is later).
+   */
   async #commit(batch: BatchContext): Promise<void> {
     const { tracker, metrics } = this.#ctx;
-    const offset = tracker.uncommitted(batch.partition);
-    if (offset === undefined) return;
+    const done = tracker.uncommitted(batch.partition);
+    const from = this.#readFrom.get(batch.partition);
+    if (done === undefined || from === undefined) return;
+    const n = BigInt(this.#segments.records);
+    const boundary = (BigInt(done) / n) * n;
+    const offset = String(boundary > from ? boundary : from);
+    if (offset === this.#committed.get(batch.partition)) return;
     await batch.commitOffsets({
       topics: [{ topic: this.#ctx.topic, partitions: [{ partition: batch.partition, offset }] }],
     });
     tracker.markCommitted(batch.partition, offset);
+    this.#committed.set(batch.partition, offset);
     metrics.setCommitted(batch.partition, offset);
   }
 
@@ -140,6 +173,8 @@ export class BatchedLayout implements Layout {
 
   discard(partition: number): void {
     this.#segments.discard(partition);
+    this.#readFrom.delete(partition);
+    this.#committed.delete(partition);
   }
 
   idle(): Promise<void> {

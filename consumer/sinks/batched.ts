@@ -11,22 +11,22 @@
  * 1000). An object holds the segment's records of one `dt` from `first` to `last` (Kafka offsets,
  * see `segment_key.ts`). A segment still filling is written every `maxAgeMs` (default 5000) so
  * readers see records within about that time on a slow stream; each such write is a new object
- * with a greater `last`, and once it is durable the writer removes the smaller versions it wrote
- * before. Readers take, per segment and dt, the object with the greatest `last`.
+ * with a greater `last`, and once it is durable the writer removes the smaller version (same `dt`
+ * and `first`) it wrote before. Readers take, per `dt`, partition and `first`, the greatest `last`.
  *
  * No object is ever replaced by one with fewer records: a name fixes its records, because the log
- * does. A member that lost its partition without noticing (frozen past the session timeout, cut
- * off from Kafka) may still land a late write, but that write adds a smaller version or rewrites
- * an identical one; it cannot shrink the complete object the partition's new owner committed.
- * A writer removes only versions smaller than one it has made durable itself, so the greatest
+ * does and because whether a record is stored depends on the record alone (consumer/handler.ts).
+ * A member that lost its partition without noticing (frozen past the session timeout, cut off
+ * from Kafka) may still land a late write, but that write adds a smaller version or rewrites an
+ * identical one; it cannot shrink the complete object the partition's new owner committed. A
+ * writer removes only versions contained in one it has made durable itself, so the greatest
  * version of a segment is never removed by anyone.
  *
  * Commits: only complete ("sealed") segments are reported durable to the shell
- * ({@linkcode BatchedSink.flushSealed}); records of the segment still filling stay uncommitted
- * even once written, so a restart or a rebalance re-reads the segment from its start. There are
- * no duplicates for readers and no loss; the cost is that up to N−1 records per partition are
- * re-processed after a restart, and that a takeover can leave smaller versions behind (readers
- * skip them; nobody else knows their names to remove them).
+ * ({@linkcode BatchedSink.flushSealed}), and the shell commits segment boundaries only
+ * (consumer/layouts/batched.ts), so a re-read starts where the objects' names start. The cost:
+ * up to N−1 records per partition are re-processed after a restart, and a takeover can leave
+ * smaller versions behind (readers skip them; nobody else knows their names to remove them).
  *
  * @module
  */
@@ -76,9 +76,10 @@ interface Segment {
 interface PartitionState {
   epoch: number;
   /**
-   * Per segment index, then per `dt`: the greatest version this member has made durable. Kept
-   * across discards, so a re-read segment's versions supersede (and remove) the earlier ones;
-   * dropped once the segment's complete objects are durable.
+   * Per segment index, then per `dt` and first offset: the greatest version this member has made
+   * durable since it last read the partition from its commit. Dropped once the segment's complete
+   * objects are durable, and on a discard (a version written before it stays behind; readers
+   * skip it).
    */
   readonly versions: Map<bigint, Map<string, { key: string; last: bigint }>>;
   open: Segment | undefined;
@@ -237,32 +238,33 @@ export class BatchedSink {
           partition,
           offset: first.offset,
         });
-        return { dt, key, last };
+        return { group: `${dt}/${first.off}`, key, last };
       }),
     );
     for (const item of seg.items.slice(seg.written, count)) item.onWritten?.();
     if (count > seg.written) seg.written = count;
     let versions = st.versions.get(seg.index);
     if (versions === undefined) st.versions.set(seg.index, versions = new Map());
-    for (const w of written) this.#supersede(partition, versions, w.dt, w.key, w.last);
+    for (const w of written) this.#supersede(partition, versions, w.group, w.key, w.last);
   }
 
   /**
-   * Records a durable version and removes the smaller of it and the version recorded before
-   * (both are this member's own, and the greater one is durable). A removal that fails leaves a
-   * smaller version behind, which readers skip: logged, not retried.
+   * Records a durable version and removes the smaller of it and the version of the same `dt` and
+   * first offset recorded before: both are this member's own, both hold the log's records from
+   * that first offset on, and the greater one is durable, so it contains the smaller one. A
+   * removal that fails leaves a smaller version behind, which readers skip: logged, not retried.
    */
   #supersede(
     partition: number,
     versions: Map<string, { key: string; last: bigint }>,
-    dt: string,
+    group: string,
     key: string,
     last: bigint,
   ): void {
-    const before = versions.get(dt);
+    const before = versions.get(group);
     if (before?.key === key) return;
     let stale = before?.key;
-    if (before === undefined || last > before.last) versions.set(dt, { key, last });
+    if (before === undefined || last > before.last) versions.set(group, { key, last });
     else stale = key;
     if (stale === undefined || this.#inner.remove === undefined) return;
     this.#inner.remove(stale).catch((error) =>
@@ -360,6 +362,7 @@ export class BatchedSink {
     st.epoch++;
     st.open = undefined;
     st.sealed = [];
+    st.versions.clear();
   }
 
   /** Forgets every partition (see {@linkcode BatchedSink.discard}). */
