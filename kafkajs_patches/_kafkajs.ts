@@ -1,0 +1,197 @@
+/**
+ * Every import of kafkajs internals (`kafkajs/src/...`) in the repository, typed as the patches
+ * and their tests use them. These paths and shapes are kafkajs 2.2.4's; on a kafkajs upgrade,
+ * re-read each source file named here before changing {@linkcode PATCHED_KAFKAJS_VERSION}.
+ *
+ * @module
+ */
+
+import type { Buffer } from "node:buffer";
+import kafkajsPackage from "kafkajs/package.json" with { type: "json" };
+import EncoderModule from "kafkajs/src/protocol/encoder.js";
+import DecoderModule from "kafkajs/src/protocol/decoder.js";
+import v11ResponseModule from "kafkajs/src/protocol/requests/fetch/v11/response.js";
+import decodeMessagesModule from "kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js";
+import recordDecoderModule from "kafkajs/src/protocol/recordBatch/record/v0/decoder.js";
+import recordModule from "kafkajs/src/protocol/recordBatch/record/v0/index.js";
+import recordBatchModule from "kafkajs/src/protocol/recordBatch/v0/index.js";
+import compressionModule from "kafkajs/src/protocol/message/compression/index.js";
+import requestsModule from "kafkajs/src/protocol/requests/index.js";
+import apiKeysModule from "kafkajs/src/protocol/requests/apiKeys.js";
+import errorsModule from "kafkajs/src/errors.js";
+import filterAbortedMessagesModule from "kafkajs/src/consumer/filterAbortedMessages.js";
+
+/** The kafkajs version the patches were written against (an exact match is required). */
+export const PATCHED_KAFKAJS_VERSION = "2.2.4";
+
+/** The version in the package.json of the kafkajs that `kafkajs/...` imports resolve to. */
+export const kafkajsVersion: string = (kafkajsPackage as { version: string }).version;
+
+/** kafkajs' `Encoder` instance, as the patches use it. */
+export interface KafkaEncoder {
+  buf: Uint8Array;
+  offset: number;
+  readonly buffer: Buffer;
+  ensureAvailable(length: number): void;
+  writeInt8(value: number): KafkaEncoder;
+  writeInt16(value: number): KafkaEncoder;
+  writeInt32(value: number): KafkaEncoder;
+  writeInt64(value: number | bigint | string): KafkaEncoder;
+  writeString(value: string | null): KafkaEncoder;
+  writeBuffer(value: Uint8Array): KafkaEncoder;
+  writeUVarInt(value: number): KafkaEncoder;
+  writeVarInt(value: number): KafkaEncoder;
+  writeVarLong(value: unknown): KafkaEncoder;
+}
+
+/** kafkajs' `Encoder` class. */
+export interface KafkaEncoderClass {
+  new (initialSize?: number): KafkaEncoder;
+  prototype: KafkaEncoder;
+  sizeOfVarLong(value: unknown): number;
+  encodeZigZag(value: number): number;
+}
+
+/** kafkajs' `Decoder` instance. */
+export interface KafkaDecoder {
+  buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readInt16(): number;
+  readInt32(): number;
+  readInt64(): bigint;
+  readVarInt(): number;
+  readString(): string | null;
+  readBytes(length?: number): Buffer | null;
+  readAll(): Buffer;
+  readArray<T>(reader: (d: KafkaDecoder) => T): T[];
+  readArrayAsync<T>(reader: (d: KafkaDecoder) => Promise<T>): Promise<T[]>;
+  canReadBytes(length: number): boolean;
+  slice(size: number): KafkaDecoder;
+  forward(size: number): void;
+}
+
+/** A kafkajs record-batch context, shared by the batch's messages. */
+export interface BatchContext {
+  readonly firstOffset: string;
+  readonly firstTimestamp: string;
+  readonly partitionLeaderEpoch: number;
+  readonly inTransaction: boolean;
+  readonly isControlBatch: boolean;
+  readonly lastOffsetDelta: number;
+  readonly producerId: string;
+  readonly producerEpoch: number;
+  readonly firstSequence: number;
+  readonly maxTimestamp: string;
+  readonly timestampType: number;
+  readonly magicByte: number;
+}
+
+/** A decoded message, as kafkajs' record decoder returns it. */
+export interface DecodedMessage {
+  readonly magicByte: number;
+  readonly attributes: number;
+  readonly timestamp: string;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, unknown>;
+  readonly isControlRecord: boolean;
+  readonly batchContext: BatchContext;
+}
+
+/** A Fetch response decoder (`response.decode` of a Fetch version). */
+export type FetchDecode = (rawData: Buffer) => Promise<unknown>;
+
+/** The module object of `requests/fetch/v11/response.js`: the connection reads `decode` on it. */
+export interface FetchV11ResponseModule {
+  decode: FetchDecode;
+}
+
+/** kafkajs' compression codec. */
+export interface Codec {
+  compress(encoder: KafkaEncoder): Promise<Buffer>;
+  decompress(buffer: Buffer): Promise<Buffer>;
+}
+
+/** A request as kafkajs' broker builds it from `lookup(versions)(apiKey, definitions)`. */
+export interface ProtocolRequest {
+  readonly request: { encode(): Promise<KafkaEncoder> };
+  readonly response: { decode: FetchDecode };
+}
+
+/** One message for kafkajs' Produce request. */
+export interface ProduceMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers?: Record<string, Buffer>;
+}
+
+/** kafkajs' `Encoder` class (the one kafkajs' request encoders instantiate). */
+export const Encoder = EncoderModule as unknown as KafkaEncoderClass;
+/** kafkajs' `Decoder` class. */
+export const Decoder = DecoderModule as unknown as new (buffer: Buffer | null) => KafkaDecoder;
+/** `requests/fetch/v11/response.js`, the Fetch response kafkajs decodes against Kafka >= 2.3. */
+export const fetchV11Response = v11ResponseModule as unknown as FetchV11ResponseModule;
+/** kafkajs' `decodeMessages` (Fetch v4+): record batches and legacy message sets. */
+export const decodeMessages = decodeMessagesModule as unknown as (
+  decoder: KafkaDecoder,
+) => Promise<DecodedMessage[]>;
+/** kafkajs' record decoder (one record of a record batch). */
+export const decodeRecord = recordDecoderModule as unknown as (
+  decoder: KafkaDecoder,
+  context: BatchContext,
+) => DecodedMessage;
+/** kafkajs' record encoder. */
+export const encodeRecord = recordModule as unknown as (record: {
+  readonly offsetDelta: number;
+  readonly timestampDelta: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: Record<string, Buffer>;
+}) => KafkaEncoder;
+/** kafkajs' record batch encoder. */
+export const RecordBatch = (recordBatchModule as unknown as {
+  RecordBatch(options: {
+    compression?: number;
+    firstOffset?: bigint | string;
+    firstTimestamp?: number;
+    maxTimestamp?: number;
+    lastOffsetDelta?: number;
+    transactional?: boolean;
+    producerId?: bigint | string;
+    producerEpoch?: number;
+    firstSequence?: number;
+    records: readonly KafkaEncoder[];
+  }): Promise<KafkaEncoder>;
+}).RecordBatch;
+/** kafkajs' compression registry (the same `Codecs` object kafkajs exports publicly). */
+export const compression = compressionModule as unknown as {
+  readonly Codecs: Record<number, unknown>;
+  lookupCodecByAttributes(attributes: number): Codec | null;
+};
+/** kafkajs' request table and the `lookup` its broker uses to pick a request version. */
+export const requests = requestsModule as unknown as {
+  readonly requests: Readonly<Record<string, unknown>>;
+  lookup(
+    versions: Readonly<Record<number, { minVersion: number; maxVersion: number }>>,
+  ): (
+    apiKey: number,
+    definitions: unknown,
+  ) => (options: Record<string, unknown>) => ProtocolRequest;
+};
+/** kafkajs' API keys. */
+export const apiKeys = apiKeysModule as unknown as {
+  readonly Produce: number;
+  readonly Fetch: number;
+};
+/** kafkajs' `KafkaJSPartialMessageError` (a record batch cut short by the fetch's maxBytes). */
+export const KafkaJSPartialMessageError = (errorsModule as unknown as {
+  KafkaJSPartialMessageError: new (message: string) => Error;
+}).KafkaJSPartialMessageError;
+/** kafkajs' consumer-side filter that drops the messages of aborted transactions. */
+export const filterAbortedMessages = filterAbortedMessagesModule as unknown as (options: {
+  readonly messages: readonly DecodedMessage[];
+  readonly abortedTransactions: readonly { producerId: string; firstOffset: string }[];
+}) => DecodedMessage[];
