@@ -2,14 +2,17 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { CompressionTypes } from "kafkajs";
 import { decodeFetchV11, installFetchV11Decoder } from "./_fetch_v11_decoder.ts";
-import type { DecodedMessage, FetchDecode } from "./_kafkajs.ts";
+import { type DecodedMessage, type FetchDecode, filterAbortedMessages } from "./_kafkajs.ts";
 import {
   batch,
   CONTROL,
+  controlRecord,
   fetchResponse,
   LOG_APPEND_TIME,
   Random,
   randomRecord,
+  record,
+  type RecordSpec,
   registerSnappy,
   TRANSACTIONAL,
   varLong,
@@ -51,7 +54,26 @@ function setUp(): FetchDecode {
   return installFetchV11Decoder();
 }
 
+function messagesOf(decoded: Decoded | undefined, partition = 0): readonly DecodedMessage[] {
+  const p = decoded?.responses[0]?.partitions[partition];
+  assert.ok(p !== undefined, "decoded the partition");
+  return p.messages;
+}
+
+const enc = new TextEncoder();
 const COMPRESSIONS = [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy];
+
+/** `n` records with keys, values and the app's two headers. */
+function orders(n: number, from = 0): RecordSpec[] {
+  return Array.from({ length: n }, (_, i) =>
+    record({
+      offsetDelta: i,
+      timestampDelta: i * 3,
+      key: enc.encode(`order-${from + i}`),
+      value: enc.encode(JSON.stringify({ orderId: `order-${from + i}`, total: i })),
+      headers: [["produced_at", enc.encode("1790000000000")], ["schema", enc.encode("order.v1")]],
+    }));
+}
 
 Deno.test("installFetchV11Decoder() decodes fetch responses exactly like kafkajs", async () => {
   const original = setUp();
@@ -115,5 +137,139 @@ Deno.test("installFetchV11Decoder() matches kafkajs on malformed records and odd
   // Sizes around the magic byte and message sets (legacy): kafkajs' own path.
   for (const size of [1, 10, 16, 17, 48]) {
     await same(original, fetchResponse([{ partition: 0, messages: Buffer.alloc(size, 1) }]));
+  }
+});
+
+Deno.test("installFetchV11Decoder() decodes gzip and snappy batches like kafkajs", async () => {
+  const original = setUp();
+  for (const compression of [CompressionTypes.GZIP, CompressionTypes.Snappy]) {
+    // Three batches, the middle one uncompressed: codecs switch within one record set.
+    const messages = Buffer.concat([
+      await batch(orders(50), {
+        compression,
+        firstOffset: 100n,
+        firstTimestamp: 1_790_000_000_000,
+      }),
+      await batch(orders(3, 50), {
+        compression: CompressionTypes.None,
+        firstOffset: 150n,
+        firstTimestamp: 1_790_000_000_100,
+      }),
+      await batch(orders(200, 53), {
+        compression,
+        firstOffset: 153n,
+        firstTimestamp: 1_790_000_000_200,
+      }),
+    ]);
+    const decoded = await same(original, fetchResponse([{ partition: 0, messages }]));
+    const got = messagesOf(decoded);
+    assert.equal(got.length, 253, `codec ${compression}`);
+    assert.deepEqual(
+      got.map((m) => Number(m.offset)),
+      Array.from({ length: 253 }, (_, i) => 100 + i),
+    );
+    assert.equal(got[252]!.key?.toString(), "order-252");
+    assert.equal(got[252]!.headers.schema?.toString(), "order.v1");
+  }
+});
+
+Deno.test("installFetchV11Decoder() decodes control records like kafkajs", async () => {
+  const original = setUp();
+  for (const compression of COMPRESSIONS) {
+    const messages = Buffer.concat([
+      await batch(orders(4), {
+        compression,
+        firstOffset: 0n,
+        firstTimestamp: 1_790_000_000_000,
+        flags: TRANSACTIONAL,
+        producerId: 9n,
+        producerEpoch: 2,
+      }),
+      await batch([controlRecord(0, "commit")], {
+        compression: CompressionTypes.None,
+        firstOffset: 4n,
+        firstTimestamp: 1_790_000_000_050,
+        flags: TRANSACTIONAL | CONTROL,
+        producerId: 9n,
+        producerEpoch: 2,
+      }),
+      await batch([controlRecord(0, "abort")], {
+        compression: CompressionTypes.None,
+        firstOffset: 5n,
+        firstTimestamp: 1_790_000_000_060,
+        flags: TRANSACTIONAL | CONTROL,
+        producerId: 10n,
+        producerEpoch: 0,
+      }),
+    ]);
+    const got = messagesOf(
+      await same(original, fetchResponse([{ partition: 0, messages, abortedTransactions: [] }])),
+    );
+    assert.deepEqual(got.map((m) => m.isControlRecord), [false, false, false, false, true, true]);
+    assert.deepEqual([...got[4]!.key!], [0, 0, 0, 1]); // commit marker
+    assert.deepEqual([...got[5]!.key!], [0, 0, 0, 0]); // abort marker
+    assert.equal(got[5]!.batchContext.producerId, "10");
+    assert.ok(got.every((m) => m.batchContext.inTransaction));
+  }
+});
+
+Deno.test("installFetchV11Decoder() decodes aborted transactions so kafkajs drops the same records", async () => {
+  const original = setUp();
+  // Producer 42 aborts offsets 100-104 (marker at 105); producer 43 commits 106-108 (marker at
+  // 109); producer 42 then writes 110-111 in a new transaction, committed at 112.
+  const txn = (records: RecordSpec[], firstOffset: bigint, producerId: bigint, flags = 0) =>
+    batch(records, {
+      compression: CompressionTypes.GZIP,
+      firstOffset,
+      firstTimestamp: 1_790_000_000_000,
+      flags: TRANSACTIONAL | flags,
+      producerId,
+      producerEpoch: 1,
+    });
+  const messages = Buffer.concat([
+    await txn(orders(5), 100n, 42n),
+    await txn([controlRecord(0, "abort")], 105n, 42n, CONTROL),
+    await txn(orders(3, 5), 106n, 43n),
+    await txn([controlRecord(0, "commit")], 109n, 43n, CONTROL),
+    await txn(orders(2, 8), 110n, 42n),
+    await txn([controlRecord(0, "commit")], 112n, 42n, CONTROL),
+  ]);
+  const abortedTransactions = [{ producerId: 42n, firstOffset: 100n }];
+  const decoded = await same(
+    original,
+    fetchResponse([{ partition: 0, messages, abortedTransactions }]),
+  );
+  const partition = decoded?.responses[0]?.partitions[0];
+  assert.deepEqual(partition?.abortedTransactions, [{ producerId: "42", firstOffset: "100" }]);
+  const visible = filterAbortedMessages({
+    messages: messagesOf(decoded),
+    abortedTransactions: partition!.abortedTransactions,
+  }).filter((m) => !m.isControlRecord);
+  assert.deepEqual(visible.map((m) => m.offset), ["106", "107", "108", "110", "111"]);
+});
+
+Deno.test("installFetchV11Decoder() stops at a batch cut short like kafkajs (partial messages)", async () => {
+  const original = setUp();
+  for (const compression of COMPRESSIONS) {
+    const whole = [
+      await batch(orders(5), { compression, firstOffset: 0n, firstTimestamp: 1_790_000_000_000 }),
+      await batch(orders(7, 5), {
+        compression,
+        firstOffset: 5n,
+        firstTimestamp: 1_790_000_000_000,
+      }),
+    ];
+    const last = await batch(orders(20, 12), {
+      compression,
+      firstOffset: 12n,
+      firstTimestamp: 1_790_000_000_000,
+    });
+    // Every cut a broker could make at maxBytes: inside the offset/length, the batch header, the
+    // records; the record set's size covers only the bytes sent.
+    for (let cut = 1; cut < last.length; cut++) {
+      const messages = Buffer.concat([...whole, last.subarray(0, cut)]);
+      const got = messagesOf(await same(original, fetchResponse([{ partition: 0, messages }])));
+      assert.equal(got.length, 12, `cut at ${cut} of ${last.length}, codec ${compression}`);
+    }
   }
 });
