@@ -1,7 +1,7 @@
 /**
  * Install-time checks that a patch is live: kafkajs reaches the patched code on the path its
- * broker uses, and the patched code gives kafkajs' own answer on a small sample. Synchronous and
- * cheap (well under a millisecond once kafkajs is loaded), so the install can stay synchronous.
+ * broker uses, and the patched code gives kafkajs' own answer on a small sample (three records, a
+ * dozen varints). Synchronous, so the install can run from a constructor.
  * Each check returns why the patch must not stay installed, or undefined when it may.
  *
  * @module
