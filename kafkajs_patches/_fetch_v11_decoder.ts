@@ -71,11 +71,6 @@ export function uninstallFetchV11Decoder(): void {
   delete module[INSTALLED];
 }
 
-/** True when kafkajs' Fetch v11 response module decodes with {@linkcode decodeFetchV11}. */
-export function fetchV11DecoderInstalled(): boolean {
-  return fetchV11Response.decode === decodeFetchV11;
-}
-
 /** kafkajs' Fetch v11 `decode`, with {@linkcode decodeMessages} below. */
 export async function decodeFetchV11(rawData: Buffer): Promise<unknown> {
   const decoder = new KDecoder(rawData);
