@@ -24,7 +24,9 @@ export const PATCH_NAMES: readonly PatchName[] = Object.freeze([
 
 /** Whether one patch is live, and why not. */
 export interface PatchStatus {
+  /** Which patch. */
   readonly name: PatchName;
+  /** Installed, and its self-test passed. */
   readonly live: boolean;
   /** Why the patch is off (absent when live). */
   readonly reason?: string;
