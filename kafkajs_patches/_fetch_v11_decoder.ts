@@ -46,8 +46,6 @@ const LOG_APPEND_TIME = 1;
 
 type PatchedModule = { decode: FetchDecode; [INSTALLED]?: FetchDecode };
 
-const lookupCodecByAttributes = compression.lookupCodecByAttributes;
-
 /**
  * Sets kafkajs' Fetch v11 `decode` to {@linkcode decodeFetchV11} (once per process); returns
  * kafkajs' original `decode`.
@@ -170,7 +168,7 @@ async function decodeRecordBatch(fetchDecoder: KafkaDecoder, out: DecodedMessage
     timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
     magicByte,
   };
-  const codec = lookupCodecByAttributes(attributes);
+  const codec = compression.lookupCodecByAttributes(attributes);
   if (codec === null) {
     const count = decoder.readInt32();
     if (count === -1) return;

@@ -1,31 +1,40 @@
 /**
- * Every import of kafkajs internals (`kafkajs/src/...`) in the repository, typed as the patches
- * and their tests use them. These paths and shapes are kafkajs 2.2.4's; on a kafkajs upgrade,
- * re-read each source file named here before changing {@linkcode PATCHED_KAFKAJS_VERSION}.
+ * Every use of kafkajs internals (files under `kafkajs/src/`) in the repository, typed as the
+ * patches and their tests use them. These paths and shapes are kafkajs 2.2.4's; on a kafkajs
+ * upgrade, re-read each source file named here before changing {@linkcode PATCHED_KAFKAJS_VERSION}.
  *
  * @module
  */
 
 import type { Buffer } from "node:buffer";
-import kafkajsPackage from "kafkajs/package.json" with { type: "json" };
-import EncoderModule from "kafkajs/src/protocol/encoder.js";
-import DecoderModule from "kafkajs/src/protocol/decoder.js";
-import v11ResponseModule from "kafkajs/src/protocol/requests/fetch/v11/response.js";
-import decodeMessagesModule from "kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js";
-import recordDecoderModule from "kafkajs/src/protocol/recordBatch/record/v0/decoder.js";
-import recordModule from "kafkajs/src/protocol/recordBatch/record/v0/index.js";
-import recordBatchModule from "kafkajs/src/protocol/recordBatch/v0/index.js";
-import compressionModule from "kafkajs/src/protocol/message/compression/index.js";
-import requestsModule from "kafkajs/src/protocol/requests/index.js";
-import apiKeysModule from "kafkajs/src/protocol/requests/apiKeys.js";
-import errorsModule from "kafkajs/src/errors.js";
-import filterAbortedMessagesModule from "kafkajs/src/consumer/filterAbortedMessages.js";
+import { createRequire } from "node:module";
+
+/** `require` relative to the package root of the kafkajs the `kafkajs` import resolves to. */
+const requireFromKafkajs = createRequire(import.meta.resolve("kafkajs"));
+
+/** kafkajs files that could not be loaded (another kafkajs version may have moved them). */
+const unloadable: string[] = [];
+
+/**
+ * One kafkajs file, by its path in the package. Loaded with `require` rather than `import`, so a
+ * file another kafkajs version moved turns the patches off instead of failing the process at
+ * start-up; the require cache gives the same module objects kafkajs' own code uses.
+ */
+function load<T>(path: string): T {
+  try {
+    return requireFromKafkajs(path) as T;
+  } catch (error) {
+    unloadable.push(`${path} (${(error as Error).message.split("\n")[0]})`);
+    return undefined as T;
+  }
+}
 
 /** The kafkajs version the patches were written against (an exact match is required). */
 export const PATCHED_KAFKAJS_VERSION = "2.2.4";
 
-/** The version in the package.json of the kafkajs that `kafkajs/...` imports resolve to. */
-export const kafkajsVersion: string = (kafkajsPackage as { version: string }).version;
+/** The version in the package.json of the kafkajs that the `kafkajs` import resolves to. */
+export const kafkajsVersion: string = load<{ version?: string } | undefined>("./package.json")
+  ?.version ?? "unknown";
 
 /** kafkajs' `Encoder` instance, as the patches use it. */
 export interface KafkaEncoder {
@@ -129,50 +138,57 @@ export interface ProduceMessage {
 }
 
 /** kafkajs' `Encoder` class (the one kafkajs' request encoders instantiate). */
-export const Encoder = EncoderModule as unknown as KafkaEncoderClass;
+export const Encoder = load<KafkaEncoderClass>("./src/protocol/encoder.js");
 /** kafkajs' `Decoder` class. */
-export const Decoder = DecoderModule as unknown as new (buffer: Buffer | null) => KafkaDecoder;
+export const Decoder = load<new (buffer: Buffer | null) => KafkaDecoder>(
+  "./src/protocol/decoder.js",
+);
 /** `requests/fetch/v11/response.js`, the Fetch response kafkajs decodes against Kafka >= 2.3. */
-export const fetchV11Response = v11ResponseModule as unknown as FetchV11ResponseModule;
+export const fetchV11Response = load<FetchV11ResponseModule>(
+  "./src/protocol/requests/fetch/v11/response.js",
+);
 /** kafkajs' `decodeMessages` (Fetch v4+): record batches and legacy message sets. */
-export const decodeMessages = decodeMessagesModule as unknown as (
-  decoder: KafkaDecoder,
-) => Promise<DecodedMessage[]>;
+export const decodeMessages = load<(decoder: KafkaDecoder) => Promise<DecodedMessage[]>>(
+  "./src/protocol/requests/fetch/v4/decodeMessages.js",
+);
 /** kafkajs' record decoder (one record of a record batch). */
-export const decodeRecord = recordDecoderModule as unknown as (
-  decoder: KafkaDecoder,
-  context: BatchContext,
-) => DecodedMessage;
+export const decodeRecord = load<(decoder: KafkaDecoder, context: BatchContext) => DecodedMessage>(
+  "./src/protocol/recordBatch/record/v0/decoder.js",
+);
 /** kafkajs' record encoder. */
-export const encodeRecord = recordModule as unknown as (record: {
-  readonly offsetDelta: number;
-  readonly timestampDelta: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers?: Record<string, Buffer>;
-}) => KafkaEncoder;
+export const encodeRecord = load<
+  (record: {
+    readonly offsetDelta: number;
+    readonly timestampDelta: number;
+    readonly key: Buffer | null;
+    readonly value: Buffer | null;
+    readonly headers?: Record<string, Buffer>;
+  }) => KafkaEncoder
+>("./src/protocol/recordBatch/record/v0/index.js");
 /** kafkajs' record batch encoder. */
-export const RecordBatch = (recordBatchModule as unknown as {
-  RecordBatch(options: {
-    compression?: number;
-    firstOffset?: bigint | string;
-    firstTimestamp?: number;
-    maxTimestamp?: number;
-    lastOffsetDelta?: number;
-    transactional?: boolean;
-    producerId?: bigint | string;
-    producerEpoch?: number;
-    firstSequence?: number;
-    records: readonly KafkaEncoder[];
-  }): Promise<KafkaEncoder>;
-}).RecordBatch;
+export const RecordBatch = load<
+  {
+    RecordBatch(options: {
+      compression?: number;
+      firstOffset?: bigint | string;
+      firstTimestamp?: number;
+      maxTimestamp?: number;
+      lastOffsetDelta?: number;
+      transactional?: boolean;
+      producerId?: bigint | string;
+      producerEpoch?: number;
+      firstSequence?: number;
+      records: readonly KafkaEncoder[];
+    }): Promise<KafkaEncoder>;
+  } | undefined
+>("./src/protocol/recordBatch/v0/index.js")?.RecordBatch!;
 /** kafkajs' compression registry (the same `Codecs` object kafkajs exports publicly). */
-export const compression = compressionModule as unknown as {
+export const compression = load<{
   readonly Codecs: Record<number, unknown>;
   lookupCodecByAttributes(attributes: number): Codec | null;
-};
+}>("./src/protocol/message/compression/index.js");
 /** kafkajs' request table and the `lookup` its broker uses to pick a request version. */
-export const requests = requestsModule as unknown as {
+export const requests = load<{
   readonly requests: Readonly<Record<string, unknown>>;
   lookup(
     versions: Readonly<Record<number, { minVersion: number; maxVersion: number }>>,
@@ -180,18 +196,27 @@ export const requests = requestsModule as unknown as {
     apiKey: number,
     definitions: unknown,
   ) => (options: Record<string, unknown>) => ProtocolRequest;
-};
+}>("./src/protocol/requests/index.js");
 /** kafkajs' API keys. */
-export const apiKeys = apiKeysModule as unknown as {
-  readonly Produce: number;
-  readonly Fetch: number;
-};
+export const apiKeys = load<{ readonly Produce: number; readonly Fetch: number }>(
+  "./src/protocol/requests/apiKeys.js",
+);
 /** kafkajs' `KafkaJSPartialMessageError` (a record batch cut short by the fetch's maxBytes). */
-export const KafkaJSPartialMessageError = (errorsModule as unknown as {
-  KafkaJSPartialMessageError: new (message: string) => Error;
-}).KafkaJSPartialMessageError;
+export const KafkaJSPartialMessageError = load<
+  { KafkaJSPartialMessageError: new (message: string) => Error } | undefined
+>("./src/errors.js")?.KafkaJSPartialMessageError!;
 /** kafkajs' consumer-side filter that drops the messages of aborted transactions. */
-export const filterAbortedMessages = filterAbortedMessagesModule as unknown as (options: {
-  readonly messages: readonly DecodedMessage[];
-  readonly abortedTransactions: readonly { producerId: string; firstOffset: string }[];
-}) => DecodedMessage[];
+export const filterAbortedMessages = load<
+  (options: {
+    readonly messages: readonly DecodedMessage[];
+    readonly abortedTransactions: readonly { producerId: string; firstOffset: string }[];
+  }) => DecodedMessage[]
+>("./src/consumer/filterAbortedMessages.js");
+
+/**
+ * The kafkajs files above that could not be loaded, or undefined when all were: the patches must
+ * then stay off (the exports above are undefined for those files).
+ */
+export const kafkajsUnloadable: string | undefined = unloadable.length === 0
+  ? undefined
+  : unloadable.join("; ");

@@ -8,7 +8,12 @@
  */
 
 import { CompressionCodecs } from "kafkajs";
-import { compression, kafkajsVersion, PATCHED_KAFKAJS_VERSION } from "./_kafkajs.ts";
+import {
+  compression,
+  kafkajsUnloadable,
+  kafkajsVersion,
+  PATCHED_KAFKAJS_VERSION,
+} from "./_kafkajs.ts";
 import { installFetchV11Decoder, uninstallFetchV11Decoder } from "./_fetch_v11_decoder.ts";
 import { installVarintEncoder, uninstallVarintEncoder } from "./_varint_encoder.ts";
 import { checkFetchV11Decoder, checkVarintEncoder } from "./_self_test.ts";
@@ -48,13 +53,15 @@ export interface KafkajsFound {
   readonly version: string;
   /** `CompressionCodecs` as the app imports it from `kafkajs`. */
   readonly publicCodecs: unknown;
+  /** kafkajs files the patches need that could not be loaded (absent when all loaded). */
+  readonly unloadable?: string;
 }
 
 /**
  * Why the patches must stay off for this kafkajs, or undefined when they may be installed: the
- * version is not exactly {@linkcode PATCHED_KAFKAJS_VERSION}, or the app's `kafkajs` is another
- * copy than the one the patches import (its public `CompressionCodecs` is not the internal
- * registry's), so patching would change code nobody runs.
+ * version is not exactly {@linkcode PATCHED_KAFKAJS_VERSION}, a kafkajs file they need cannot be
+ * loaded, or the app's `kafkajs` is another copy than the one the patches load (its public
+ * `CompressionCodecs` is not the internal registry's), so patching would change code nobody runs.
  *
  * @example
  * ```ts
@@ -72,6 +79,7 @@ export function kafkajsMismatch(found: KafkajsFound): string | undefined {
   if (found.version !== PATCHED_KAFKAJS_VERSION) {
     return `kafkajs ${found.version} != ${PATCHED_KAFKAJS_VERSION}`;
   }
+  if (found.unloadable !== undefined) return `cannot load kafkajs ${found.unloadable}`;
   if (found.publicCodecs !== compression.Codecs) {
     return "the app's kafkajs is another copy than the one patched";
   }
@@ -104,7 +112,11 @@ let installed: PatchReport | undefined;
  */
 export function installKafkajsPatches(): PatchReport {
   if (installed !== undefined) return installed;
-  const off = kafkajsMismatch({ version: kafkajsVersion, publicCodecs: CompressionCodecs });
+  const off = kafkajsMismatch({
+    version: kafkajsVersion,
+    publicCodecs: CompressionCodecs,
+    ...(kafkajsUnloadable === undefined ? {} : { unloadable: kafkajsUnloadable }),
+  });
   let patches: PatchStatus[];
   if (off !== undefined) {
     patches = PATCH_NAMES.map((name) => ({ name, live: false, reason: off }));

@@ -92,7 +92,7 @@ Deno.test("installKafkajsPatches(): kafkajs' broker path encodes and decodes thr
   assert.equal(got[19]!.headers.produced_at?.toString(), "1790000000019");
 });
 
-Deno.test("kafkajsMismatch() keeps the patches off on another version or another kafkajs copy", () => {
+Deno.test("kafkajsMismatch() keeps the patches off on another version, a missing file or another kafkajs copy", () => {
   assert.equal(kafkajsMismatch({ version: "2.2.4", publicCodecs: CompressionCodecs }), undefined);
   assert.equal(
     kafkajsMismatch({ version: "2.2.5", publicCodecs: CompressionCodecs }),
@@ -101,6 +101,14 @@ Deno.test("kafkajsMismatch() keeps the patches off on another version or another
   assert.equal(
     kafkajsMismatch({ version: "2.2.4", publicCodecs: { ...CompressionCodecs } }),
     "the app's kafkajs is another copy than the one patched",
+  );
+  assert.equal(
+    kafkajsMismatch({
+      version: "2.2.4",
+      publicCodecs: CompressionCodecs,
+      unloadable: "./src/protocol/encoder.js (Cannot find module)",
+    }),
+    "cannot load kafkajs ./src/protocol/encoder.js (Cannot find module)",
   );
 });
 
