@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { describePatchReport, installKafkajsPatches } from "../kafkajs_patches/mod.ts";
 import {
   loadSettingsFromEnvironment,
   redact,
@@ -145,6 +146,7 @@ async function main(): Promise<number> {
   }
   const secrets = secretsOf(settings);
   const log = (line: string) => console.error(redact(line, secrets));
+  log(describePatchReport(installKafkajsPatches()));
 
   const sink = sinkFromSettings(settings.sink, {
     records: batchRecords,

@@ -17,7 +17,7 @@ import { OffsetTracker } from "./offsets.ts";
 import type { Sink } from "./sinks/types.ts";
 import { BatchedSink } from "./sinks/batched.ts";
 import { ConsumerMetrics } from "./metrics.ts";
-import { installFastFetchDecoder } from "./_fast_fetch_decoder.ts";
+import { installKafkajsPatches } from "../kafkajs_patches/mod.ts";
 import { type BackoffOptions, StopRequested } from "./retry.ts";
 import type { Layout, MemberContext } from "./layouts/types.ts";
 import { PerOrderLayout } from "./layouts/per_order.ts";
@@ -58,11 +58,6 @@ export interface ConsumerWorkerOptions {
   readonly now?: () => number;
   /** kafkajs consumer session timeout, ms (default 30000). */
   readonly sessionTimeout?: number;
-  /**
-   * Decode fetched record batches with `_fast_fetch_decoder.ts` (default true; the same messages
-   * as kafkajs' decoder, less CPU). The patch is process-wide and stays once installed.
-   */
-  readonly fastDecoder?: boolean;
 }
 
 /** What {@linkcode ConsumerWorker.stop} did. */
@@ -133,7 +128,7 @@ export class ConsumerWorker {
 
   private constructor(options: ConsumerWorkerOptions) {
     this.#options = options;
-    if (options.fastDecoder ?? true) installFastFetchDecoder();
+    installKafkajsPatches(); // idempotent; main.ts installs and logs it at start-up
     this.#log = options.log ?? ((line) => console.error(line));
     this.#metrics = new ConsumerMetrics({ now: options.now ?? Date.now });
     this.#consumer = options.kafka.consumer({

@@ -7,6 +7,11 @@
  */
 
 import { type ProducerMetricsServer, startProducerMetrics } from "./http.ts";
+import {
+  describePatchReport,
+  installKafkajsPatches,
+  patchReportJson,
+} from "../kafkajs_patches/mod.ts";
 import { createKafka, describeKafkaError } from "../config/kafka.ts";
 import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
 import { HELP, parseCli, UsageError } from "./cli.ts";
@@ -97,6 +102,8 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     counts: () => run.counts(),
   });
   const log = (line: string) => progress.log(line);
+  const kafkajsPatches = installKafkajsPatches();
+  if (!cli.quiet) log(describePatchReport(kafkajsPatches));
   const run = new ProduceRun();
   const ackLatency = newAckLatency();
   let metricsServer: ProducerMetricsServer | undefined;
@@ -306,6 +313,7 @@ function summaryJson(s: ProduceSummary, topic: string, cli: CliOptions): Record<
     batches: s.batches,
     stopped_by: s.stoppedBy,
     idempotent: cli.idempotent,
+    kafkajs_patches: patchReportJson(installKafkajsPatches()),
     ...(s.firstError === undefined ? {} : { error: s.firstError.message }),
   };
 }

@@ -16,7 +16,7 @@ import {
   type RecordMetadata,
 } from "kafkajs";
 import { ORDER_SCHEMA } from "../core/order.ts";
-import { installFastVarints } from "./_fast_varint.ts";
+import { installKafkajsPatches } from "../kafkajs_patches/mod.ts";
 import { KeyPartitioner } from "./murmur2.ts";
 import type { OutgoingRecord } from "./sources.ts";
 
@@ -80,11 +80,6 @@ export interface KafkaPublisherOptions {
   readonly deliveryTimeoutMs: number;
   /** Compression codec (default snappy). */
   readonly compression?: CompressionTypes;
-  /**
-   * Speed up kafkajs' record encoding under Deno (default true; see `_fast_varint.ts`). It
-   * patches kafkajs' encoder for the whole process; the bytes sent are identical.
-   */
-  readonly fastEncoder?: boolean;
   /** Clock for ack latency (default `performance.now`). */
   readonly now?: () => number;
 }
@@ -118,7 +113,7 @@ export class KafkaPublisher implements Publisher {
    * `deliveryTimeoutMs` (plus one connection timeout) with kafkajs' error as `cause`.
    */
   static async connect(options: KafkaPublisherOptions): Promise<KafkaPublisher> {
-    if (options.fastEncoder ?? true) installFastVarints();
+    installKafkajsPatches(); // idempotent; main.ts installs and logs it at start-up
     const partitionOf = new WeakMap<Message, number>();
     const producer = options.kafka.producer({
       allowAutoTopicCreation: false,

@@ -121,6 +121,13 @@ Deno.test("consumer /metrics numbers move as orders flow; histogram invariants h
       return lag.length === 3 && lag.every((x) => x.value === 0);
     }, 20_000);
     assert.equal(second.get("orderflow_build_info")?.samples[0]?.value, 1);
+    // The kafkajs patches are live, and the consumer said so at start-up.
+    for (const patch of ["fetch_v11_decoder", "varint_encoder"]) {
+      assert.equal(valueOf(second, "orderflow_kafkajs_patch_live", { patch }), 1, patch);
+    }
+    assert.ok(proc.lines.includes(
+      "kafkajs patches: fetch_v11_decoder live, varint_encoder live (kafkajs 2.2.4)",
+    ));
     assert.equal(second.get("orderflow_scorer_failures_total")?.type, "counter");
 
     // The snapshot agrees with /metrics.

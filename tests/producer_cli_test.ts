@@ -175,6 +175,12 @@ Deno.test({
       assert.equal(summary.failed, 0);
       assert.equal(summary.sent, 700);
       assert.ok(summary.batches >= 7, `batches: ${summary.batches}`);
+      assert.deepEqual(summary.kafkajs_patches, {
+        kafkajs: "2.2.4",
+        fetch_v11_decoder: "live",
+        varint_encoder: "live",
+      });
+      assert.match(r.stderr, /kafkajs patches: fetch_v11_decoder live, varint_encoder live/);
       for (const k of ["p50", "p95", "p99"]) {
         assert.equal(typeof summary.ack_latency_ms[k], "number");
       }

@@ -1,7 +1,7 @@
 /**
  * The consumer's `/metrics` source: the worker's {@linkcode ConsumerMetrics} registry plus what
- * lives outside it — records in flight, scorer failures and reloads (from the scoring host) and
- * build info.
+ * lives outside it — records in flight, scorer failures and reloads (from the scoring host),
+ * build info and whether each kafkajs patch is live.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import {
   MetricsRegistry,
 } from "../../mod.ts";
 import type { ObservedConsumer } from "./observed.ts";
+import { kafkajsPatchReport, PATCH_NAMES } from "../../kafkajs_patches/mod.ts";
 
 /** A counter whose samples come from a callback (counts kept by another component). */
 export class CallbackCounter implements Metric {
@@ -128,6 +129,17 @@ export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo)
     help: "Build information; the value is always 1.",
     labelNames: ["version", "deno"],
     collect: (g) => g.set(1, { version: build.version, deno: build.deno }),
+  });
+  extra.gauge({
+    name: "orderflow_kafkajs_patch_live",
+    help: "1 when the kafkajs patch is installed and passed its self-test, 0 when off.",
+    labelNames: ["patch"],
+    collect: (g) => {
+      const patches = kafkajsPatchReport()?.patches ?? [];
+      for (const patch of PATCH_NAMES) {
+        g.set(patches.some((p) => p.name === patch && p.live) ? 1 : 0, { patch });
+      }
+    },
   });
   return Object.freeze({
     collect(now?: number): MetricSnapshot[] {

@@ -1,33 +1,39 @@
 /**
- * A speed-up for kafkajs 2.2.4's Fetch (v11) response decoding under Deno (private to
- * `consumer/`).
+ * The `fetch_v11_decoder` patch: kafkajs 2.2.4's Fetch v11 response `decode` (the version kafkajs
+ * uses against Kafka >= 2.3) with a record loop that reads each record batch directly: varints
+ * from the bytes, offsets and timestamps in double arithmetic while they are safe integers,
+ * headers built in place. kafkajs builds a `Decoder`, 64-bit `Long`s and a Buffer slice per
+ * record and rebuilds the header object per header; under Deno that is a large share of the
+ * consumer's CPU (figures: bench/consumer_notes.md).
  *
- * kafkajs decodes every record through a fresh `Decoder`, 64-bit `Long` (BigInt) arithmetic for
- * its timestamp and offset, a Buffer slice per record and a header object rebuilt with a spread
- * per header: ~15 % of the consumer's CPU profile. {@linkcode installFastFetchDecoder} replaces
- * the `decode` of kafkajs' Fetch v11 response module (the version kafkajs uses against Kafka
- * >= 2.3) with the same code whose record loop reads the record batch directly: varints from the
- * bytes, offsets and timestamps in double arithmetic while they are safe integers, headers built
- * in place. It produces the same message objects (unit-tested with `deepStrictEqual` against
- * kafkajs' own decoder); any record it does not recognise as well-formed (a varint longer than
- * the fast path reads, fields running past the record's length, offsets beyond 2^53, a null
- * record) is decoded by kafkajs' own record decoder, and legacy message sets by kafkajs'
- * `decodeMessages`.
+ * Rule: it returns the same objects as kafkajs' decoder for every input (`deepStrictEqual`, tested
+ * in `_fetch_v11_decoder_test.ts`). Whatever it does not recognise as a plainly well-formed record
+ * (a varint longer than the fast path reads, fields running past the record's length, offsets
+ * beyond 2^53, a null record) goes to kafkajs' own record decoder, and legacy message sets to
+ * kafkajs' `decodeMessages`, so the rare cases keep kafkajs' exact behaviour.
  *
- * The kafkajs version is pinned in deno.json; re-check this file when upgrading it.
+ * Install it through `installKafkajsPatches()` (mod.ts), never directly: that checks the kafkajs
+ * version first and reports whether the patch is live.
  *
  * @module
  */
 
 import type { Buffer } from "node:buffer";
-import Decoder from "kafkajs/src/protocol/decoder.js";
-import v11Response from "kafkajs/src/protocol/requests/fetch/v11/response.js";
-import originalDecodeMessages from "kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js";
-import RecordDecoder from "kafkajs/src/protocol/recordBatch/record/v0/decoder.js";
-import compression from "kafkajs/src/protocol/message/compression/index.js";
-import errors from "kafkajs/src/errors.js";
+import {
+  type BatchContext,
+  compression,
+  type DecodedMessage,
+  decodeMessages as decodeMessagesOriginal,
+  Decoder as KDecoder,
+  decodeRecord as decodeRecordOriginal,
+  type FetchDecode,
+  fetchV11Response,
+  type KafkaDecoder,
+  KafkaJSPartialMessageError,
+} from "./_kafkajs.ts";
 
-const INSTALLED = Symbol.for("orderflow.fastFetchDecoder");
+/** Marks kafkajs' response module as patched; the value is kafkajs' own `decode`. */
+const INSTALLED = Symbol.for("orderflow.kafkajsPatches.fetchV11Decoder");
 /** Where the magic byte sits in a record batch / message set. */
 const MAGIC_OFFSET = 16;
 const RECORD_BATCH_MAGIC = 2;
@@ -38,90 +44,29 @@ const CONTROL_FLAG_MASK = 0x20;
 const CREATE_TIME = 0;
 const LOG_APPEND_TIME = 1;
 
-/** kafkajs' `Decoder` as this file uses it. */
-interface KafkaDecoder {
-  buffer: Buffer;
-  offset: number;
-  readInt8(): number;
-  readInt16(): number;
-  readInt32(): number;
-  readInt64(): bigint;
-  readString(): string | null;
-  readBytes(length?: number): Buffer | null;
-  readAll(): Buffer;
-  readArray<T>(reader: (d: KafkaDecoder) => T): T[];
-  readArrayAsync<T>(reader: (d: KafkaDecoder) => Promise<T>): Promise<T[]>;
-  canReadBytes(length: number): boolean;
-  slice(size: number): KafkaDecoder;
-  forward(size: number): void;
-}
-
-type DecoderClass = new (buffer: Buffer | null) => KafkaDecoder;
-const KDecoder = Decoder as unknown as DecoderClass;
-
-/** A kafkajs record-batch context, shared by the batch's messages. */
-interface BatchContext {
-  readonly firstOffset: string;
-  readonly firstTimestamp: string;
-  readonly partitionLeaderEpoch: number;
-  readonly inTransaction: boolean;
-  readonly isControlBatch: boolean;
-  readonly lastOffsetDelta: number;
-  readonly producerId: string;
-  readonly producerEpoch: number;
-  readonly firstSequence: number;
-  readonly maxTimestamp: string;
-  readonly timestampType: number;
-  readonly magicByte: number;
-}
-
-/** A decoded message, as kafkajs' record decoder returns it. */
-export interface DecodedMessage {
-  readonly magicByte: number;
-  readonly attributes: number;
-  readonly timestamp: string;
-  readonly offset: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: Record<string, unknown>;
-  readonly isControlRecord: boolean;
-  readonly batchContext: BatchContext;
-}
-
-interface Codec {
-  decompress(buffer: Buffer): Promise<Buffer>;
-}
-
-type ResponseModule = {
-  decode: (rawData: Buffer) => Promise<unknown>;
-  [INSTALLED]?: (rawData: Buffer) => Promise<unknown>;
-};
-
-const lookupCodecByAttributes = (compression as {
-  lookupCodecByAttributes(attributes: number): Codec | null;
-}).lookupCodecByAttributes;
-const { KafkaJSPartialMessageError } = errors as {
-  KafkaJSPartialMessageError: new (message: string) => Error;
-};
-const decodeRecordOriginal = RecordDecoder as unknown as (
-  decoder: KafkaDecoder,
-  context: BatchContext,
-) => DecodedMessage;
-const decodeMessagesOriginal = originalDecodeMessages as unknown as (
-  decoder: KafkaDecoder,
-) => Promise<DecodedMessage[]>;
+type PatchedModule = { decode: FetchDecode; [INSTALLED]?: FetchDecode };
 
 /**
- * Installs the fast Fetch v11 decoder (once per process); returns kafkajs' original `decode`.
+ * Sets kafkajs' Fetch v11 `decode` to {@linkcode decodeFetchV11} (once per process); returns
+ * kafkajs' original `decode`.
  */
-export function installFastFetchDecoder(): (rawData: Buffer) => Promise<unknown> {
-  const module = v11Response as unknown as ResponseModule;
+export function installFetchV11Decoder(): FetchDecode {
+  const module = fetchV11Response as PatchedModule;
   const done = module[INSTALLED];
   if (done !== undefined) return done;
   const original = module.decode;
   module.decode = decodeFetchV11;
-  Object.defineProperty(module, INSTALLED, { value: original });
+  Object.defineProperty(module, INSTALLED, { value: original, configurable: true });
   return original;
+}
+
+/** Puts kafkajs' own `decode` back (a failed self-test); a no-op when not installed. */
+export function uninstallFetchV11Decoder(): void {
+  const module = fetchV11Response as PatchedModule;
+  const original = module[INSTALLED];
+  if (original === undefined) return;
+  module.decode = original;
+  delete module[INSTALLED];
 }
 
 /** kafkajs' Fetch v11 `decode`, with {@linkcode decodeMessages} below. */
@@ -223,7 +168,7 @@ async function decodeRecordBatch(fetchDecoder: KafkaDecoder, out: DecodedMessage
     timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
     magicByte,
   };
-  const codec = lookupCodecByAttributes(attributes);
+  const codec = compression.lookupCodecByAttributes(attributes);
   if (codec === null) {
     const count = decoder.readInt32();
     if (count === -1) return;
@@ -238,9 +183,10 @@ async function decodeRecordBatch(fetchDecoder: KafkaDecoder, out: DecodedMessage
 
 /**
  * Decodes `count` records from `buf` at `at` like kafkajs' `decodeRecord` (a varint length, then
- * the record within that many bytes); returns the offset after them.
+ * the record within that many bytes); returns the offset after them. Exported for the install
+ * self-test (`_self_test.ts`).
  */
-function decodeRecords(
+export function decodeRecords(
   buf: Buffer,
   at: number,
   count: number,
