@@ -9,6 +9,7 @@ import type { Kafka } from "kafkajs";
 import { createTopic, deleteTopic, plaintextKafka, s3Env, uniqueName } from "./_infra.ts";
 import { createCosClient } from "../config/cos.ts";
 import type { CosSettings } from "../config/settings.ts";
+import { s3Fetch, s3Path } from "../dev/sigv4.ts";
 
 export { createTopic, deleteTopic, plaintextKafka, uniqueName };
 
@@ -252,19 +253,18 @@ export async function deleteBucket(bucket: string): Promise<void> {
 }
 
 /**
- * Keys under `prefix` in a bucket of the local S3 server. Lists with plain `fetch` (moto accepts
- * unsigned requests): the SDK's listObjectsV2 sometimes stalls under Deno on large responses.
+ * Keys under `prefix` in a bucket of the local S3 server. Lists with a SigV4-signed `fetch`
+ * (dev/sigv4.ts): the SDK's listObjectsV2 sometimes stalls under Deno on large responses.
  */
 export async function bucketKeys(prefix: string, bucket: string): Promise<string[]> {
-  const endpoint = localCos().endpoint;
+  const cos = localCos();
+  if (cos.auth.kind !== "hmac") throw new TypeError("localCos() is HMAC");
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const url = new URL(`${endpoint}/${bucket}`);
-    url.searchParams.set("list-type", "2");
-    url.searchParams.set("prefix", prefix);
-    if (token !== undefined) url.searchParams.set("continuation-token", token);
-    const res = await fetch(url);
+    const query: Record<string, string> = { "list-type": "2", prefix };
+    if (token !== undefined) query["continuation-token"] = token;
+    const res = await s3Fetch(cos.endpoint, cos.auth, "GET", s3Path(bucket), { query });
     const xml = await res.text();
     if (!res.ok) throw new RangeError(`Cannot list ${bucket}: ${res.status} ${xml.slice(0, 200)}`);
     for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(m[1]!.replaceAll("&amp;", "&"));
@@ -340,8 +340,7 @@ export async function readDlq(topic: string): Promise<DlqRecord[]> {
 
 /**
  * A TCP proxy in front of the real S3 server that the test can take down and bring back: a real
- * network outage for the consumer without stopping the shared server (moto keeps its buckets in
- * memory, so `dev/s3.sh stop` would wipe every engineer's objects).
+ * network outage for the consumer without stopping the server other tests and engineers share.
  */
 export class OutageProxy {
   readonly port: number;
@@ -444,8 +443,7 @@ export class OutageProxy {
 
 /**
  * Waits until `check()` is true, asking every `intervalMs` (throws after `timeoutMs`). Checks that
- * list a big bucket should ask seldom: moto serves one request at a time, so a listing loop starves
- * the writes under test.
+ * list a big bucket should ask seldom: a listing loop takes CPU from the writes under test.
  */
 export async function until(
   what: string,
