@@ -107,14 +107,24 @@ function relativeRefreshWindow(credentials: IamCredentials): void {
 /**
  * Gets a new IAM token for `client` now, even if the current one looks valid by the client's
  * clock: for a request COS refused with 403 (an expired token, e.g. across a suspend or clock
- * skew). Resolves false for an HMAC client (nothing to renew).
+ * skew). Resolves false for an HMAC client (nothing to renew). Rejects after `timeoutMs` (default
+ * 15 s) without an answer: the SDK's token manager can drop a callback (see above), and a write
+ * waiting on it must fail and be retried rather than wait forever.
  */
-export function renewIamToken(client: CosClient): Promise<boolean> {
+export function renewIamToken(client: CosClient, timeoutMs = 15_000): Promise<boolean> {
   const credentials = client.config.credentials as unknown as IamCredentials | null;
   const manager = credentials?.tokenManager;
   if (manager === undefined) return Promise.resolve(false);
   return new Promise((resolve, reject) => {
-    manager.refreshToken(null, true, (err) => err ? reject(err) : resolve(true));
+    const timer = setTimeout(
+      () => reject(new Error(`Cannot renew the IAM token: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    manager.refreshToken(null, true, (err) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(true);
+    });
   });
 }
 
