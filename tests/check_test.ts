@@ -178,8 +178,8 @@ Deno.test("check with a wrong HMAC secret exits 1: the S3 server refuses the sig
     COS_HMAC_SECRET_ACCESS_KEY: wrong,
   });
   assert.equal(run.code, 1, run.output);
-  // The bucket probe is a HEAD: its 403 has no body, so no SignatureDoesNotMatch code to name.
-  assert.match(row(run, "cos.bucket"), /FAIL\s+Access to bucket .* denied/);
+  assert.match(row(run, "cos.bucket"), /FAIL\s+COS rejected the HMAC keys/);
+  assert.match(run.stdout, /→ set COS_HMAC_ACCESS_KEY_ID \/ COS_HMAC_SECRET_ACCESS_KEY/);
   assertAbsent(run, [wrong, s3.COS_HMAC_SECRET_ACCESS_KEY]);
 });
 
