@@ -7,7 +7,15 @@ import assert from "node:assert/strict";
 import { createCosClient, describeCosError } from "../config/cos.ts";
 import { signToken } from "../dev/iam_token.ts";
 import { s3Env, uniqueName } from "./_infra.ts";
-import { localCos } from "./consumer_support.ts";
+import {
+  cleanup,
+  consumerEnv,
+  ConsumerProcess,
+  localCos,
+  produce,
+  scenario,
+  validOrders,
+} from "./consumer_support.ts";
 import { PrivateS3 } from "./s3_support.ts";
 
 Deno.test("S3 server refuses unsigned requests and a wrong HMAC secret", async () => {
@@ -29,6 +37,36 @@ Deno.test("S3 server refuses unsigned requests and a wrong HMAC secret", async (
   assert.equal((err as { statusCode?: number }).statusCode, 403);
   assert.equal((err as { code?: string }).code, "SignatureDoesNotMatch");
   assert.equal(describeCosError(err, wrong).kind, "credentials");
+});
+
+Deno.test("consume with a wrong HMAC secret stops at start with exit 2 and the HMAC remedy", async () => {
+  const env = s3Env();
+  const s = await scenario("wrong-secret", 1);
+  const wrong = `wrong-${crypto.randomUUID()}`;
+  try {
+    await produce(s.topic, validOrders("ws", 3));
+    const proc = new ConsumerProcess(
+      consumerEnv(s, {
+        SINK: "cos",
+        COS_AUTH: "hmac",
+        COS_ENDPOINT: env.COS_ENDPOINT!,
+        COS_BUCKET: env.COS_BUCKET!,
+        COS_HMAC_ACCESS_KEY_ID: env.COS_HMAC_ACCESS_KEY_ID!,
+        COS_HMAC_SECRET_ACCESS_KEY: wrong,
+        HTTP_PORT: "0",
+      }),
+      ["--summary-interval", "0"],
+    );
+    const code = await proc.exit(30_000);
+    const log = proc.lines.join("\n");
+    assert.equal(code, 2, log);
+    assert.match(log, /Cannot start the consumer: COS rejected the HMAC keys/);
+    assert.match(log, /Fix: set COS_HMAC_ACCESS_KEY_ID \/ COS_HMAC_SECRET_ACCESS_KEY/);
+    assert.ok(!log.includes(wrong), "the secret is never printed");
+    assert.doesNotMatch(log, /joined group/);
+  } finally {
+    await cleanup(s);
+  }
 });
 
 Deno.test("S3 server serves 64 concurrent signed PUTs from ibm-cos-sdk (path style) intact", async () => {

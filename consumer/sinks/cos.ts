@@ -108,7 +108,15 @@ export class CosSink implements Sink {
   /** HEADs the bucket: resolves when it exists and the credentials work. */
   async probe(): Promise<void> {
     try {
-      await this.#client.headBucket({ Bucket: this.#cos.bucket }).promise();
+      try {
+        await this.#client.headBucket({ Bucket: this.#cos.bucket }).promise();
+      } catch (error) {
+        // A refused HEAD has no body, so no error code (a wrong HMAC secret and a missing role
+        // both read "Forbidden"); the same request as a listing gets COS's coded answer.
+        if ((error as { statusCode?: unknown }).statusCode !== 403) throw error;
+        await this.#client.listObjectsV2({ Bucket: this.#cos.bucket, MaxKeys: 1 }).promise();
+        throw error;
+      }
     } catch (error) {
       const described = describeCosError(error, this.#cos);
       throw new SinkWriteError(
