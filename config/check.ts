@@ -298,7 +298,15 @@ async function checkCos(settings: Settings, timed: Timed): Promise<void> {
   const client = createCosClient(cos, { maxRetries: 1, connectTimeoutMs: 5_000 });
   const target = `${cos.endpoint}/${cos.bucket}`;
   const bucketOk = await timed("cos.bucket", target, async () => {
-    await client.headBucket({ Bucket: cos.bucket }).promise();
+    try {
+      await client.headBucket({ Bucket: cos.bucket }).promise();
+    } catch (error) {
+      // A refused HEAD has no body, so no error code (a wrong HMAC secret and a missing role
+      // both read "Forbidden"); the same request as a listing gets COS's coded answer.
+      if ((error as { statusCode?: unknown }).statusCode !== 403) throw error;
+      await client.listObjectsV2({ Bucket: cos.bucket, MaxKeys: 1 }).promise();
+      throw error;
+    }
     return `bucket exists and is accessible (${cos.auth.kind.toUpperCase()} auth)`;
   }, describe);
   if (!bucketOk) return;

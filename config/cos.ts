@@ -54,19 +54,77 @@ export function createCosClient(cos: CosSettings, options: CreateCosClientOption
     },
   };
   if (cos.auth.kind === "iam") {
-    return new S3({
+    const client = new S3({
       ...common,
       apiKeyId: cos.auth.apiKey,
       serviceInstanceId: cos.auth.serviceInstanceId,
       ibmAuthEndpoint: cos.auth.authEndpoint,
       signatureVersion: "iam",
     });
+    relativeRefreshWindow(client.config.credentials as unknown as IamCredentials);
+    return client;
   }
   return new S3({
     ...common,
     accessKeyId: cos.auth.accessKeyId,
     secretAccessKey: cos.auth.secretAccessKey,
     signatureVersion: "v4",
+  });
+}
+
+/** The parts of ibm-cos-sdk's IAM credentials object this module touches. */
+interface IamCredentials {
+  needsRefresh(): boolean;
+  tokenManager?: {
+    token?: { expiration?: Date };
+    refreshToken(
+      options: null,
+      forceRenew: boolean | null,
+      callback: (err: unknown) => void,
+    ): unknown;
+  };
+}
+
+/**
+ * Makes the SDK renew an IAM token when less than a quarter of its lifetime (at most 15 s) is
+ * left, instead of its fixed 15 s. ibm-cos-sdk 1.15.1 loses the caller's callback when a token is
+ * still inside the renewal window right after it was renewed (its token manager calls back, the
+ * request asks again at once and its second callback is dropped): the request never completes.
+ * That happens with tokens shorter than the window, and to every request when a renewal comes
+ * late. Its own timer still renews at 75% of the lifetime; this only moves the on-demand check.
+ */
+function relativeRefreshWindow(credentials: IamCredentials): void {
+  let seen: { readonly token: object; readonly lifetimeMs: number } | undefined;
+  credentials.needsRefresh = function (this: IamCredentials): boolean {
+    const token = this.tokenManager?.token;
+    if (token?.expiration === undefined) return true;
+    const expires = token.expiration.getTime();
+    if (seen?.token !== token) seen = { token, lifetimeMs: Math.max(0, expires - Date.now()) };
+    return Date.now() > expires - Math.min(15_000, seen.lifetimeMs / 4);
+  };
+}
+
+/**
+ * Gets a new IAM token for `client` now, even if the current one looks valid by the client's
+ * clock: for a request COS refused with 403 (an expired token, e.g. across a suspend or clock
+ * skew). Resolves false for an HMAC client (nothing to renew). Rejects after `timeoutMs` (default
+ * 15 s) without an answer: the SDK's token manager can drop a callback (see above), and a write
+ * waiting on it must fail and be retried rather than wait forever.
+ */
+export function renewIamToken(client: CosClient, timeoutMs = 15_000): Promise<boolean> {
+  const credentials = client.config.credentials as unknown as IamCredentials | null;
+  const manager = credentials?.tokenManager;
+  if (manager === undefined) return Promise.resolve(false);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`Cannot renew the IAM token: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    manager.refreshToken(null, true, (err) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(true);
+    });
   });
 }
 

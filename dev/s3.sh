@@ -1,33 +1,50 @@
 #!/usr/bin/env bash
-# Local S3-compatible server (moto server mode) + a local IBM IAM token endpoint.
+# Local S3 server (S3Proxy, filesystem backend) + a local IBM IAM token endpoint + the IAM front.
 #
-#   bash dev/s3.sh start    start both in the background (idempotent), wait until they answer,
-#                           create bucket `orderflow`, write .run/s3/s3.env
-#   bash dev/s3.sh stop     stop both (SIGTERM, SIGKILL after a timeout)
-#   bash dev/s3.sh status   exit 0 when both run, 3 when not
+#   bash dev/s3.sh start    start all three in the background (idempotent), wait until they
+#                           answer, create bucket `orderflow`, write .run/s3/s3.env
+#   bash dev/s3.sh stop     stop all three (SIGTERM, SIGKILL after a timeout)
+#   bash dev/s3.sh status   exit 0 when all three run, 3 when not
 #
-# S3:  http://127.0.0.1:9000 (moto[server], pinned below, in the venv dev/.cache/s3-venv unless
-#      the machine's python3 already has moto.server)
-# IAM: http://127.0.0.1:9001/identity/token (dev/iam_token_server.py, stdlib only)
-# Credentials (HMAC pair, IAM API key, service instance id) are generated once into .run/s3/.
-# moto accepts any credentials (it does not verify SigV4 signatures nor IBM bearer tokens); the
-# IAM endpoint is what rejects a wrong API key.
+# S3:        http://127.0.0.1:9000, S3Proxy 2.6.0 (org.gaul:s3proxy, jar-with-dependencies, from
+#            Maven Central into dev/.cache/s3proxy/ via dev/s3proxy/pom.xml), path-style, objects in
+#            .run/s3/data/ (kept across restarts). It checks every request's AWS signature (v2 or
+#            v4) against the generated HMAC pair: a wrong secret gets 403 SignatureDoesNotMatch.
+# IAM:       http://127.0.0.1:9001/identity/token (dev/iam.ts): issues tokens for the generated API
+#            key, lifetime IAM_TOKEN_LIFETIME seconds.
+# IAM front: http://127.0.0.1:9002 (dev/iam_front.ts), the endpoint for IAM-mode clients
+#            (COS_IAM_ENDPOINT in s3.env): refuses missing, unknown and expired bearer tokens with
+#            403 AccessDenied as COS does, forwards the rest to S3Proxy re-signed with the HMAC
+#            pair. S3Proxy cannot check IAM tokens itself; one S3Proxy serves both auth modes.
+# Credentials (HMAC pair, IAM API key, service instance id, token signing key) are generated once
+# into .run/s3/. Needs Java 17+, Maven (first run), curl, openssl and the pinned Deno.
 #
-# Environment: S3_START_TIMEOUT (seconds, default 60), S3_STOP_TIMEOUT (default 10).
+# Environment: S3_START_TIMEOUT (seconds, default 60), S3_STOP_TIMEOUT (default 10),
+# IAM_TOKEN_LIFETIME (seconds, default 3600), S3PROXY_HEAP_OPTS (default "-Xmx256m").
+# A second, independent server (tests stop one without touching the shared one): S3_RUN_DIR
+# (state dir, default .run/s3), S3_PORT (9000), IAM_PORT (9001), IAM_FRONT_PORT (9002).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEV="$ROOT/dev"
-RUN="$ROOT/.run/s3"
-VENV="$DEV/.cache/s3-venv"
-MOTO_REQUIREMENT="moto[server]==5.2.5"
-S3_PORT=9000
-IAM_PORT=9001
+RUN="${S3_RUN_DIR:-$ROOT/.run/s3}"
+[[ "$RUN" == /* ]] || RUN="$PWD/$RUN"
+POM="$DEV/s3proxy/pom.xml"
+LIBS="$DEV/.cache/s3proxy"
+S3_PORT="${S3_PORT:-9000}"
+IAM_PORT="${IAM_PORT:-9001}"
+FRONT_PORT="${IAM_FRONT_PORT:-9002}"
+TOKEN_LIFETIME="${IAM_TOKEN_LIFETIME:-3600}"
+HEAP_OPTS="${S3PROXY_HEAP_OPTS:--Xmx256m}"
 BUCKET=orderflow
-MOTO_PID="$RUN/moto.pid"
-IAM_PID="$RUN/iam.pid"
+DATA="$RUN/data"
+CONF="$RUN/s3proxy.conf"
+S3PROXY_PID="$RUN/s3proxy.pid"
+IAM_PID="$RUN/iam-token.pid"
+FRONT_PID="$RUN/iam-front.pid"
 SECRETS="$RUN/secrets.env"
 API_KEY_FILE="$RUN/api_key"
+TOKEN_KEY_FILE="$RUN/token_key"
 S3_ENV="$RUN/s3.env"
 START_TIMEOUT="${S3_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${S3_STOP_TIMEOUT:-10}"
@@ -35,43 +52,60 @@ STOP_TIMEOUT="${S3_STOP_TIMEOUT:-10}"
 log() { printf 's3: %s\n' "$*" >&2; }
 die() { printf 's3: %s\n' "$*" >&2; exit 1; }
 
-require_python() {
-  if ! command -v python3 >/dev/null 2>&1; then
-    printf 's3: cannot start: missing python3\n' >&2
-    printf '  install on Debian/Ubuntu: apt-get install -y python3 python3-venv python3-pip\n' >&2
+require_tools() {
+  local missing=() tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if ((${#missing[@]})); then
+    printf 's3: cannot start: missing %s\n' "${missing[*]}" >&2
+    printf '  install on Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless maven curl openssl\n' >&2
+    exit 1
+  fi
+  local major
+  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
+  if [[ -z "$major" ]] || ((major < 17)); then
+    printf 's3: cannot start: Java 17 or newer is required (found: %s)\n' "${major:-unknown}" >&2
+    printf '  install on Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless\n' >&2
     exit 1
   fi
 }
 
-# Prints the python that can import moto.server, installing moto into a venv when needed.
-moto_python() {
-  if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import moto.server' 2>/dev/null; then
-    printf '%s\n' "$VENV/bin/python"
+pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
+
+# The S3Proxy jar, resolved once (skipped when present and the pom is unchanged).
+ensure_jar() {
+  if [[ -f "$LIBS/.complete" && "$(cat "$LIBS/.complete")" == "$(pom_hash)" ]]; then
     return 0
   fi
-  if python3 -c 'import moto.server' 2>/dev/null; then
-    printf '%s\n' "$(command -v python3)"
-    return 0
+  command -v mvn >/dev/null 2>&1 || require_tools mvn
+  log "resolving S3Proxy from Maven Central into dev/.cache/s3proxy (first run only)..."
+  local tmp="$LIBS.tmp.$$"
+  rm -rf "$tmp"
+  if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+    -DexcludeTransitive=true -DoutputDirectory="$tmp" >&2; then
+    rm -rf "$tmp"
+    die "cannot resolve S3Proxy: mvn dependency:copy-dependencies failed (see output above)
+  check that Maven Central (repo.maven.apache.org) is reachable"
   fi
-  log "python3 cannot import moto.server: installing $MOTO_REQUIREMENT into ${VENV#"$ROOT/"} (first run only)..."
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  if ! python3 -m venv "$VENV" >&2; then
-    rm -rf "$VENV"
-    die "cannot create a Python venv in $VENV
-  install on Debian/Ubuntu: apt-get install -y python3-venv python3-pip"
-  fi
-  if ! "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_REQUIREMENT" >&2; then
-    rm -rf "$VENV"
-    die "cannot install $MOTO_REQUIREMENT with pip (see output above)
-  check that PyPI is reachable, or install it yourself: pip install '$MOTO_REQUIREMENT'"
-  fi
-  printf '%s\n' "$VENV/bin/python"
+  pom_hash >"$tmp/.complete"
+  rm -rf "$LIBS"
+  mkdir -p "$(dirname "$LIBS")"
+  mv "$tmp" "$LIBS"
 }
 
-random_hex() { python3 -c "import secrets, sys; print(secrets.token_hex(int(sys.argv[1])))" "$1"; }
+jar() {
+  local found=("$LIBS"/s3proxy-*-jar-with-dependencies.jar)
+  [[ -f "${found[0]}" ]] || die "cannot find the S3Proxy jar in ${LIBS#"$ROOT/"}
+  delete dev/.cache/s3proxy and run \`bash dev/s3.sh start\` again"
+  printf '%s\n' "${found[0]}"
+}
 
-# HMAC pair, IAM API key and service instance id, generated once and reused.
+deno_bin() { printf '%s/deno\n' "$(bash "$DEV/deno.sh" --bin-dir)"; }
+
+random_hex() { openssl rand -hex "$1"; }
+
+# HMAC pair, IAM API key, service instance id and token signing key, generated once and reused.
 ensure_secrets() {
   if [[ ! -s "$SECRETS" ]]; then
     (
@@ -81,15 +115,36 @@ ensure_secrets() {
         printf 'COS_HMAC_SECRET_ACCESS_KEY=%s\n' "$(random_hex 24)"
         printf 'COS_API_KEY=%s\n' "$(random_hex 22)"
         printf 'COS_INSTANCE_ID=crn:v1:bluemix:public:cloud-object-storage:global:a/%s:%s::\n' \
-          "$(random_hex 16)" "$(python3 -c 'import uuid; print(uuid.uuid4())')"
+          "$(random_hex 16)" "$(cat /proc/sys/kernel/random/uuid)"
       } >"$SECRETS.tmp"
       mv "$SECRETS.tmp" "$SECRETS"
     )
     log "generated HMAC keys, IAM API key and instance id in ${SECRETS#"$ROOT/"}"
   fi
+  if [[ ! -s "$TOKEN_KEY_FILE" ]]; then
+    (umask 077 && random_hex 32 >"$TOKEN_KEY_FILE.tmp" && mv "$TOKEN_KEY_FILE.tmp" "$TOKEN_KEY_FILE")
+  fi
   # shellcheck source=/dev/null
   source "$SECRETS"
   (umask 077 && printf '%s\n' "$COS_API_KEY" >"$API_KEY_FILE")
+}
+
+write_conf() {
+  (
+    umask 077
+    cat >"$CONF.tmp" <<EOF
+# Generated by dev/s3.sh on every start; edit the script, not this file.
+s3proxy.endpoint=http://127.0.0.1:$S3_PORT
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$COS_HMAC_ACCESS_KEY_ID
+s3proxy.credential=$COS_HMAC_SECRET_ACCESS_KEY
+jclouds.provider=filesystem-nio2
+jclouds.filesystem.basedir=$DATA
+jclouds.identity=$COS_HMAC_ACCESS_KEY_ID
+jclouds.credential=$COS_HMAC_SECRET_ACCESS_KEY
+EOF
+    mv "$CONF.tmp" "$CONF"
+  )
 }
 
 write_s3_env() {
@@ -97,6 +152,7 @@ write_s3_env() {
     umask 077
     {
       printf 'COS_ENDPOINT=http://127.0.0.1:%s\n' "$S3_PORT"
+      printf 'COS_IAM_ENDPOINT=http://127.0.0.1:%s\n' "$FRONT_PORT"
       printf 'COS_BUCKET=%s\n' "$BUCKET"
       printf 'COS_HMAC_ACCESS_KEY_ID=%s\n' "$COS_HMAC_ACCESS_KEY_ID"
       printf 'COS_HMAC_SECRET_ACCESS_KEY=%s\n' "$COS_HMAC_SECRET_ACCESS_KEY"
@@ -121,17 +177,13 @@ running_pid() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-http_ok() {
-  python3 - "$1" <<'EOF' 2>/dev/null
-import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
-    sys.exit(0 if r.status == 200 else 1)
-EOF
-}
+# HTTP status of a GET (000 when nothing answered).
+http_status() { curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true; }
 
+# Waits until `url` answers with `want` (a regex over the status).
 wait_for() {
-  local name="$1" pid="$2" url="$3" logfile="$4" deadline=$((SECONDS + START_TIMEOUT))
-  until http_ok "$url"; do
+  local name="$1" pid="$2" url="$3" want="$4" logfile="$5" deadline=$((SECONDS + START_TIMEOUT))
+  until [[ "$(http_status "$url")" =~ ^($want)$ ]]; do
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 30 "$logfile" >&2 || true
       die "$name exited during start-up (log above, from ${logfile#"$ROOT/"})"
@@ -144,65 +196,17 @@ wait_for() {
   done
 }
 
-create_bucket() {
-  "$1" - "$BUCKET" <<EOF
-import sys, boto3
-s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:$S3_PORT", region_name="us-east-1",
-                  aws_access_key_id="$COS_HMAC_ACCESS_KEY_ID",
-                  aws_secret_access_key="$COS_HMAC_SECRET_ACCESS_KEY")
-names = [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
-if sys.argv[1] not in names:
-    s3.create_bucket(Bucket=sys.argv[1])
-EOF
-}
-
 lock() {
   mkdir -p "$RUN"
   exec 9>"$RUN/.lock"
   flock -w 300 9 || die "cannot lock ${RUN#"$ROOT/"}/.lock: another dev/s3.sh is still busy"
 }
 
-cmd_start() {
-  require_python
-  lock
-  local py pid started=$SECONDS
-  py="$(moto_python)"
-  ensure_secrets
-  if pid="$(running_pid "$MOTO_PID" moto.server)"; then
-    log "moto already running (pid $pid) on http://127.0.0.1:$S3_PORT"
-  else
-    port_open "$S3_PORT" && die "cannot start moto: port $S3_PORT is already in use by another process
-  find it with: ss -ltnp 'sport = :$S3_PORT'"
-    setsid nohup "$py" -m moto.server -H 127.0.0.1 -p "$S3_PORT" \
-      >"$RUN/moto.log" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$MOTO_PID"
-    wait_for moto "$pid" "http://127.0.0.1:$S3_PORT/" "$RUN/moto.log"
-    log "moto $("$py" -c 'import moto; print(moto.__version__)') running (pid $pid, $py) on http://127.0.0.1:$S3_PORT"
-  fi
-  if pid="$(running_pid "$IAM_PID" iam_token_server.py)"; then
-    log "IAM token endpoint already running (pid $pid)"
-  else
-    port_open "$IAM_PORT" && die "cannot start the IAM token endpoint: port $IAM_PORT is already in use
-  find it with: ss -ltnp 'sport = :$IAM_PORT'"
-    setsid nohup python3 "$DEV/iam_token_server.py" --host 127.0.0.1 --port "$IAM_PORT" \
-      --api-key-file "$API_KEY_FILE" >"$RUN/iam.log" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$IAM_PID"
-    wait_for "IAM token endpoint" "$pid" "http://127.0.0.1:$IAM_PORT/health" "$RUN/iam.log"
-    log "IAM token endpoint running (pid $pid) on http://127.0.0.1:$IAM_PORT/identity/token"
-  fi
-  create_bucket "$py" || die "cannot create bucket $BUCKET on http://127.0.0.1:$S3_PORT"
-  write_s3_env
-  log "bucket $BUCKET ready (in $((SECONDS - started))s); settings in ${S3_ENV#"$ROOT/"}"
-}
-
 stop_one() {
   local name="$1" file="$2" marker="$3" pid
   if ! pid="$(running_pid "$file" "$marker")"; then
     rm -f "$file"
-    log "$name not running"
-    return 0
+    return 1
   fi
   kill -TERM "$pid"
   local deadline=$((SECONDS + STOP_TIMEOUT))
@@ -218,25 +222,104 @@ stop_one() {
   log "$name stopped (pid $pid)"
 }
 
+# The moto server and Python IAM endpoint an earlier dev/s3.sh started in this state dir.
+stop_legacy() {
+  stop_one "moto (replaced by S3Proxy)" "$RUN/moto.pid" moto.server || true
+  stop_one "Python IAM endpoint (replaced by dev/iam.ts)" "$RUN/iam.pid" iam_token_server.py ||
+    true
+}
+
+port_free_or_die() {
+  local name="$1" port="$2"
+  port_open "$port" && die "cannot start $name: port $port is already in use by another process
+  find it with: ss -ltnp 'sport = :$port'"
+  return 0
+}
+
+cmd_start() {
+  require_tools java curl openssl flock
+  lock
+  stop_legacy
+  local pid started=$SECONDS deno
+  ensure_jar
+  ensure_secrets
+  deno="$(deno_bin)"
+  mkdir -p -m 700 "$DATA" "$DATA/$BUCKET" # a bucket of the filesystem backend is a directory
+  if pid="$(running_pid "$S3PROXY_PID" "$CONF")"; then
+    log "S3Proxy already running (pid $pid) on http://127.0.0.1:$S3_PORT"
+  else
+    port_free_or_die S3Proxy "$S3_PORT"
+    write_conf
+    # shellcheck disable=SC2086 # heap options are a list of words
+    setsid nohup java $HEAP_OPTS -XX:+UseSerialGC -Djava.awt.headless=true -jar "$(jar)" \
+      --properties "$CONF" >"$RUN/s3proxy.log" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$S3PROXY_PID"
+    # Any HTTP answer means Jetty serves; an unsigned GET gets 403.
+    wait_for S3Proxy "$pid" "http://127.0.0.1:$S3_PORT/" '[1-5][0-9][0-9]' "$RUN/s3proxy.log"
+    log "S3Proxy running (pid $pid) on http://127.0.0.1:$S3_PORT, data in ${DATA#"$ROOT/"}"
+  fi
+  if pid="$(running_pid "$IAM_PID" "dev/iam.ts")"; then
+    log "IAM token endpoint already running (pid $pid)"
+  else
+    port_free_or_die "the IAM token endpoint" "$IAM_PORT"
+    setsid nohup "$deno" run -q --no-prompt --allow-net="127.0.0.1:$IAM_PORT" \
+      --allow-read="$RUN" "$DEV/iam.ts" --port "$IAM_PORT" --api-key-file "$API_KEY_FILE" \
+      --signing-key-file "$TOKEN_KEY_FILE" --lifetime "$TOKEN_LIFETIME" \
+      >"$RUN/iam.log" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$IAM_PID"
+    wait_for "IAM token endpoint" "$pid" "http://127.0.0.1:$IAM_PORT/health" 200 "$RUN/iam.log"
+    log "IAM token endpoint running (pid $pid) on http://127.0.0.1:$IAM_PORT/identity/token"
+  fi
+  if pid="$(running_pid "$FRONT_PID" "dev/iam_front.ts")"; then
+    log "IAM front already running (pid $pid)"
+  else
+    port_free_or_die "the IAM front" "$FRONT_PORT"
+    setsid nohup "$deno" run -q --no-prompt \
+      --allow-net="127.0.0.1:$FRONT_PORT,127.0.0.1:$S3_PORT" --allow-read="$RUN" \
+      "$DEV/iam_front.ts" --port "$FRONT_PORT" --upstream "http://127.0.0.1:$S3_PORT" \
+      --signing-key-file "$TOKEN_KEY_FILE" --hmac-file "$SECRETS" \
+      >"$RUN/iam_front.log" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$FRONT_PID"
+    wait_for "IAM front" "$pid" "http://127.0.0.1:$FRONT_PORT/_front/stats" 200 \
+      "$RUN/iam_front.log"
+    log "IAM front running (pid $pid) on http://127.0.0.1:$FRONT_PORT"
+  fi
+  write_s3_env
+  log "bucket $BUCKET ready (in $((SECONDS - started))s); settings in ${S3_ENV#"$ROOT/"}"
+}
+
 cmd_stop() {
   lock
-  stop_one moto "$MOTO_PID" moto.server
-  stop_one "IAM token endpoint" "$IAM_PID" iam_token_server.py
+  # The three are independent: stop them side by side.
+  { stop_one "IAM front" "$FRONT_PID" "dev/iam_front.ts" || log "IAM front not running"; } &
+  { stop_one "IAM token endpoint" "$IAM_PID" "dev/iam.ts" || log "IAM token endpoint not running"; } &
+  { stop_one S3Proxy "$S3PROXY_PID" "$CONF" || log "S3Proxy not running"; } &
+  wait
+  stop_legacy
 }
 
 cmd_status() {
-  local moto iam rc=0
-  if moto="$(running_pid "$MOTO_PID" moto.server)"; then
-    printf 's3: moto running (pid %s) on http://127.0.0.1:%s\n' "$moto" "$S3_PORT"
+  local pid rc=0
+  if pid="$(running_pid "$S3PROXY_PID" "$CONF")"; then
+    printf 's3: S3Proxy running (pid %s) on http://127.0.0.1:%s\n' "$pid" "$S3_PORT"
   else
-    printf 's3: moto not running\n'
+    printf 's3: S3Proxy not running\n'
     rc=3
   fi
-  if iam="$(running_pid "$IAM_PID" iam_token_server.py)"; then
+  if pid="$(running_pid "$IAM_PID" "dev/iam.ts")"; then
     printf 's3: IAM token endpoint running (pid %s) on http://127.0.0.1:%s/identity/token\n' \
-      "$iam" "$IAM_PORT"
+      "$pid" "$IAM_PORT"
   else
     printf 's3: IAM token endpoint not running\n'
+    rc=3
+  fi
+  if pid="$(running_pid "$FRONT_PID" "dev/iam_front.ts")"; then
+    printf 's3: IAM front running (pid %s) on http://127.0.0.1:%s\n' "$pid" "$FRONT_PORT"
+  else
+    printf 's3: IAM front not running\n'
     rc=3
   fi
   return "$rc"

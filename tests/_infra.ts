@@ -24,7 +24,7 @@ const ROOT = new URL("../", import.meta.url);
  * `remedy` is the command that creates the file, shown when it is missing.
  */
 function readEnvFile(relative: string, remedy: string): Readonly<Record<string, string>> {
-  const url = new URL(relative, ROOT);
+  const url = relative.startsWith("/") ? new URL(`file://${relative}`) : new URL(relative, ROOT);
   let text: string;
   try {
     text = Deno.readTextFileSync(url);
@@ -65,9 +65,11 @@ export function saslEnv(): Readonly<Record<string, string>> {
 }
 
 /**
- * Settings of the local S3 server and IAM endpoint from `.run/s3/s3.env`: `COS_ENDPOINT`,
- * `COS_BUCKET`, `COS_HMAC_ACCESS_KEY_ID`, `COS_HMAC_SECRET_ACCESS_KEY`, `COS_API_KEY`,
- * `COS_INSTANCE_ID`, `COS_AUTH_ENDPOINT`.
+ * Settings of the local S3 server and IAM endpoint from `.run/s3/s3.env`: `COS_ENDPOINT` (S3Proxy,
+ * HMAC), `COS_IAM_ENDPOINT` (the IAM front before it, for `COS_AUTH=iam`), `COS_BUCKET`,
+ * `COS_HMAC_ACCESS_KEY_ID`, `COS_HMAC_SECRET_ACCESS_KEY`, `COS_API_KEY`, `COS_INSTANCE_ID`,
+ * `COS_AUTH_ENDPOINT`. With `S3_RUN_DIR` set (as for `dev/s3.sh`), from `$S3_RUN_DIR/s3.env`:
+ * tests then run against a second S3 server.
  *
  * @example
  * ```ts ignore
@@ -76,6 +78,13 @@ export function saslEnv(): Readonly<Record<string, string>> {
  * ```
  */
 export function s3Env(): Readonly<Record<string, string>> {
+  const dir = Deno.env.get("S3_RUN_DIR");
+  if (dir !== undefined && dir !== "") {
+    return readEnvFile(
+      `${dir.replace(/\/$/, "")}/s3.env`,
+      `S3_RUN_DIR=${dir} bash dev/s3.sh start`,
+    );
+  }
   return readEnvFile(".run/s3/s3.env", "bash dev/s3.sh start");
 }
 

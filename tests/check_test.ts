@@ -147,7 +147,8 @@ Deno.test("check reports a missing topic with its name", async () => {
 Deno.test("check passes against the S3 server with HMAC keys and with IAM", async () => {
   const s3 = s3Env();
   for (const auth of ["hmac", "iam"]) {
-    const run = await runCheck({ ...s3, SINK: "cos", COS_AUTH: auth });
+    const endpoint = auth === "iam" ? s3.COS_IAM_ENDPOINT! : s3.COS_ENDPOINT!;
+    const run = await runCheck({ ...s3, SINK: "cos", COS_AUTH: auth, COS_ENDPOINT: endpoint });
     assert.equal(run.code, 0, run.output);
     assert.match(row(run, "cos.bucket"), new RegExp(`OK\\s+bucket exists .*${auth.toUpperCase()}`));
     assert.match(row(run, "cos.write"), /OK\s+put and deleted probe object _orderflow_check\//);
@@ -165,6 +166,21 @@ Deno.test("check with a wrong IAM key exits 1 with IAM's answer and no key", asy
   assert.match(run.stdout, /→ set COS_API_KEY/);
   assert.match(row(run, "cos.bucket"), /SKIP/);
   assertAbsent(run, [wrong, s3.COS_API_KEY]);
+});
+
+Deno.test("check with a wrong HMAC secret exits 1: the S3 server refuses the signature", async () => {
+  const s3 = s3Env();
+  const wrong = `wrong-${crypto.randomUUID()}`;
+  const run = await runCheck({
+    ...s3,
+    SINK: "cos",
+    COS_AUTH: "hmac",
+    COS_HMAC_SECRET_ACCESS_KEY: wrong,
+  });
+  assert.equal(run.code, 1, run.output);
+  assert.match(row(run, "cos.bucket"), /FAIL\s+COS rejected the HMAC keys/);
+  assert.match(run.stdout, /→ set COS_HMAC_ACCESS_KEY_ID \/ COS_HMAC_SECRET_ACCESS_KEY/);
+  assertAbsent(run, [wrong, s3.COS_HMAC_SECRET_ACCESS_KEY]);
 });
 
 Deno.test("check with invalid settings exits 2 and lists every problem, no secret", async () => {

@@ -1,6 +1,7 @@
 /**
  * Integration tests for config/cos.ts against the local S3 server and IAM token endpoint
- * (`deno task s3`: S3 on http://127.0.0.1:9000, IAM on http://127.0.0.1:9001/identity/token).
+ * (`deno task s3`: S3Proxy on http://127.0.0.1:9000 for HMAC, the IAM front on :9002 for IAM,
+ * IAM on http://127.0.0.1:9001/identity/token).
  */
 import assert from "node:assert/strict";
 import { createCosClient, describeCosError, fetchIamToken, IamTokenError } from "../config/cos.ts";
@@ -8,7 +9,10 @@ import { type CosSettings, loadSettings } from "../config/settings.ts";
 import { s3Env, uniqueName } from "./_infra.ts";
 
 function cosSettings(overrides: Record<string, string> = {}): CosSettings {
-  const settings = loadSettings({ ...s3Env(), SINK: "cos", ...overrides });
+  const env = s3Env();
+  // IAM-mode clients talk to the IAM front; S3Proxy itself only takes S3 signatures.
+  const endpoint = overrides.COS_AUTH === "iam" ? { COS_ENDPOINT: env.COS_IAM_ENDPOINT! } : {};
+  const settings = loadSettings({ ...env, SINK: "cos", ...endpoint, ...overrides });
   if (settings.sink.kind !== "cos") throw new TypeError("expected a cos sink");
   return settings.sink.cos;
 }

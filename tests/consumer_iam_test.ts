@@ -4,8 +4,8 @@
  * consumer as a subprocess: ibm-cos-sdk's IAM mode keeps a token-refresh timer that an
  * in-process test would have to excuse from Deno's sanitizers.
  *
- * Two recording forwarders sit in front of IAM and S3, so the test sees that the S3 requests
- * carry the bearer token IAM issued (the local S3 server itself does not check tokens).
+ * Two recording forwarders sit in front of IAM and the IAM front of the S3 server, so the test
+ * sees that the S3 requests carry the bearer token IAM issued (the front refuses any other).
  */
 import assert from "node:assert/strict";
 import { s3Env } from "./_infra.ts";
@@ -117,7 +117,7 @@ async function stop(proc: ConsumerProcess | undefined): Promise<void> {
 Deno.test("consume with COS_AUTH=iam stores every order in the bucket with IAM bearer tokens", async () => {
   const local = s3Env();
   const iam = new Recorder(local.COS_AUTH_ENDPOINT!.replace(/\/identity\/token$/, ""), true);
-  const s3 = new Recorder(local.COS_ENDPOINT!);
+  const s3 = new Recorder(local.COS_IAM_ENDPOINT!);
   const t = await iamSetup("iam", s3.url, `${iam.url}/identity/token`);
   let proc: ConsumerProcess | undefined;
   try {
@@ -158,7 +158,7 @@ Deno.test("consume with COS_AUTH=iam stores every order in the bucket with IAM b
 Deno.test("consume with a wrong COS_API_KEY stops at start with IAM's answer and exit 2", async () => {
   const local = s3Env();
   const wrongKey = "wrong-key-0123456789abcdef";
-  const t = await iamSetup("iam-bad", local.COS_ENDPOINT!, local.COS_AUTH_ENDPOINT!, wrongKey);
+  const t = await iamSetup("iam-bad", local.COS_IAM_ENDPOINT!, local.COS_AUTH_ENDPOINT!, wrongKey);
   let proc: ConsumerProcess | undefined;
   try {
     await produce(t.s.topic, validOrders("bad", 5));
@@ -171,7 +171,11 @@ Deno.test("consume with a wrong COS_API_KEY stops at start with IAM's answer and
     assert.ok(performance.now() - t0 < 20_000, "stopped at start, did not retry");
     assert.match(
       log,
-      /Cannot start the consumer: IAM rejected the COS API key: IAM at http:\/\/127\.0\.0\.1:9001\/identity\/token answered HTTP 400: BXNIM0415E Provided API key could not be found/,
+      new RegExp(
+        `Cannot start the consumer: IAM rejected the COS API key: IAM at ${
+          RegExp.escape(local.COS_AUTH_ENDPOINT!)
+        } answered HTTP 400: BXNIM0415E Provided API key could not be found`,
+      ),
     );
     assert.match(log, /Fix: set COS_API_KEY to the apikey of a current COS service credential/);
     assert.ok(!log.includes(wrongKey), "the API key is never printed");
@@ -191,7 +195,7 @@ Deno.test("consume starts and retries when IAM is unreachable at start (an outag
   closed.close(); // nothing listens there now: connection refused
   const t = await iamSetup(
     "iam-down",
-    local.COS_ENDPOINT!,
+    local.COS_IAM_ENDPOINT!,
     `http://127.0.0.1:${port}/identity/token`,
   );
   let proc: ConsumerProcess | undefined;

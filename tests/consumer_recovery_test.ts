@@ -80,7 +80,11 @@ Deno.test("consume pauses on an S3 outage without committing or rebalancing, the
   try {
     await produce(s.topic, validOrders("u", 300));
     proc = new ConsumerProcess(
-      consumerEnv(s, { ...cosEnv, COS_ENDPOINT: `http://127.0.0.1:${proxy.port}` }),
+      consumerEnv(s, {
+        ...cosEnv,
+        COS_ENDPOINT: `http://127.0.0.1:${proxy.port}`,
+        CONSUMER_SESSION_TIMEOUT_MS: "6000",
+      }),
       ["--from-beginning", "--summary-interval", "500"],
     );
     await proc.waitFor(/stored=300 /, 60_000);
@@ -89,8 +93,9 @@ Deno.test("consume pauses on an S3 outage without committing or rebalancing, the
     await proxy.down(); // outage
     await produce(s.topic, validOrders("u", 300, 300));
     await proc.waitFor(/paused: \d+ record\(s\) failed/, 30_000);
-    // The session timeout is 30 s; stay down past a few heartbeat intervals.
-    await new Promise((r) => setTimeout(r, 6000));
+    // Down for longer than the 6 s session timeout: only heartbeats during the pause keep this
+    // member in the group.
+    await new Promise((r) => setTimeout(r, 9000));
     assert.equal(
       sum(await committed(s.group, s.topic)),
       300n,

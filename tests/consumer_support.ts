@@ -14,6 +14,7 @@ import {
   readableSegments,
   type SegmentName,
 } from "../consumer/sinks/segment_key.ts";
+import { s3Fetch, s3Path } from "../dev/sigv4.ts";
 
 export { createTopic, deleteTopic, plaintextKafka, uniqueName };
 
@@ -257,25 +258,20 @@ export async function deleteBucket(bucket: string): Promise<void> {
 }
 
 /**
- * A presigned URL of the local S3 server (HMAC, signed locally, no request made): tests read with
- * plain `fetch`, because under Deno the SDK's listObjectsV2 / getObject sometimes never settle on
+/**
+ * Keys under `prefix` in a bucket of the local S3 server. Lists with a SigV4-signed `fetch`
+ * (dev/sigv4.ts): under Deno the SDK's listObjectsV2 / getObject sometimes never settle on
  * responses of ~100 KB (the third of three getObject calls in a row, reproducibly).
  */
-function signedUrl(operation: string, params: Record<string, unknown>): string {
-  return createCosClient(localCos()).getSignedUrl(operation, { ...params, Expires: 300 });
-}
-
-/** Keys under `prefix` in a bucket of the local S3 server. */
 export async function bucketKeys(prefix: string, bucket: string): Promise<string[]> {
+  const cos = localCos();
+  if (cos.auth.kind !== "hmac") throw new TypeError("localCos() is HMAC");
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const url = signedUrl("listObjectsV2", {
-      Bucket: bucket,
-      Prefix: prefix,
-      ...(token === undefined ? {} : { ContinuationToken: token }),
-    });
-    const res = await fetch(url);
+    const query: Record<string, string> = { "list-type": "2", prefix };
+    if (token !== undefined) query["continuation-token"] = token;
+    const res = await s3Fetch(cos.endpoint, cos.auth, "GET", s3Path(bucket), { query });
     const xml = await res.text();
     if (!res.ok) throw new RangeError(`Cannot list ${bucket}: ${res.status} ${xml.slice(0, 200)}`);
     for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(m[1]!.replaceAll("&amp;", "&"));
@@ -288,7 +284,9 @@ export async function bucketKeys(prefix: string, bucket: string): Promise<string
 
 /** Body of one object in the local S3 bucket (see {@linkcode bucketKeys} for why `fetch`). */
 export async function bucketObject(key: string, bucket: string): Promise<string> {
-  const res = await fetch(signedUrl("getObject", { Bucket: bucket, Key: key }));
+  const cos = localCos();
+  if (cos.auth.kind !== "hmac") throw new TypeError("localCos() is HMAC");
+  const res = await s3Fetch(cos.endpoint, cos.auth, "GET", s3Path(bucket, key));
   const text = await res.text();
   if (!res.ok) {
     throw new RangeError(`Cannot get ${bucket}/${key}: ${res.status} ${text.slice(0, 200)}`);
@@ -354,8 +352,7 @@ export async function readDlq(topic: string): Promise<DlqRecord[]> {
 
 /**
  * A TCP proxy in front of the real S3 server that the test can take down and bring back: a real
- * network outage for the consumer without stopping the shared server (moto keeps its buckets in
- * memory, so `dev/s3.sh stop` would wipe every engineer's objects).
+ * network outage for the consumer without stopping the server other tests and engineers share.
  */
 export class OutageProxy {
   readonly port: number;
@@ -458,8 +455,7 @@ export class OutageProxy {
 
 /**
  * Waits until `check()` is true, asking every `intervalMs` (throws after `timeoutMs`). Checks that
- * list a big bucket should ask seldom: moto serves one request at a time, so a listing loop starves
- * the writes under test.
+ * list a big bucket should ask seldom: a listing loop takes CPU from the writes under test.
  */
 export async function until(
   what: string,

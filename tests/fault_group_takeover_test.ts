@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { cleanup, consumerEnv, ConsumerProcess, scenario, until } from "./consumer_support.ts";
 import {
+  checkedLocal,
   plaintextEnv,
   ProducerProcess,
   reconcile,
@@ -65,6 +66,7 @@ Deno.test("consumer group: two survivors take over a SIGKILLed member's partitio
     victim.kill("SIGKILL");
     assert.notEqual(await victim.exit(), 0);
     const killedAt = Date.now();
+    await checkedLocal(s.dir); // the killed member left no partial file under a visible name
     const survivors = [procs[0]!, procs[2]!];
     await until("the survivors own all six partitions", () => {
       const sets = survivors.map(assignment);

@@ -1,11 +1,14 @@
 /**
  * Fault: the consumer is SIGKILLed 5 times at seeded random moments while the producer CLI is
- * still producing; it is restarted each time. Afterwards the stored keys are exactly the acked
- * valid IDs and every bad record is in the DLQ. CI size by default, full size with `SOAK=1`.
+ * still producing; it is restarted each time. Right after each kill every visible order file is
+ * complete (valid JSON, the orderId its name says; a killed write leaves at most a hidden temp
+ * file). Afterwards the stored orders are exactly the acked valid IDs, contents checked, and
+ * every bad record is in the DLQ. CI size by default, full size with `SOAK=1`.
  */
 import assert from "node:assert/strict";
 import { cleanup, consumerEnv, ConsumerProcess, scenario } from "./consumer_support.ts";
 import {
+  checkedLocal,
   plaintextEnv,
   ProducerProcess,
   reconcile,
@@ -49,7 +52,11 @@ Deno.test("consumer loses nothing when SIGKILLed 5 times at random moments durin
       proc.kill("SIGKILL");
       assert.notEqual(await proc.exit(), 0);
       proc = undefined;
-      kills.push(`kill ${k + 1} after ${delay} ms (stored ${before})`);
+      const visible = await checkedLocal(s.dir); // throws on a partial or foreign visible file
+      kills.push(
+        `kill ${k + 1} after ${delay} ms (stored ${before}, ${visible.ids.size} checked, ` +
+          `${visible.tempFiles.length} hidden temp files)`,
+      );
     }
     const run = await producer.result();
     assert.equal(run.code, 0, run.stderr);

@@ -144,6 +144,60 @@ export function storedIds(dir: string): Set<string> {
   return out;
 }
 
+/** What a local per-order sink dir holds, read in full by {@linkcode checkedLocal}. */
+export interface CheckedLocal {
+  /** Order IDs stored under their final names, each checked. */
+  readonly ids: Set<string>;
+  /** Temp files left by a killed writer (hidden `.orderId=<id>.json.<hex>.tmp` names). */
+  readonly tempFiles: readonly string[];
+}
+
+/**
+ * Reads every file under `<dir>/orders` and fails unless each visible one — every name readers
+ * take (`dt=YYYY-MM-DD/orderId=<id>.json`) — is a complete order: valid JSON whose `orderId` is
+ * the name's and whose `created_at` date is the folder's. The only other files allowed are the
+ * sink's hidden temp files (a writer killed before its rename leaves one; no reader globs them).
+ */
+export async function checkedLocal(dir: string): Promise<CheckedLocal> {
+  const ids = new Set<string>();
+  const tempFiles: string[] = [];
+  let dts: Deno.DirEntry[];
+  try {
+    dts = [...Deno.readDirSync(`${dir}/orders`)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { ids, tempFiles };
+    throw error;
+  }
+  for (const d of dts) {
+    const dt = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(d.name)?.[1];
+    assert.ok(d.isDirectory && dt !== undefined, `unexpected entry orders/${d.name}`);
+    for (const f of Deno.readDirSync(`${dir}/orders/${d.name}`)) {
+      const path = `orders/${d.name}/${f.name}`;
+      if (/^\.orderId=.+\.json\.[0-9a-f]+\.tmp$/.test(f.name)) {
+        tempFiles.push(path);
+        continue;
+      }
+      const id = /^orderId=(.+)\.json$/.exec(f.name)?.[1];
+      assert.ok(f.isFile && id !== undefined, `unexpected file ${path}`);
+      const text = await Deno.readTextFile(`${dir}/${path}`);
+      let body: { orderId?: unknown; created_at?: unknown };
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        throw new SyntaxError(`${path} is not valid JSON (${text.length} bytes)`, { cause: error });
+      }
+      assert.equal(body.orderId, id, `${path} holds the order its name says`);
+      assert.equal(
+        new Date(String(body.created_at)).toISOString().slice(0, 10),
+        dt,
+        `${path}: created_at is in the folder's day`,
+      );
+      ids.add(id);
+    }
+  }
+  return { ids, tempFiles };
+}
+
 /** Bad records (one per kind that the fault runs sprinkle in); the DLQ must get every one. */
 export function badSprinkle(tag: string): { key: string | null; value: string }[] {
   return [
@@ -175,13 +229,22 @@ export function distinctSources(records: readonly DlqRecord[]): Map<string, DlqR
 /**
  * The reconciliation every fault run ends with: the stored IDs are exactly the valid produced
  * IDs, the DLQ holds exactly `bad` distinct source records, and produced = stored + dead-lettered.
+ * Without `stored`, reads the scenario's local sink dir with {@linkcode checkedLocal} (contents
+ * checked, no visible partial file).
  */
 export async function reconcile(
   s: Scenario,
   validIds: ReadonlySet<string>,
   bad: number,
-  stored: ReadonlySet<string> = storedIds(s.dir),
-): Promise<{ stored: number; deadLettered: number; dlqRecords: number }> {
+  given?: ReadonlySet<string>,
+): Promise<{ stored: number; deadLettered: number; dlqRecords: number; tempFiles: number }> {
+  let stored: ReadonlySet<string>;
+  let tempFiles = 0;
+  if (given === undefined) {
+    const local = await checkedLocal(s.dir);
+    stored = local.ids;
+    tempFiles = local.tempFiles.length;
+  } else stored = given;
   const missing = [...validIds].filter((id) => !stored.has(id));
   const extra = [...stored].filter((id) => !validIds.has(id));
   assert.deepEqual(
@@ -193,5 +256,5 @@ export async function reconcile(
   const distinct = distinctSources(dlq);
   assert.equal(distinct.size, bad, "every bad record dead-lettered (distinct source offsets)");
   assert.equal(validIds.size + bad, stored.size + distinct.size, "produced = stored + DLQ");
-  return { stored: stored.size, deadLettered: distinct.size, dlqRecords: dlq.length };
+  return { stored: stored.size, deadLettered: distinct.size, dlqRecords: dlq.length, tempFiles };
 }

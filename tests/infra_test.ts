@@ -111,7 +111,7 @@ function cosClient(mode: "hmac" | "iam", apiKey?: string): S3 {
     });
   }
   return new S3({
-    endpoint: requireEnv(env, "COS_ENDPOINT"),
+    endpoint: requireEnv(env, "COS_IAM_ENDPOINT"),
     s3ForcePathStyle: true,
     apiKeyId: apiKey ?? requireEnv(env, "COS_API_KEY"),
     serviceInstanceId: requireEnv(env, "COS_INSTANCE_ID"),

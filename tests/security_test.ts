@@ -109,7 +109,7 @@ Deno.test(
       CONSUMER_GROUP: s.group,
       SINK: "cos",
       COS_AUTH: "iam",
-      COS_ENDPOINT: s3.COS_ENDPOINT!,
+      COS_ENDPOINT: s3.COS_IAM_ENDPOINT!,
       COS_BUCKET: bucket,
       COS_API_KEY: s3.COS_API_KEY!,
       COS_INSTANCE_ID: s3.COS_INSTANCE_ID!,

@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { CosSettings } from "../../config/settings.ts";
-import { type CosClient, describeCosError } from "../../config/cos.ts";
+import { type CosClient, describeCosError, renewIamToken } from "../../config/cos.ts";
 import { assertSafeKey, type RecordPosition, type Sink, SinkWriteError } from "./types.ts";
 
 /** Options for {@linkcode CosSink}. */
@@ -32,6 +32,7 @@ export class CosSink implements Sink {
   readonly #limit: number;
   readonly #prefix: string;
   #active = 0;
+  #renewedOnRefusal = 0;
   readonly #waiting: (() => void)[] = [];
 
   /** Creates the sink; no request is made until the first write or probe. */
@@ -62,14 +63,31 @@ export class CosSink implements Sink {
     assertSafeKey(key);
     const fullKey = this.#prefix + key;
     const release = await this.#slot();
-    try {
-      await this.#client.putObject({
+    const put = () =>
+      this.#client.putObject({
         Bucket: this.#cos.bucket,
         Key: fullKey,
         // The SDK wants a Buffer (a plain Uint8Array is taken for a stream).
         Body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length),
         ContentType: key.endsWith(".ndjson") ? "application/x-ndjson" : "application/json",
       }).promise();
+    try {
+      try {
+        await put();
+      } catch (error) {
+        // COS answers an expired bearer token with 403 AccessDenied. The SDK renews tokens
+        // before they expire by its own clock; one that expired anyway (a request delayed past
+        // the expiry, a suspended process, clock skew) costs one renewal and one retry here,
+        // not a failed write. A second 403 is a real refusal.
+        if (
+          this.#cos.auth.kind !== "iam" || (error as { statusCode?: unknown }).statusCode !== 403
+        ) {
+          throw error;
+        }
+        await renewIamToken(this.#client);
+        this.#renewedOnRefusal++;
+        await put();
+      }
     } catch (error) {
       const described = describeCosError(error, this.#cos);
       throw new SinkWriteError(`Cannot put ${fullKey}: ${described.message}`, {
@@ -101,10 +119,23 @@ export class CosSink implements Sink {
     }
   }
 
+  /** Writes COS refused with 403 in IAM mode that succeeded after a token renewal. */
+  get renewedOnRefusal(): number {
+    return this.#renewedOnRefusal;
+  }
+
   /** HEADs the bucket: resolves when it exists and the credentials work. */
   async probe(): Promise<void> {
     try {
-      await this.#client.headBucket({ Bucket: this.#cos.bucket }).promise();
+      try {
+        await this.#client.headBucket({ Bucket: this.#cos.bucket }).promise();
+      } catch (error) {
+        // A refused HEAD has no body, so no error code (a wrong HMAC secret and a missing role
+        // both read "Forbidden"); the same request as a listing gets COS's coded answer.
+        if ((error as { statusCode?: unknown }).statusCode !== 403) throw error;
+        await this.#client.listObjectsV2({ Bucket: this.#cos.bucket, MaxKeys: 1 }).promise();
+        throw error;
+      }
     } catch (error) {
       const described = describeCosError(error, this.#cos);
       throw new SinkWriteError(
