@@ -142,6 +142,20 @@ export class TopicNotFoundError extends Error {
   }
 }
 
+/**
+ * The worker's first fetch after its first group join: from then on a record produced to an
+ * assigned partition is fetched at once (the fetch is a long poll the broker answers as soon as
+ * data arrives). A member assigned no partitions fetches nothing but still reaches this point.
+ */
+export interface FirstFetch {
+  /** Partitions of the orders topic assigned at that join (may be empty). */
+  readonly partitions: readonly number[];
+  /** When the group join completed, ms since process start (`performance.now()`). */
+  readonly joinedAt: number;
+  /** When the first fetch after it was issued, ms since process start. */
+  readonly fetchAt: number;
+}
+
 /** Thrown into a retry loop when the worker stops; never escapes eachBatch. */
 class StopRequested extends Error {
   override name = "StopRequested";
@@ -178,6 +192,9 @@ export class ConsumerWorker {
   /** The background commit loop while it runs (one OffsetCommit request in flight at most). */
   #committing: Promise<void> | undefined;
   #commitOffsets: EachBatchPayload["commitOffsetsIfNecessary"] | undefined;
+  /** The last group join (partitions, when), until its first fetch resolves `#firstFetch`. */
+  #join: { readonly partitions: readonly number[]; readonly at: number } | undefined;
+  readonly #firstFetch = Promise.withResolvers<FirstFetch>();
 
   private constructor(options: ConsumerWorkerOptions) {
     this.#options = options;
@@ -252,6 +269,25 @@ export class ConsumerWorker {
       this.#consumer.on(left, () => metrics.setJoined(false));
     }
     this.#consumer.on(events.FETCH_START, () => metrics.tick());
+    // Readiness: the first fetch issued after a join (kafkajs emits FETCH_START per fetch).
+    this.#consumer.on(events.GROUP_JOIN, (e) => {
+      this.#join = {
+        partitions: Object.freeze([...e.payload.memberAssignment[this.#options.topic] ?? []]),
+        at: performance.now(),
+      };
+    });
+    this.#consumer.on(events.FETCH_START, () => {
+      const join = this.#join;
+      if (join === undefined) return;
+      this.#join = undefined;
+      this.#firstFetch.resolve(
+        Object.freeze({
+          partitions: join.partitions,
+          joinedAt: join.at,
+          fetchAt: performance.now(),
+        }),
+      );
+    });
     this.#consumer.on(events.HEARTBEAT, () => metrics.tick());
     await this.#producer.connect();
     await this.#admin.connect();
@@ -281,6 +317,14 @@ export class ConsumerWorker {
         void this.#refreshLag().finally(() => this.#log(this.#metrics.summaryLine()));
       }, interval);
     }
+  }
+
+  /**
+   * Resolves at the first fetch issued after the first group join (see {@linkcode FirstFetch});
+   * later joins do not change it. Never resolves when the worker fails to start.
+   */
+  firstFetch(): Promise<FirstFetch> {
+    return this.#firstFetch.promise;
   }
 
   /** Metrics of this worker (live object; read it, don't mutate it). */
