@@ -17,7 +17,7 @@ import {
   type RecordOutcome,
   type ScoreFn,
 } from "./handler.ts";
-import { DeadLetterPublisher } from "./dlq.ts";
+import { DeadLetterPublisher, DLQ_PRODUCER_CONFIG } from "./dlq.ts";
 import { OffsetTracker } from "./offsets.ts";
 import type { Sink } from "./sinks/types.ts";
 import { BatchedSink } from "./sinks/batched.ts";
@@ -209,11 +209,7 @@ export class ConsumerWorker {
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     });
-    this.#producer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.#producer = options.kafka.producer({ ...DLQ_PRODUCER_CONFIG });
     this.#admin = options.kafka.admin();
     this.#dlq = new DeadLetterPublisher(this.#producer, {
       topic: options.dlqTopic,
