@@ -241,7 +241,7 @@ async function main(): Promise<number> {
     startup.complete(
       "first fetch",
       `group joined at ${Math.round(f.joinedAt)} ms (partitions [${f.partitions.join(",")}]), ` +
-        "first fetch issued",
+        `first fetch issued at ${Math.round(f.fetchAt)} ms, answered`,
     )
   );
   // HTTP first: /healthz answers while Kafka is still being reached, /readyz says "not joined"

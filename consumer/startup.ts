@@ -1,6 +1,6 @@
 /**
  * Start-up readiness of the consumer: the steps that must be done before it can store at full
- * speed (scorers loaded and warmed, sink probed, group joined and first fetch issued). `/readyz`
+ * speed (scorers loaded and warmed, sink probed, group joined and first fetch answered). `/readyz`
  * answers 503 until every step is done; then one log line says what each step took.
  *
  * Readiness is a latch: once reached it stays (a later rebalance or sink outage is `/readyz`'s

@@ -143,9 +143,11 @@ export class TopicNotFoundError extends Error {
 }
 
 /**
- * The worker's first fetch after its first group join: from then on a record produced to an
- * assigned partition is fetched at once (the fetch is a long poll the broker answers as soon as
- * data arrives). A member assigned no partitions fetches nothing but still reaches this point.
+ * The worker's first fetch after its first group join, once answered: the fetch positions are
+ * resolved (with `fromBeginning: false`, the end offsets: a record produced after this point
+ * is not skipped), and from then on a record produced to an assigned partition is fetched at
+ * once (each fetch is a long poll the broker answers as soon as data arrives). A member assigned
+ * no partitions fetches nothing but still reaches this point.
  */
 export interface FirstFetch {
   /** Partitions of the orders topic assigned at that join (may be empty). */
@@ -154,6 +156,8 @@ export interface FirstFetch {
   readonly joinedAt: number;
   /** When the first fetch after it was issued, ms since process start. */
   readonly fetchAt: number;
+  /** When that fetch was answered, ms since process start. */
+  readonly answeredAt: number;
 }
 
 /** Thrown into a retry loop when the worker stops; never escapes eachBatch. */
@@ -192,8 +196,10 @@ export class ConsumerWorker {
   /** The background commit loop while it runs (one OffsetCommit request in flight at most). */
   #committing: Promise<void> | undefined;
   #commitOffsets: EachBatchPayload["commitOffsetsIfNecessary"] | undefined;
-  /** The last group join (partitions, when), until its first fetch resolves `#firstFetch`. */
-  #join: { readonly partitions: readonly number[]; readonly at: number } | undefined;
+  /** The last group join (partitions, when, its first fetch), until `#firstFetch` resolves. */
+  #join:
+    | { readonly partitions: readonly number[]; readonly at: number; fetchAt?: number }
+    | undefined;
   readonly #firstFetch = Promise.withResolvers<FirstFetch>();
 
   private constructor(options: ConsumerWorkerOptions) {
@@ -265,7 +271,8 @@ export class ConsumerWorker {
       this.#consumer.on(left, () => metrics.setJoined(false));
     }
     this.#consumer.on(events.FETCH_START, () => metrics.tick());
-    // Readiness: the first fetch issued after a join (kafkajs emits FETCH_START per fetch).
+    // Readiness: the first fetch after a join, once answered (kafkajs emits FETCH_START before
+    // it resolves the fetch positions and FETCH after the broker answered).
     this.#consumer.on(events.GROUP_JOIN, (e) => {
       this.#join = {
         partitions: Object.freeze([...e.payload.memberAssignment[this.#options.topic] ?? []]),
@@ -273,14 +280,18 @@ export class ConsumerWorker {
       };
     });
     this.#consumer.on(events.FETCH_START, () => {
+      if (this.#join !== undefined) this.#join.fetchAt ??= performance.now();
+    });
+    this.#consumer.on(events.FETCH, () => {
       const join = this.#join;
-      if (join === undefined) return;
+      if (join?.fetchAt === undefined) return;
       this.#join = undefined;
       this.#firstFetch.resolve(
         Object.freeze({
           partitions: join.partitions,
           joinedAt: join.at,
-          fetchAt: performance.now(),
+          fetchAt: join.fetchAt,
+          answeredAt: performance.now(),
         }),
       );
     });
@@ -316,8 +327,9 @@ export class ConsumerWorker {
   }
 
   /**
-   * Resolves at the first fetch issued after the first group join (see {@linkcode FirstFetch});
-   * later joins do not change it. Never resolves when the worker fails to start.
+   * Resolves once the first fetch after the first group join is answered (see
+   * {@linkcode FirstFetch}); later joins do not change it. Never resolves when the worker fails
+   * to start.
    */
   firstFetch(): Promise<FirstFetch> {
     return this.#firstFetch.promise;

@@ -1,6 +1,6 @@
 /**
  * Start-up readiness of `consumer/main.ts` on the real broker: `/readyz` answers 503 until the
- * consumer can store at full speed (group joined, first fetch issued, scorers warmed, sink
+ * consumer can store at full speed (group joined, first fetch answered, scorers warmed, sink
  * probed), 200 from then on, and one "consumer: ready" line says so.
  */
 import assert from "node:assert/strict";

@@ -232,7 +232,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 /**
  * Waits for the consumer's "consumer: ready" log line (it can store at full speed from then on:
- * group joined, first fetch issued, scorers warmed, sink probed) and returns it. Producing
+ * group joined, first fetch answered, scorers warmed, sink probed) and returns it. Producing
  * earlier would time the consumer's start-up into the first orders' latency.
  */
 async function consumerReady(

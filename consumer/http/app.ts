@@ -6,7 +6,7 @@
  * - `GET /healthz` — 200 while the consume loop shows life (a fetch, heartbeat or finished
  *   record within `liveWithinMs`), else 503.
  * - `GET /readyz` — 200 when joined to the consumer group, start-up is complete (scorers warmed,
- *   sink probed, first fetch issued) and the sink probe answers (cached a few seconds), else 503
+ *   sink probed, first fetch answered) and the sink probe answers (cached a few seconds), else 503
  *   with a JSON reason.
  * - `GET /` — the live dashboard; `GET /api/snapshot[?since=<epoch s>]` — its JSON data.
  *
