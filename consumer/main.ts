@@ -179,7 +179,9 @@ async function main(): Promise<number> {
     }
     startup.complete(
       "scorer warm-up",
-      `scorers warmed (${w.channels.join(",")}) in ${Math.round(w.ms)} ms`,
+      w.channels.length === 0
+        ? "no channel scorer to warm"
+        : `scorers warmed (${w.channels.join(",")}) in ${Math.round(w.ms)} ms`,
     );
   }, (error) => log(`consumer: warm-up failed: ${(error as Error).message}`));
   const where = settings.sink.kind === "local"

@@ -1,8 +1,13 @@
 /**
- * Warm-up before the consumer reports ready: one synthetic order per scored channel (and one for
- * the fallback scorer) through the handler's parse, validate, score and enrich steps, without
- * writing anything. The first call of each scorer worker and of the handler's code paths costs
- * far more than later ones; paying it before `/readyz` says ready keeps it off the first orders.
+ * Warm-up before the consumer reports ready: one synthetic order per scored channel through the
+ * handler's parse, validate, score and enrich steps, without writing anything. The first call of
+ * each scorer worker and of the handler's code paths costs far more than later ones; paying it
+ * before `/readyz` says ready keeps it off the first orders.
+ *
+ * The fallback scorer is not called: a warm-up order for it would count as a fallback in the
+ * scoring host's counters (the dashboard), and the host already runs each scorer once when it
+ * loads it. The host does count the warm-up orders as scored (one per channel); the consumer's
+ * own metrics count stored orders only.
  *
  * @module
  */
@@ -10,16 +15,13 @@ import { prepareBatch, type ScoreFn } from "./handler.ts";
 
 /** What {@linkcode warmUp} did. */
 export interface WarmUpReport {
-  /** Channels warmed, the fallback's stand-in channel last. */
+  /** Channels warmed. */
   readonly channels: readonly string[];
   /** Orders that did not come out scored and enriched (a warm-up order was rejected). */
   readonly failed: number;
   /** How long the warm-up took, ms. */
   readonly ms: number;
 }
-
-/** The channel used to reach the fallback scorer (no scorer serves it). */
-export const FALLBACK_WARM_UP_CHANNEL = "warm-up-fallback";
 
 /** A valid wire order on `channel` (the shape the producer sends). */
 function warmUpOrder(channel: string, i: number): Uint8Array {
@@ -35,9 +37,9 @@ function warmUpOrder(channel: string, i: number): Uint8Array {
 }
 
 /**
- * Runs one order per channel in `channels`, plus one on {@linkcode FALLBACK_WARM_UP_CHANNEL},
- * through `prepareBatch` with `score`. Never writes; never throws for a rejected order (it is
- * counted in `failed`).
+ * Runs one order per channel in `channels` (duplicates once) through `prepareBatch` with
+ * `score`, as one call. Never writes; never throws for a rejected order (it is counted in
+ * `failed`).
  *
  * @example
  * ```ts
@@ -48,15 +50,14 @@ function warmUpOrder(channel: string, i: number): Uint8Array {
  * const report = await warmUp((orders) => {
  *   seen.push(...orders.map((o) => o.channel));
  *   return Promise.resolve(orders.map(() => ({ score: 0.5, scorer: "t", fallback: false })));
- * }, ["web", "mobile"]);
- * assert.deepEqual(seen, ["web", "mobile", "warm-up-fallback"]);
+ * }, ["web", "mobile", "web"]);
+ * assert.deepEqual(seen, ["web", "mobile"]);
  * assert.equal(report.failed, 0);
  * ```
  */
 export async function warmUp(score: ScoreFn, channels: readonly string[]): Promise<WarmUpReport> {
   const started = performance.now();
-  const all = [...new Set(channels)].filter((c) => c !== FALLBACK_WARM_UP_CHANNEL);
-  all.push(FALLBACK_WARM_UP_CHANNEL);
+  const all = [...new Set(channels)];
   const now = Date.now();
   const outcomes = await prepareBatch(
     all.map((channel, i) => ({
