@@ -156,3 +156,39 @@ Deno.test("consume: /readyz stays 503 while the broker is reachable but the grou
     await cleanup(s);
   }
 });
+
+Deno.test("consume: a member assigned no partition still becomes ready (first fetch, not first data)", async () => {
+  const s = await scenario("ready-idle", 1);
+  const port = freePort();
+  // kafkajs' round-robin assigner hands partitions out in member-id order and member ids start
+  // with the client id: this member ("aaa-...") keeps the one partition, the consumer
+  // ("orderflow-consumer-...") joins with none.
+  const holder = plaintextKafka({ clientId: "aaa-ctest-ready-holder", logLevel: logLevel.NOTHING })
+    .consumer({
+      groupId: s.group,
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
+  let proc: ConsumerProcess | undefined;
+  try {
+    await holder.connect();
+    await holder.subscribe({ topics: [s.topic], fromBeginning: true });
+    await holder.run({ eachBatch: () => Promise.resolve() });
+    proc = new ConsumerProcess(
+      consumerEnv(s, { HTTP_HOST: "127.0.0.1", HTTP_PORT: String(port) }),
+      ["--summary-interval", "0"],
+    );
+    const line = await proc.waitFor(/^consumer: ready /, 30_000);
+    assert.match(line, /partitions \[\]\), first fetch issued/);
+    await until("/readyz 200", async () => (await readyz(port))?.status === 200, 10_000);
+    assert.equal(readyLines(proc).length, 1);
+    proc.kill("SIGTERM");
+    assert.equal(await proc.exit(20_000), 0, proc.lines.join("\n"));
+    proc = undefined;
+  } finally {
+    await stop(proc);
+    await holder.disconnect().catch(() => undefined);
+    await cleanup(s);
+  }
+});
