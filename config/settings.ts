@@ -4,8 +4,9 @@
  *
  * Sources, in order of precedence: explicit variables (`KAFKA_BROKERS`, `KAFKA_PASSWORD`, ...),
  * then fields of `EVENT_STREAMS_CREDENTIALS` / `EVENT_STREAMS_CREDENTIALS_FILE`, then defaults.
- * A `.env` file is loaded by Deno's `--env-file` in the tasks (the real environment wins); this
- * module never parses `.env` itself.
+ * A `.env` file is loaded by Deno's `--env-file` in the tasks (the real environment wins; the
+ * tasks' `--quiet` keeps Deno from warning when it is absent); this module never parses `.env`
+ * itself.
  *
  * @module
  */

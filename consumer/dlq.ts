@@ -6,8 +6,31 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Producer } from "kafkajs";
+import { Partitioners, type Producer, type ProducerConfig } from "kafkajs";
 import type { DeadLetterOutcome, HeaderValue } from "./handler.ts";
+
+/**
+ * kafkajs producer settings for the dead-letter topic: one request in flight (dead letters keep
+ * their order), the client's bounded retries (then the worker's backoff, log line and
+ * `dlqFailures` metric take over), kafkajs idempotence off, and kafkajs' default partitioner
+ * (Java-compatible murmur2 of the key) named explicitly, which is what keeps kafkajs from warning
+ * that its default changed in v2.
+ *
+ * Idempotence is off because kafkajs keeps its guarantee only with unlimited retries (else it
+ * warns "Limiting retries for the idempotent producer may invalidate EoS guarantees"), and
+ * neither choice suits a DLQ. Unlimited retries would hide an outage from the worker (a send
+ * that never fails). Bounded ones leave a failed send's sequence number unused: when the broker
+ * did write that send, the worker's re-send of the same number of records reuses the number and
+ * the broker may acknowledge it as a duplicate without writing it, losing those dead letters.
+ * Without idempotence a re-send writes them again: at worst a dead letter twice, which the
+ * at-least-once guarantee allows anyway (a re-delivered record is dead-lettered again).
+ */
+export const DLQ_PRODUCER_CONFIG: Readonly<ProducerConfig> = Object.freeze({
+  idempotent: false,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
 
 /** Longest `dlq.detail` header value, in characters. */
 export const DLQ_DETAIL_LIMIT = 1024;
@@ -104,7 +127,7 @@ export class DeadLetterPublisher {
   readonly #now: () => number;
   readonly #maxValueBytes: number;
 
-  /** Wraps a connected kafkajs producer (create it with `idempotent: true`). */
+  /** Wraps a connected kafkajs producer (create it with {@linkcode DLQ_PRODUCER_CONFIG}). */
   constructor(producer: Producer, options: DeadLetterPublisherOptions) {
     this.#producer = producer;
     this.#topic = options.topic;

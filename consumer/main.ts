@@ -15,11 +15,14 @@ import type { Settings } from "../config/settings.ts";
 import { createKafka, describeKafkaError } from "../config/kafka.ts";
 import { describeCosError, fetchIamToken, IamTokenError } from "../config/cos.ts";
 import { ConsumerWorker, TopicNotFoundError } from "./worker.ts";
+import { backoffDelay } from "./retry.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
 import { ScoringHost } from "../plugins_host/host.ts";
 import { ManifestError } from "../plugins_host/manifest.ts";
 import { createConsumerHttp } from "./http/app.ts";
 import { startHttpServer } from "./http/server.ts";
+import { StartupReadiness } from "./startup.ts";
+import { warmUp } from "./warmup.ts";
 
 const HELP = `Usage: deno task consume [options]
 
@@ -167,6 +170,23 @@ async function main(): Promise<number> {
     logLevel: settings.logLevel === "debug" ? "info" : "warn",
     log,
   });
+  // Ready (/readyz 200, one "consumer: ready" line) only once it can store at full speed.
+  const startup = new StartupReadiness(["scorer warm-up", "sink probe", "first fetch"], { log });
+  const scored = host.status().filter((r) =>
+    r.channel !== undefined && r.channel !== "*" && (r.state === "ready" || r.state === "backoff")
+  );
+  // Runs while Kafka is reached; its first calls of each scorer are the slow ones.
+  void warmUp((orders) => host.score(orders), scored.map((r) => r.channel!)).then((w) => {
+    if (w.failed > 0) {
+      log(`consumer: warm-up: ${w.failed} synthetic order(s) not scored (see scorer lines)`);
+    }
+    startup.complete(
+      "scorer warm-up",
+      w.channels.length === 0
+        ? "no channel scorer to warm"
+        : `scorers warmed (${w.channels.join(",")}) in ${Math.round(w.ms)} ms`,
+    );
+  }, (error) => log(`consumer: warm-up failed: ${(error as Error).message}`));
   const where = settings.sink.kind === "local"
     ? `local:${settings.sink.dir}`
     : `cos:${settings.sink.cos.endpoint}/${settings.sink.cos.bucket}`;
@@ -180,6 +200,7 @@ async function main(): Promise<number> {
       await fetchIamToken(settings.sink.cos.auth);
     }
     await sink.probe();
+    startup.complete("sink probe", "sink probed");
   } catch (error) {
     // Rejected credentials are a settings problem no retry fixes: stop with the cause. An
     // unreachable IAM or COS is an outage like any other: start, and retry on write.
@@ -191,6 +212,23 @@ async function main(): Promise<number> {
       return 2;
     }
     log(`consumer: sink not ready yet (will retry on write): ${(error as Error).message}`);
+  }
+  let stopping = false;
+  if (startup.waitingFor().includes("sink probe")) {
+    // Ready waits for the sink: probe again with backoff until it answers.
+    void (async () => {
+      for (let attempt = 1; !stopping; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+        if (stopping) return;
+        try {
+          await sink.probe();
+          startup.complete("sink probe", `sink probed (after ${attempt} retries)`);
+          return;
+        } catch {
+          // Still unavailable: /readyz says so through its own probe.
+        }
+      }
+    })();
   }
   const worker = ConsumerWorker.create({
     kafka,
@@ -204,9 +242,16 @@ async function main(): Promise<number> {
     summaryIntervalMs: summaryInterval,
     log,
   });
+  void worker.firstFetch().then((f) =>
+    startup.complete(
+      "first fetch",
+      `group joined at ${Math.round(f.joinedAt)} ms (partitions [${f.partitions.join(",")}]), ` +
+        `first fetch issued at ${Math.round(f.fetchAt)} ms, answered`,
+    )
+  );
   // HTTP first: /healthz answers while Kafka is still being reached, /readyz says "not joined"
-  // until the group join (orchestrators expect liveness from the start).
-  let stopping = false;
+  // until the group join and "starting" until the start-up steps are done (orchestrators expect
+  // liveness from the start).
   const http = startHttpServer(
     createConsumerHttp({
       settings,
@@ -217,6 +262,7 @@ async function main(): Promise<number> {
         probeSink: () => sink.probe(),
         scoring: host,
         stopping: () => stopping,
+        starting: () => startup.ready ? undefined : startup.waitingFor().join(", "),
       },
     }),
     { host: settings.http.host, port: settings.http.port, log },

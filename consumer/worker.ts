@@ -12,7 +12,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { ConsumedRecord, ScoreFn } from "./handler.ts";
-import { DeadLetterPublisher } from "./dlq.ts";
+import { DeadLetterPublisher, DLQ_PRODUCER_CONFIG } from "./dlq.ts";
 import { OffsetTracker } from "./offsets.ts";
 import type { Sink } from "./sinks/types.ts";
 import { BatchedSink } from "./sinks/batched.ts";
@@ -102,6 +102,24 @@ export class TopicNotFoundError extends Error {
 }
 
 /**
+ * The worker's first fetch after its first group join, once answered: the fetch positions are
+ * resolved (with `fromBeginning: false`, the end offsets: a record produced after this point
+ * is not skipped), and from then on a record produced to an assigned partition is fetched at
+ * once (each fetch is a long poll the broker answers as soon as data arrives). A member assigned
+ * no partitions fetches nothing but still reaches this point.
+ */
+export interface FirstFetch {
+  /** Partitions of the orders topic assigned at that join (may be empty). */
+  readonly partitions: readonly number[];
+  /** When the group join completed, ms since process start (`performance.now()`). */
+  readonly joinedAt: number;
+  /** When the first fetch after it was issued, ms since process start. */
+  readonly fetchAt: number;
+  /** When that fetch was answered, ms since process start. */
+  readonly answeredAt: number;
+}
+
+/**
  * A running consumer-group member. Create with {@linkcode ConsumerWorker.start}, stop with
  * {@linkcode ConsumerWorker.stop}.
  */
@@ -125,6 +143,11 @@ export class ConsumerWorker {
   #running: Promise<void> | undefined;
   /** The admin client is connected (lag can be fetched). */
   #adminReady = false;
+  /** The last group join (partitions, when, its first fetch), until `#firstFetch` resolves. */
+  #join:
+    | { readonly partitions: readonly number[]; readonly at: number; fetchAt?: number }
+    | undefined;
+  readonly #firstFetch = Promise.withResolvers<FirstFetch>();
 
   private constructor(options: ConsumerWorkerOptions) {
     this.#options = options;
@@ -139,11 +162,7 @@ export class ConsumerWorker {
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     });
-    this.#producer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.#producer = options.kafka.producer({ ...DLQ_PRODUCER_CONFIG });
     this.#admin = options.kafka.admin();
     this.#dlq = new DeadLetterPublisher(this.#producer, {
       topic: options.dlqTopic,
@@ -216,6 +235,30 @@ export class ConsumerWorker {
       this.#consumer.on(left, () => metrics.setJoined(false));
     }
     this.#consumer.on(events.FETCH_START, () => metrics.tick());
+    // Readiness: the first fetch after a join, once answered (kafkajs emits FETCH_START before
+    // it resolves the fetch positions and FETCH after the broker answered).
+    this.#consumer.on(events.GROUP_JOIN, (e) => {
+      this.#join = {
+        partitions: Object.freeze([...e.payload.memberAssignment[this.#options.topic] ?? []]),
+        at: performance.now(),
+      };
+    });
+    this.#consumer.on(events.FETCH_START, () => {
+      if (this.#join !== undefined) this.#join.fetchAt ??= performance.now();
+    });
+    this.#consumer.on(events.FETCH, () => {
+      const join = this.#join;
+      if (join?.fetchAt === undefined) return;
+      this.#join = undefined;
+      this.#firstFetch.resolve(
+        Object.freeze({
+          partitions: join.partitions,
+          joinedAt: join.at,
+          fetchAt: join.fetchAt,
+          answeredAt: performance.now(),
+        }),
+      );
+    });
     this.#consumer.on(events.HEARTBEAT, () => metrics.tick());
     await this.#producer.connect();
     await this.#admin.connect();
@@ -245,6 +288,15 @@ export class ConsumerWorker {
         void this.#refreshLag().finally(() => this.#log(this.#metrics.summaryLine()));
       }, interval);
     }
+  }
+
+  /**
+   * Resolves once the first fetch after the first group join is answered (see
+   * {@linkcode FirstFetch}); later joins do not change it. Never resolves when the worker fails
+   * to start.
+   */
+  firstFetch(): Promise<FirstFetch> {
+    return this.#firstFetch.promise;
   }
 
   /** Metrics of this worker (live object; read it, don't mutate it). */

@@ -18,6 +18,18 @@ Deno.test("deno task demo --count 500 stores every order, prints the report and 
     match(run.stderr, /already running \(it will be left running\)/);
     ok(!run.stderr.includes("stopping the local Kafka broker"));
 
+    // Producing starts only once the consumer is ready (its start-up is not timed into the
+    // first orders' latency).
+    const ready = run.stderr.search(
+      /^demo: consumer ready \d+ ms after process start \(.*first fetch issued/m,
+    );
+    ok(ready > 0 && ready < run.stderr.indexOf("demo: producing"), run.stderr);
+
+    // Quiet start: no warning from Deno, kafkajs or the demo, nor in the consumer's log.
+    const consumerLog = await Deno.readTextFile(repoPath(`${run.dir}/consumer.log`));
+    equal(run.stderr.split("\n").filter((l) => /warn/i.test(l)).join("\n"), "", run.stderr);
+    equal(consumerLog.split("\n").filter((l) => /warn/i.test(l)).join("\n"), "", consumerLog);
+
     match(run.stdout, /^Orders: stored 500 of 500 produced; dead-lettered 0$/m);
     match(run.stdout, /^Throughput: \d+ orders\/s end to end/m);
     match(run.stdout, /^Latency produce→consume .*: p50 \d+ ms, p95 \d+ ms, p99 \d+ ms$/m);

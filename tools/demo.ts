@@ -3,8 +3,8 @@
  *
  * Starts the local Kafka broker when it is not running (and stops it again at the end), creates
  * a fresh topic pair and consumer group, starts the consumer (writing to
- * `./data/demo-<ts>-<hex>`),
- * produces synthetic orders through the producer CLI, waits until every order is stored, prints
+ * `./data/demo-<ts>-<hex>`) and waits until it reports ready, produces synthetic orders through
+ * the producer CLI, waits until every order is stored, prints
  * a report computed from the stored files, and stops what it started. Always uses the local
  * broker on PLAINTEXT and the local disk sink: `.env` and Kafka/COS settings are ignored.
  *
@@ -24,8 +24,9 @@ const HELP = `Usage: deno task demo [options]
 
 Runs the pipeline end to end on this machine: the local Kafka broker (started if needed,
 stopped again if the demo started it), a fresh topic pair demo-<ts>-<hex> + .dlq (6 partitions)
-and consumer group, the consumer writing to ./data/demo-<ts>-<hex>, the producer sending
-synthetic orders; then a report computed from the stored files.
+and consumer group, the consumer writing to ./data/demo-<ts>-<hex> (producing starts once it
+reports ready), the producer sending synthetic orders; then a report computed from the stored
+files.
 
 Options:
   --count N      orders to produce (default 5000)
@@ -226,6 +227,44 @@ async function stopConsumer(
   console.error(`demo: consumer stopped (exit ${status.code})`);
 }
 
+/** How long the consumer may take to become ready (join, first fetch, warm-up). */
+const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits for the consumer's "consumer: ready" log line (it can store at full speed from then on:
+ * group joined, first fetch answered, scorers warmed, sink probed) and returns it. Producing
+ * earlier would time the consumer's start-up into the first orders' latency.
+ */
+async function consumerReady(
+  logPath: string,
+  exit: Promise<Deno.CommandStatus>,
+  signal: AbortSignal,
+): Promise<string> {
+  let status: Deno.CommandStatus | undefined;
+  void exit.then((s) => status = s);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (signal.aborted) throw new DemoError("Interrupted", "");
+    const log = await readLog(logPath);
+    const line = /^consumer: ready .*$/m.exec(log)?.[0];
+    if (line !== undefined) return line;
+    if (status !== undefined) {
+      throw new DemoError(
+        `Cannot start the consumer: it exited (code ${status.code}) before it was ready\n` +
+          tail(log, 15),
+        `See the consumer log ${logPath}.`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new DemoError(
+        `Cannot start the consumer: not ready after ${READY_TIMEOUT_MS / 1000} s\n${tail(log, 15)}`,
+        `See the consumer log ${logPath}.`,
+      );
+    }
+    await sleep(25, signal);
+  }
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer: ReturnType<typeof setTimeout> = setTimeout(done, ms);
@@ -333,6 +372,7 @@ async function main(args: readonly string[]): Promise<number> {
         "bash",
         deno,
         "run",
+        "--quiet",
         "-P=consume",
         "consumer/main.ts",
         "--from-beginning",
@@ -347,6 +387,8 @@ async function main(args: readonly string[]): Promise<number> {
     }).spawn();
     consumerExit = consumer.status;
     console.error(`demo: consumer started (pid ${consumer.pid}, log ${logPath})`);
+    const ready = await consumerReady(logPath, consumerExit, interrupt.signal);
+    console.error(`demo: ${ready.replace(/^consumer: /, "consumer ")}`);
 
     console.error(
       `demo: producing ${options.count} synthetic orders` +
@@ -360,6 +402,7 @@ async function main(args: readonly string[]): Promise<number> {
         "bash",
         deno,
         "run",
+        "--quiet",
         "-P=produce",
         "producer/main.ts",
         "--topic",

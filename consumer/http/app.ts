@@ -5,8 +5,9 @@
  * - `GET /metrics` — Prometheus text exposition (core's `renderPrometheus`).
  * - `GET /healthz` — 200 while the consume loop shows life (a fetch, heartbeat or finished
  *   record within `liveWithinMs`), else 503.
- * - `GET /readyz` — 200 when joined to the consumer group and the sink probe answers (cached a
- *   few seconds), else 503 with a JSON reason.
+ * - `GET /readyz` — 200 when joined to the consumer group, start-up is complete (scorers warmed,
+ *   sink probed, first fetch answered) and the sink probe answers (cached a few seconds), else 503
+ *   with a JSON reason.
  * - `GET /` — the live dashboard; `GET /api/snapshot[?since=<epoch s>]` — its JSON data.
  *
  * Every text body goes through `redact` with the settings' secrets as a last line of defence.
@@ -121,6 +122,8 @@ export function createConsumerHttp(options: ConsumerHttpOptions): ConsumerHttp {
           `not joined to consumer group "${settings.consumer.groupId}" (starting or rebalancing)`,
       };
     }
+    const waiting = consumer.starting?.();
+    if (waiting !== undefined) return { ready: false, reason: `starting: waiting for ${waiting}` };
     const result = await probe.check();
     if (!result.ok) return { ready: false, reason: `sink unavailable: ${result.reason}` };
     return { ready: true };

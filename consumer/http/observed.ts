@@ -27,4 +27,9 @@ export interface ObservedConsumer {
   readonly scoring?: ObservedScoring;
   /** True once shutdown began (liveness and readiness then fail). */
   stopping?(): boolean;
+  /**
+   * What start-up still waits for (e.g. "scorer warm-up, first fetch"), or undefined once the
+   * consumer can store at full speed; readiness fails until then.
+   */
+  starting?(): string | undefined;
 }
