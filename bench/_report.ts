@@ -77,24 +77,32 @@ export function between(text: string, begin: string, end: string): string | unde
 }
 
 /**
- * The body rows of every markdown table in `text`, as trimmed cells, and every other non-empty
- * line with its whitespace collapsed. Two blocks that differ only in `deno fmt`'s padding give
- * the same result: that is how the README's table is compared with RESULTS.md's.
+ * The body rows of every markdown table in `text`, as trimmed cells, and every paragraph with
+ * its whitespace collapsed. Two blocks that differ only in `deno fmt`'s table padding and line
+ * wrapping give the same result: that is how the README's table is compared with RESULTS.md's.
  */
 export function normalizedLines(text: string): string[] {
   const out: string[] = [];
+  let paragraph: string[] = [];
+  const flush = () => {
+    if (paragraph.length > 0) out.push(paragraph.join(" ").replace(/\s+/g, " "));
+    paragraph = [];
+  };
   for (const raw of text.split("\n")) {
     const line = raw.trim();
-    if (line === "") continue;
-    if (line.startsWith("|")) {
+    if (line === "") {
+      flush();
+    } else if (line.startsWith("|")) {
+      flush();
       const cells = line.slice(1, line.endsWith("|") ? -1 : undefined).split(/(?<!\\)\|/)
         .map((c) => c.trim());
       if (cells.every((c) => /^:?-+:?$/.test(c))) continue; // separator row
       out.push(cells.join(" | "));
     } else {
-      out.push(line.replace(/\s+/g, " "));
+      paragraph.push(line);
     }
   }
+  flush();
   return out;
 }
 
