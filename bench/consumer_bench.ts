@@ -268,10 +268,13 @@ function sigV4(accessKeyId: string, secret: string, region: string) {
       "x-amz-date": amzDate,
     };
     const names = Object.keys(headers).sort();
+    const query = [...url.searchParams].map(([k, v]) =>
+      `${encodeURIComponent(k)}=${encodeURIComponent(v)}`
+    ).sort().join("&");
     const canonical = [
       method,
       url.pathname,
-      "",
+      query,
       ...names.map((n) => `${n}:${headers[n]}`),
       "",
       names.join(";"),
@@ -384,19 +387,32 @@ async function cosBucket(prefix: string) {
   };
   const client = createCosClient(cos);
   await client.createBucket({ Bucket: bucket }).promise();
-  /** Deletes every object (one DELETE each: the local server's multi-delete is unreliable), then the bucket. */
+  /**
+   * Deletes every object, then the bucket, with signed `fetch` requests rather than the SDK: after
+   * (e) at 64 concurrent PUTs, an SDK call from this process sometimes never returns while the
+   * server answers other clients at once (see consumer_notes.md, 2026-12-06).
+   */
+  const sign = sigV4(env.COS_HMAC_ACCESS_KEY_ID!, env.COS_HMAC_SECRET_ACCESS_KEY!, "us-east-1");
+  const call = async (method: string, url: URL) => {
+    const res = await fetch(url, { method, headers: await sign(url, method) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`Cannot ${method} ${url.pathname}: ${res.status} ${text}`);
+    return text;
+  };
   const drop = async () => {
+    const base = `${cos.endpoint}/${bucket}`;
     for (let round = 0; round < 1000; round++) {
-      const listed = await client.listObjectsV2({ Bucket: bucket }).promise();
-      const keys = (listed.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k !== "");
-      if (keys.length === 0) break;
-      await lanes(
-        keys.length,
-        32,
-        (i) => client.deleteObject({ Bucket: bucket, Key: keys[i]! }).promise(),
+      const listed = await call("GET", new URL(`${base}?list-type=2`));
+      const keys = [...listed.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) =>
+        m[1]!.replaceAll("&amp;", "&").replaceAll("&lt;", "<").replaceAll("&gt;", ">")
       );
+      if (keys.length === 0) break;
+      await lanes(keys.length, 16, (i) => {
+        const path = keys[i]!.split("/").map(encodeURIComponent).join("/");
+        return call("DELETE", new URL(`${base}/${path}`));
+      });
     }
-    await client.deleteBucket({ Bucket: bucket }).promise();
+    await call("DELETE", new URL(base));
   };
   return { env, bucket, cos, client, drop };
 }
@@ -739,7 +755,8 @@ try {
         rows.push({
           id: "(d) cold start",
           measures: `produce→stored p99 of the first ${seconds} s of orders at ${rate}/s ` +
-            `(${m?.[1] ?? "?"} stored of ${acked}), per-order layout, local disk, from a ` +
+            `(${m?.[1] ?? "?"} stored of ${acked}; whole ms, from the consumer's shutdown ` +
+            `summary line), per-order layout, local disk, from a ` +
             `consumer process started just before; producing starts when its /readyz answers ` +
             `(${readyMs.toFixed(0)} ms after the spawn)`,
           figure: `p99 ${m?.[4] ?? "?"} ms (p50 ${m?.[2] ?? "?"}, p95 ${m?.[3] ?? "?"})`,
