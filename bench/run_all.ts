@@ -341,9 +341,8 @@ function memoryRows(m: MemoryResult): Row[] {
   const p95 = quantile(rss, 0.95);
   const idle = m.idle.length > 0 ? Math.max(...m.idle) : NaN;
   const maxProcesses = Math.max(0, ...m.samples.map((s) => s.processes));
-  const short = m.reached < 1_000_000
-    ? ` — backlog ${m.reached}, not 1M: not the target's size`
-    : "";
+  // The target is for a 1M backlog: a smaller run (--quick, or the time limit) gives no verdict.
+  const short = m.reached < 1_000_000 ? `not measured (a backlog of ${m.reached}, not 1M)` : "";
   const drain = `the consumer process (consumer/main.ts, default settings, local sink) draining ` +
     `a prefilled backlog of ${m.produced} orders (${m.reached} stored in ${
       m.seconds.toFixed(0)
@@ -400,9 +399,16 @@ function memorySection(m: MemoryResult): string {
   ].join("\n");
 }
 
-/** The rows block of a bench's file, as rows of the summary (header and separator dropped). */
-function rowsOf(text: string): string[] {
-  const block = between(text, ROWS_BEGIN, ROWS_END);
+/**
+ * The rows of a bench's file (header and separator dropped) when this run wrote it; a row saying
+ * so when the bench failed or left an older file: figures from another run never join this one.
+ */
+async function rowsOf(name: string, path: string, code: number, load: string): Promise<string[]> {
+  const mtime = (await Deno.stat(path).catch(() => undefined))?.mtime?.getTime() ?? 0;
+  const failed = `| ${name} | the bench failed (exit ${code}) or wrote no file: no figures from ` +
+    `this run | - | - | - | - | not measured | ${load} |`;
+  if (code !== 0 || mtime < started.getTime()) return [failed];
+  const block = between(await Deno.readTextFile(path), ROWS_BEGIN, ROWS_END);
   if (block === undefined) return [];
   return block.split("\n").filter((l) => l.startsWith("|")).slice(2);
 }
@@ -419,7 +425,7 @@ async function main(): Promise<void> {
   if (only.has("producer")) {
     const r = await task("bench:producer", [...sizes.producer, "--out", file("producer")]);
     runs.push(`| producer | exit ${r.code} | ${r.seconds.toFixed(0)} s | ${r.load} |`);
-    summaryRows.push(...rowsOf(await Deno.readTextFile(file("producer")).catch(() => "")));
+    summaryRows.push(...await rowsOf("producer", file("producer"), r.code, r.load));
   }
   if (only.has("scoring")) {
     // scoring_bench may write only bench/scoring.md or under data/bench-scoring.
@@ -428,7 +434,7 @@ async function main(): Promise<void> {
     runs.push(`| scoring | exit ${r.code} | ${r.seconds.toFixed(0)} s | ${r.load} |`);
     const text = await Deno.readTextFile(out).catch(() => "");
     if (!publish) await Deno.writeTextFile(file("scoring"), text);
-    const rows = rowsOf(text);
+    const rows = await rowsOf("scoring", out, r.code, r.load);
     summaryRows.push(
       ...(rows.length > 0 ? rows : [
         `| scoring | sandboxed vs in-process scoring; its table is not in the shared row ` +
@@ -439,7 +445,7 @@ async function main(): Promise<void> {
   if (only.has("consumer")) {
     const r = await task("bench:consumer", [...sizes.consumer, "--out", file("consumer")]);
     runs.push(`| consumer | exit ${r.code} | ${r.seconds.toFixed(0)} s | ${r.load} |`);
-    summaryRows.push(...rowsOf(await Deno.readTextFile(file("consumer")).catch(() => "")));
+    summaryRows.push(...await rowsOf("consumer", file("consumer"), r.code, r.load));
   }
   if (only.has("memory")) {
     const t = performance.now();
