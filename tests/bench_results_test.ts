@@ -2,10 +2,17 @@
  * Published benchmark figures are generated, never typed: the README's benchmark table is the
  * summary of bench/RESULTS.md (written by one `deno task bench` run), the per-bench files name
  * that same run, the README's benchmark prose carries no figures, and every hand-written notes
- * file names the runs it discusses. No broker needed.
+ * file names the runs it discusses; the memory bench sums RSS over a process tree. No broker
+ * needed.
  */
 import { deepEqual, ok } from "node:assert/strict";
-import { between, normalizedLines, SUMMARY_BEGIN, SUMMARY_END } from "../bench/_report.ts";
+import {
+  between,
+  normalizedLines,
+  SUMMARY_BEGIN,
+  SUMMARY_END,
+  treeRssKb,
+} from "../bench/_report.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, ROOT));
@@ -59,5 +66,27 @@ Deno.test("each hand-written bench notes file names the runs it discusses", asyn
       /\b20\d\d-\d\d-\d\d\b|\b\d{1,2} (?:Nov|Dec)\b/.test(text),
       `bench/${entry.name} names no run (date)`,
     );
+  }
+});
+
+Deno.test("the memory bench's RSS counts the whole process tree", async () => {
+  // A parent with two children: all three are counted, and their RSS adds up.
+  const parent = new Deno.Command("bash", {
+    args: ["-c", "sleep 5 & sleep 5 & wait"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    let tree = { kb: 0, processes: 0 };
+    for (let i = 0; i < 50 && tree.processes < 3; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      tree = await treeRssKb(parent.pid);
+    }
+    ok(tree.processes === 3, `expected bash and two sleeps, counted ${tree.processes}`);
+    const alone = await treeRssKb(Deno.pid);
+    ok(alone.processes >= 1 && alone.kb > 0, "this test process has an RSS");
+  } finally {
+    parent.kill("SIGKILL");
+    await parent.status;
   }
 });
