@@ -3,8 +3,8 @@
  *
  * This module is the public, zero-build TypeScript core shared by the producer, the consumer and
  * the channel scorer plugins: the `Order` domain value, its object key, the top-K heap, metrics,
- * transforms and the scorer plugin contract. It performs no I/O and imports no npm package, so a
- * plugin can import it inside a sandboxed worker with no permissions.
+ * transforms, and (re-exported from `sdk/`, which plugins import as `@orderflow/scorer`) the scorer
+ * plugin contract. It performs no I/O and imports no npm package.
  *
  * @module
  */
@@ -25,7 +25,7 @@ export {
   SCORER_API_VERSION,
   ScorerSpecError,
   validateScorerSpec,
-} from "./consumer/scoring/contract.ts";
+} from "./sdk/mod.ts";
 export type {
   BooleanOptionSpec,
   NumberOptionSpec,
@@ -36,4 +36,4 @@ export type {
   ScorerModule,
   ScorerSpec,
   StringOptionSpec,
-} from "./consumer/scoring/contract.ts";
+} from "./sdk/mod.ts";

@@ -41,7 +41,7 @@ import type { CosSettings } from "../config/settings.ts";
 import { createKafka } from "../config/kafka.ts";
 import { createCosClient } from "../config/cos.ts";
 import { ConsumerWorker } from "../consumer/worker.ts";
-import { ScoringHost } from "../consumer/scoring/host.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
 import { LocalSink } from "../consumer/sinks/local.ts";
 import { CosSink } from "../consumer/sinks/cos.ts";
 import { BatchedSink } from "../consumer/sinks/batched.ts";

@@ -58,7 +58,7 @@ const SIZES = {
   },
   quick: {
     producer: ["--records", "20000", "--rounds", "1"],
-    scoring: ["--orders", "10000", "--batch", "500,8192", "--lanes", "1,6", "--repeat", "1"],
+    scoring: ["--orders", "10000", "--repeat", "1"],
     consumer: [
       "--records",
       "5000",

@@ -28,8 +28,8 @@ export interface ConsumedRecord {
 }
 
 /** The scoring host's result and function types, re-exported for the handler's callers. */
-export type { ScoreFn, ScoreResult } from "./scoring/host.ts";
-import type { ScoreFn, ScoreResult } from "./scoring/host.ts";
+export type { ScoreFn, ScoreResult } from "../plugins_host/types.ts";
+import type { ScoreFn, ScoreResult } from "../plugins_host/types.ts";
 
 /** Why a record went to the DLQ. */
 export type DeadLetterReason =
@@ -89,7 +89,7 @@ export interface HandlerEnv {
   readonly now: () => number;
   /** Records with a larger value are dead-lettered as `oversized`. */
   readonly maxBytes: number;
-  /** Concurrent sink writes per call (default 16). Ignored for buffering sinks. */
+  /** Concurrent sink writes per call (default 16). */
   readonly concurrency?: number;
 }
 
@@ -160,6 +160,11 @@ function producedAtMs(record: ConsumedRecord, order: OrderData): number | undefi
     const ms = Date.parse(order.producedAt);
     if (Number.isFinite(ms)) return ms;
   }
+  return recordTime(record);
+}
+
+/** The Kafka record timestamp, epoch ms, when the record has one. */
+function recordTime(record: ConsumedRecord): number | undefined {
   const timestamp = Number(record.timestamp);
   return Number.isSafeInteger(timestamp) && timestamp > 0 ? timestamp : undefined;
 }
@@ -186,7 +191,8 @@ function deadLetter(
 
 /**
  * Decodes and validates one record: strict UTF-8, JSON, path-safety of `orderId`, then
- * `Order.fromRaw`. Never throws for bad input; returns the dead-letter outcome instead.
+ * `Order.fromRaw` with `now` as the time timestamps are judged against (default: the clock).
+ * Never throws for bad input; returns the dead-letter outcome instead.
  */
 export function parseRecord(record: ConsumedRecord, maxBytes: number, now?: number): Parsed {
   const value = record.value;
@@ -283,7 +289,10 @@ export async function prepareBatch(
   const outcomes: (PreparedRecord | undefined)[] = new Array(records.length);
   const valid: { index: number; order: Order }[] = [];
   records.forEach((record, index) => {
-    const parsed = parseRecord(record, env.maxBytes);
+    // Validity is a function of the record alone: "too far in the future" is judged against the
+    // record's own timestamp, not the clock, so every member that reads the record decides the
+    // same (the batched layout's object names depend on it, see consumer/sinks/segment_key.ts).
+    const parsed = parseRecord(record, env.maxBytes, recordTime(record));
     if (parsed.ok) valid.push({ index, order: parsed.order });
     else outcomes[index] = parsed.outcome;
   });
@@ -387,7 +396,7 @@ export async function handleBatch(
     else outcomes[index] = p;
   });
   const chains = new Map<string, Promise<boolean>>();
-  const limit = env.sink.buffering === true ? toWrite.length : env.concurrency ?? 16;
+  const limit = env.concurrency ?? 16;
   await forEachBounded(toWrite, limit, async ({ index, p }) => {
     const { record, key, body, producedAt } = p;
     const previous = chains.get(key);

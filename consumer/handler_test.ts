@@ -271,3 +271,19 @@ Deno.test("prepareBatch() bodies are the enriched JSON lines, one view per recor
     assert.equal(o.producedAt, 1_800_000_000_000 - latencies[i]!);
   }
 });
+
+Deno.test("prepareBatch() judges future timestamps against the record's own timestamp, not the clock", async () => {
+  const clock = Date.now();
+  const at = (ms: number) => new Date(ms).toISOString();
+  const stamped = (offset: number, createdAt: number, timestamp: number): ConsumedRecord => ({
+    ...rec(offset, JSON.stringify(order(`t-${offset}`, { created_at: at(createdAt) }))),
+    timestamp: String(timestamp),
+  });
+  const out = await prepareBatch([
+    // Produced in an hour and created a minute after that: fine for the record, whatever the clock.
+    stamped(0, clock + 61 * 60_000, clock + 60 * 60_000),
+    // Created ten minutes after it was produced: too far in the future, today and in an hour.
+    stamped(1, clock - 50 * 60_000, clock - 60 * 60_000),
+  ], env(new LocalSink({ dir: "unused", sync: false })));
+  assert.deepEqual(out.map((o) => o.kind), ["prepared", "dead-letter"]);
+});

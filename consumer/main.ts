@@ -15,8 +15,8 @@ import { createKafka, describeKafkaError } from "../config/kafka.ts";
 import { describeCosError, fetchIamToken, IamTokenError } from "../config/cos.ts";
 import { ConsumerWorker, TopicNotFoundError } from "./worker.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
-import { ScoringHost } from "./scoring/host.ts";
-import { ManifestError } from "./scoring/manifest.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
+import { ManifestError } from "../plugins_host/manifest.ts";
 import { createConsumerHttp } from "./http/app.ts";
 import { startHttpServer } from "./http/server.ts";
 
@@ -291,7 +291,7 @@ async function main(): Promise<number> {
   log(`consumer: stopping (${reason}), deadline ${shutdownTimeout} ms`);
   // One deadline for the whole stop. The worker stops fetching, commits what is durable and
   // leaves the group within it; closing the sink (the batched layout writes its open segments,
-  // uncommitted either way), the HTTP server and the scoring workers get what is left of it.
+  // uncommitted either way), the HTTP server and the scoring plugin processes get what is left of it.
   // Nothing that could still be running after the deadline is awaited: a stalled S3 cannot
   // hold the process past it.
   const deadlineAt = Date.now() + shutdownTimeout;

@@ -1,10 +1,10 @@
 /**
  * Per-partition tracker of in-flight offsets: decides what may be committed.
  *
- * The rule (DESIGN.md "Guarantees"): an offset is committable only when every record at or below
- * it is done — durable in the sink or acknowledged by the DLQ topic. A pending or failed record
- * blocks every later one, however many of those completed (the Vector #24215 bug is committing
- * past a failure).
+ * The rule (README, "Delivery guarantees"): an offset is committable only when every record at or
+ * below it is done — durable in the sink or acknowledged by the DLQ topic. A pending or failed
+ * record blocks every later one, however many of those completed (the Vector #24215 bug is
+ * committing past a failure).
  *
  * @module
  */

@@ -1,63 +1,27 @@
 /**
- * The kafkajs shell around the handler: consumer group, per-partition in-order batches, DLQ
- * publishing, contiguous commits, sink-outage backoff with pause + heartbeats, and shutdown.
+ * The consumer-group member: the kafkajs shell that joins the group, fetches per-partition
+ * in-order batches, tracks what was fetched, pauses a partition through an outage, and stops
+ * within a deadline. What happens between a fetched chunk and a commit belongs to the storage
+ * layout (`layouts/per_order.ts` or `layouts/batched.ts`, behind `layouts/types.ts`); the member
+ * knows neither.
  *
- * Guarantee (DESIGN.md): an offset is committed only when every record at or below it is durable
- * in the sink or acknowledged by the DLQ topic; a failure never lets a later offset commit past it.
+ * Guarantee: an offset is committed only when every record at or below it is durable in the sink
+ * or acknowledged by the DLQ topic; a failure never lets a later offset commit past it.
  *
  * @module
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
-import {
-  type ConsumedRecord,
-  type DeadLetterOutcome,
-  handleBatch,
-  prepareBatch,
-  type PreparedRecord,
-  type RecordOutcome,
-  type ScoreFn,
-} from "./handler.ts";
+import type { ConsumedRecord, ScoreFn } from "./handler.ts";
 import { DeadLetterPublisher } from "./dlq.ts";
 import { OffsetTracker } from "./offsets.ts";
 import type { Sink } from "./sinks/types.ts";
 import { BatchedSink } from "./sinks/batched.ts";
 import { ConsumerMetrics } from "./metrics.ts";
 import { installFastFetchDecoder } from "./_fast_fetch_decoder.ts";
-
-/** Capped exponential backoff with full jitter. */
-export interface BackoffOptions {
-  /** First delay, ms (default 100). */
-  readonly initialMs?: number;
-  /**
-   * Cap, ms (default 2000): bounds how long after a sink returns the consumer notices (one probe
-   * or retry per cap interval against a failing sink is cheap).
-   */
-  readonly maxMs?: number;
-}
-
-/**
- * The delay before retry `attempt` (1-based): a random value in [cap/2, cap] where
- * cap = min(maxMs, initialMs * 2^(attempt-1)).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { backoffDelay } from "./worker.ts";
- * assert.ok(backoffDelay(1, {}, () => 1) === 100);
- * assert.ok(backoffDelay(30, {}, () => 1) === 2000);
- * assert.ok(backoffDelay(30, {}, () => 0) === 1000);
- * ```
- */
-export function backoffDelay(
-  attempt: number,
-  options: BackoffOptions = {},
-  random: () => number = Math.random,
-): number {
-  const initial = options.initialMs ?? 100;
-  const max = options.maxMs ?? 2000;
-  const cap = Math.min(max, initial * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(cap / 2 + (cap / 2) * random());
-}
+import { type BackoffOptions, StopRequested } from "./retry.ts";
+import type { Layout, MemberContext } from "./layouts/types.ts";
+import { PerOrderLayout } from "./layouts/per_order.ts";
+import { BatchedLayout } from "./layouts/batched.ts";
 
 /** Options for {@linkcode ConsumerWorker.start}. */
 export interface ConsumerWorkerOptions {
@@ -142,11 +106,6 @@ export class TopicNotFoundError extends Error {
   }
 }
 
-/** Thrown into a retry loop when the worker stops; never escapes eachBatch. */
-class StopRequested extends Error {
-  override name = "StopRequested";
-}
-
 /**
  * A running consumer-group member. Create with {@linkcode ConsumerWorker.start}, stop with
  * {@linkcode ConsumerWorker.stop}.
@@ -161,23 +120,16 @@ export class ConsumerWorker {
   readonly #metrics: ConsumerMetrics;
   readonly #log: (line: string) => void;
   readonly #stopController = new AbortController();
-  readonly #inFlight = new Map<number, number>();
-  /** Batched layout: records waiting in a retry loop (DLQ or scoring), per partition. */
-  readonly #retrying = new Map<number, number>();
+  /** How records become durable and which offsets are committed: per-order or batched. */
+  readonly #layout: Layout;
   readonly #crashed: Promise<Error>;
   #resolveCrash: (error: Error) => void = () => {};
   #summaryTimer: ReturnType<typeof setInterval> | undefined;
   #lagBusy = false;
-  #lastError: string | undefined;
   #stopped: Promise<StopReport> | undefined;
   #running: Promise<void> | undefined;
   /** The admin client is connected (lag can be fetched). */
   #adminReady = false;
-  /** Per-order layout: partitions with durable offsets the background committer should commit. */
-  readonly #commitDirty = new Set<number>();
-  /** The background commit loop while it runs (one OffsetCommit request in flight at most). */
-  #committing: Promise<void> | undefined;
-  #commitOffsets: EachBatchPayload["commitOffsetsIfNecessary"] | undefined;
 
   private constructor(options: ConsumerWorkerOptions) {
     this.#options = options;
@@ -204,6 +156,21 @@ export class ConsumerWorker {
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     this.#crashed = new Promise((resolve) => this.#resolveCrash = resolve);
+    const ctx: MemberContext = {
+      topic: options.topic,
+      score: options.score,
+      now: options.now ?? Date.now,
+      maxBytes: options.maxBytes ?? 1024 * 1024,
+      backoff: options.backoff,
+      tracker: this.#tracker,
+      metrics: this.#metrics,
+      dlq: this.#dlq,
+      log: this.#log,
+      stop: this.#stopController.signal,
+    };
+    this.#layout = options.sink instanceof BatchedSink
+      ? new BatchedLayout(ctx, options.sink)
+      : new PerOrderLayout(ctx, options.sink, options.writeConcurrency ?? 16);
   }
 
   /** Connects, joins the group and starts consuming. */
@@ -232,8 +199,10 @@ export class ConsumerWorker {
     this.#consumer.on(events.GROUP_JOIN, (e) => {
       this.#metrics.groupJoins.inc();
       // Partitions may have moved: forget in-flight state; the new owner starts from the commit.
-      for (const p of this.#tracker.partitions()) this.#tracker.reset(p);
-      if (this.#options.sink instanceof BatchedSink) this.#options.sink.discardAll();
+      for (const p of this.#tracker.partitions()) {
+        this.#tracker.reset(p);
+        this.#layout.discard(p);
+      }
       const assigned = e.payload.memberAssignment[this.#options.topic] ?? [];
       this.#log(
         `consumer: joined group ${e.payload.groupId} as ${
@@ -298,14 +267,7 @@ export class ConsumerWorker {
    * not yet in a written object (those of a segment still filling count once written).
    */
   inFlight(): number {
-    let n = 0;
-    const sink = this.#options.sink;
-    if (sink instanceof BatchedSink) {
-      for (const v of this.#retrying.values()) n += v;
-      return n + sink.unwrittenTotal();
-    }
-    for (const v of this.#inFlight.values()) n += v;
-    return n;
+    return this.#layout.inFlight();
   }
 
   async #refreshLag(): Promise<void> {
@@ -339,50 +301,6 @@ export class ConsumerWorker {
     return this.#metrics.lagByPartition();
   }
 
-  async #sleep(ms: number, heartbeat: () => Promise<void>): Promise<void> {
-    const signal = this.#stopController.signal;
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (signal.aborted) throw new StopRequested("stop requested");
-      await heartbeat(); // throws on rebalance: let kafkajs rejoin; nothing past a failure is committed
-      const slice = Math.min(500, until - Date.now());
-      if (slice <= 0) break;
-      await new Promise<void>((resolve) => {
-        const timer: ReturnType<typeof setTimeout> = setTimeout(done, slice);
-        function done(): void {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-        signal.addEventListener("abort", done, { once: true });
-      });
-    }
-  }
-
-  /**
-   * Runs `work` while heartbeating every second. kafkajs heartbeats only when asked, so a sink
-   * write, probe or DLQ send that stalls past the session timeout would get this member evicted
-   * (a rebalance, and every in-flight record processed twice). A heartbeat failure (a rebalance)
-   * is rethrown once the work is over: nothing in flight is abandoned half-done.
-   */
-  async #heartbeating<T>(work: () => Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
-    let failure: { readonly error: unknown } | undefined;
-    let busy = false;
-    const timer: ReturnType<typeof setInterval> = setInterval(() => {
-      if (busy || failure !== undefined) return;
-      busy = true;
-      heartbeat().catch((error) => failure ??= { error }).finally(() => busy = false);
-    }, 1000);
-    let result: T;
-    try {
-      result = await work();
-    } finally {
-      clearInterval(timer);
-    }
-    if (failure !== undefined) throw failure.error;
-    return result;
-  }
-
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, pause } = payload;
     const partition = batch.partition;
@@ -399,7 +317,7 @@ export class ConsumerWorker {
       // not done; starting at `first` would skip those records and later commit past them.
       const from = this.#tracker.resumeOffset(partition);
       this.#tracker.reset(partition);
-      if (this.#options.sink instanceof BatchedSink) this.#options.sink.discard(partition);
+      this.#layout.discard(partition);
       if (from !== undefined && from !== first.offset) {
         this.#log(
           `consumer: partition ${partition} re-delivered from ${first.offset}; ` +
@@ -411,64 +329,33 @@ export class ConsumerWorker {
       this.#tracker.track(partition, first.offset);
     }
     for (const r of records.slice(1)) this.#tracker.track(partition, r.offset);
-    this.#inFlight.set(partition, records.length);
 
-    const segments = this.#options.sink instanceof BatchedSink ? this.#options.sink : undefined;
-    const commit = async (): Promise<void> => {
-      if (segments === undefined) {
-        // Per-order: move the fetch position past the durable prefix now and commit it in the
-        // background, so the next fetch does not wait for the group coordinator.
-        const next = this.#tracker.commitable(partition);
-        if (next === undefined) return;
-        resolveOffset(String(BigInt(next) - 1n));
-        this.#commitSoon(partition, commitOffsetsIfNecessary);
-        return;
-      }
-      const offset = this.#tracker.uncommitted(partition);
-      if (offset === undefined) return;
-      await commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition, offset }] }],
-      });
-      this.#tracker.markCommitted(partition, offset);
-      this.#metrics.setCommitted(partition, offset);
-      // Batched: the fetch position is resolved per chunk (records of a segment still filling
-      // are handled but not committed); resolving the commit point would fetch them again.
+    let resume: (() => void) | undefined;
+    const context = {
+      partition,
+      heartbeat,
+      resolveOffset,
+      commitOffsets: commitOffsetsIfNecessary,
+      pause: () => void (resume ??= pause()),
     };
-
     const chunk = this.#options.chunkSize ?? 500;
     let attempt = 0;
-    let resume: (() => void) | undefined;
     try {
       for (let start = 0; start < records.length; start += chunk) {
         if (this.#stopController.signal.aborted) break; // the rest stays uncommitted
         if (start > 0) await heartbeat();
-        const part = records.slice(start, start + chunk);
-        if (segments === undefined) {
-          attempt = await this.#processChunk(
-            part,
-            payload,
-            commit,
-            attempt,
-            () => resume ??= pause(),
-          );
-        } else {
-          attempt = await this.#processSegmentedChunk(
-            part,
-            payload,
-            segments,
-            commit,
-            attempt,
-            () => resume ??= pause(),
-          );
-          resolveOffset(part.at(-1)!.offset);
-        }
+        attempt = await this.#layout.processChunk(
+          records.slice(start, start + chunk),
+          context,
+          attempt,
+        );
       }
     } catch (error) {
       if (!(error instanceof StopRequested)) throw error;
       // Stopping: whatever is not durable stays uncommitted and is re-delivered to the next owner.
     } finally {
       // Stopping: the last durable offsets are committed before kafkajs leaves the group.
-      if (this.#stopController.signal.aborted) await this.#committing;
+      if (this.#stopController.signal.aborted) await this.#layout.idle();
       if (resume !== undefined) {
         resume();
         this.#metrics.setPaused(partition, false);
@@ -477,298 +364,6 @@ export class ConsumerWorker {
         }
       }
     }
-  }
-
-  /**
-   * Per-order layout: commits durable offsets in the background. One OffsetCommit request is in
-   * flight at a time and covers every partition with new durable offsets (the coordinator handles
-   * a connection's requests one by one, so six concurrent single-partition commits took 6x as
-   * long). Each partition's committable offset only grows, so commits stay in order. A failed
-   * commit is logged and retried with backoff; its offsets stay uncommitted until then (at worst
-   * re-delivered, never skipped).
-   */
-  #commitSoon(
-    partition: number,
-    commitOffsets: EachBatchPayload["commitOffsetsIfNecessary"],
-  ): void {
-    this.#commitDirty.add(partition);
-    this.#commitOffsets = commitOffsets;
-    this.#committing ??= this.#commitLoop().finally(() => this.#committing = undefined);
-  }
-
-  async #commitLoop(): Promise<void> {
-    let attempt = 0;
-    while (this.#commitDirty.size > 0) {
-      const partitions: { partition: number; offset: string }[] = [];
-      for (const partition of this.#commitDirty) {
-        const offset = this.#tracker.uncommitted(partition);
-        if (offset !== undefined) partitions.push({ partition, offset });
-      }
-      this.#commitDirty.clear();
-      if (partitions.length === 0) return;
-      try {
-        await this.#commitOffsets!({ topics: [{ topic: this.#options.topic, partitions }] });
-      } catch (error) {
-        for (const { partition } of partitions) this.#commitDirty.add(partition);
-        attempt++;
-        this.#log(
-          `consumer: cannot commit offsets of partition(s) ${
-            partitions.map((p) => p.partition).join(",")
-          }: ${(error as Error).message}; ${
-            this.#stopController.signal.aborted ? "stopping: left uncommitted" : "retrying"
-          }`,
-        );
-        if (this.#stopController.signal.aborted) return;
-        await new Promise<void>((resolve) => {
-          const signal = this.#stopController.signal;
-          const timer: ReturnType<typeof setTimeout> = setTimeout(
-            done,
-            backoffDelay(attempt, this.#options.backoff),
-          );
-          function done(): void {
-            clearTimeout(timer);
-            signal.removeEventListener("abort", done);
-            resolve();
-          }
-          signal.addEventListener("abort", done, { once: true });
-        });
-        continue;
-      }
-      attempt = 0;
-      const owned = new Set(this.#tracker.partitions());
-      for (const { partition, offset } of partitions) {
-        if (!owned.has(partition)) continue; // revoked meanwhile (rebalance reset its state)
-        this.#tracker.markCommitted(partition, offset);
-        this.#metrics.setCommitted(partition, offset);
-      }
-    }
-  }
-
-  /** Handles one chunk until every record is done (retrying with backoff); returns attempts. */
-  async #processChunk(
-    records: readonly ConsumedRecord[],
-    payload: EachBatchPayload,
-    commit: () => Promise<void>,
-    attemptsSoFar: number,
-    pause: () => void,
-  ): Promise<number> {
-    const { heartbeat } = payload;
-    const partition = payload.batch.partition;
-    let pending: readonly ConsumedRecord[] = records;
-    let attempt = attemptsSoFar;
-    let paused = false;
-    while (pending.length > 0) {
-      const started = performance.now();
-      const outcomes = await this.#heartbeating(() =>
-        handleBatch(pending, {
-          score: this.#options.score,
-          sink: this.#options.sink as Sink,
-          now: this.#options.now ?? Date.now,
-          maxBytes: this.#options.maxBytes ?? 1024 * 1024,
-          concurrency: this.#options.writeConcurrency ?? 16,
-        }), heartbeat);
-      const failed = await this.#heartbeating(() => this.#settle(outcomes), heartbeat);
-      this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
-      this.#inFlight.set(partition, this.#tracker.inFlight(partition));
-      await commit();
-      if (failed.length === 0) break;
-      pending = failed;
-      attempt++;
-      this.#metrics.retries.inc(failed.length);
-      if (!paused) {
-        paused = true;
-        pause(); // stop fetching this partition while the sink is out
-        this.#metrics.setPaused(partition, true);
-        this.#log(
-          `consumer: partition ${partition} paused: ${failed.length} record(s) failed from offset ${
-            failed[0]!.offset
-          } (${this.#lastError ?? "DLQ unavailable"}); retrying with backoff`,
-        );
-      }
-      // Wait, then probe the sink before sending the whole batch again.
-      attempt = await this.#untilSinkAnswers(attempt, () => this.#options.sink.probe(), heartbeat);
-    }
-    return attempt;
-  }
-
-  /**
-   * Batched layout: prepares a chunk, dead-letters bad records, appends the rest to their
-   * segments, writes the segments that are complete and marks their records done. Retries (with
-   * pause and backoff) until the chunk is appended and every complete segment is written.
-   */
-  async #processSegmentedChunk(
-    records: readonly ConsumedRecord[],
-    payload: EachBatchPayload,
-    segments: BatchedSink,
-    commit: () => Promise<void>,
-    attemptsSoFar: number,
-    pause: () => void,
-  ): Promise<number> {
-    const { heartbeat } = payload;
-    const partition = payload.batch.partition;
-    let pending: readonly ConsumedRecord[] = records;
-    let attempt = attemptsSoFar;
-    let paused = false;
-    for (;;) {
-      const started = performance.now();
-      let failed: ConsumedRecord[] = [];
-      if (pending.length > 0) {
-        const prepared = await this.#heartbeating(() =>
-          prepareBatch(pending, {
-            score: this.#options.score,
-            now: this.#options.now ?? Date.now,
-            maxBytes: this.#options.maxBytes ?? 1024 * 1024,
-          }), heartbeat);
-        failed = await this.#heartbeating(
-          () => this.#settlePrepared(prepared, segments),
-          heartbeat,
-        );
-      }
-      this.#retrying.set(partition, failed.length);
-      let sinkError: unknown;
-      try {
-        const flushed = await this.#heartbeating(() => segments.flushSealed(partition), heartbeat);
-        for (const offset of flushed) {
-          this.#tracker.markDone(partition, offset);
-        }
-      } catch (error) {
-        if (error instanceof RangeError && !this.#tracker.partitions().includes(partition)) {
-          return attempt; // the partition was revoked meanwhile; its records are re-read
-        }
-        sinkError = error;
-        this.#metrics.recordFailure("sink");
-        this.#lastError = `sink: ${(error as Error).message}`;
-      }
-      this.#metrics.batchSeconds.observe((performance.now() - started) / 1000);
-      await commit();
-      if (failed.length === 0 && sinkError === undefined) break;
-      pending = failed;
-      attempt++;
-      this.#metrics.retries.inc(Math.max(1, failed.length));
-      if (!paused) {
-        paused = true;
-        pause();
-        this.#metrics.setPaused(partition, true);
-        this.#log(
-          `consumer: partition ${partition} paused: ${
-            failed.length > 0
-              ? `${failed.length} record(s) failed from offset ${failed[0]!.offset}`
-              : "a segment write failed"
-          } (${this.#lastError ?? "DLQ unavailable"}); retrying with backoff`,
-        );
-      }
-      attempt = await this.#untilSinkAnswers(attempt, () => segments.probe(), heartbeat);
-    }
-    this.#retrying.set(partition, 0);
-    return attempt;
-  }
-
-  /**
-   * Backs off, then probes the sink, until a probe succeeds (heartbeating throughout); every
-   * failed probe is one more attempt. Returns the attempt count.
-   */
-  async #untilSinkAnswers(
-    attemptsSoFar: number,
-    probe: () => Promise<void>,
-    heartbeat: () => Promise<void>,
-  ): Promise<number> {
-    let attempt = attemptsSoFar;
-    for (;;) {
-      await this.#sleep(backoffDelay(attempt, this.#options.backoff), heartbeat);
-      try {
-        await this.#heartbeating(probe, heartbeat);
-        return attempt;
-      } catch (error) {
-        attempt++;
-        this.#metrics.probeFailures.inc();
-        if (attempt % 10 === 0) {
-          this.#log(`consumer: sink still unavailable: ${(error as Error).message}`);
-        }
-      }
-    }
-  }
-
-  /** Publishes dead letters; false (counted and logged) when the DLQ did not acknowledge them. */
-  async #publishDeadLetters(dead: readonly DeadLetterOutcome[]): Promise<boolean> {
-    if (dead.length === 0) return true;
-    try {
-      await this.#dlq.publish(dead);
-      return true;
-    } catch (error) {
-      this.#metrics.dlqFailures.inc();
-      this.#log(
-        `consumer: cannot publish ${dead.length} record(s) to the DLQ: ${(error as Error).message}`,
-      );
-      return false;
-    }
-  }
-
-  /** Batched layout: dead-letters and appends; returns the records to retry (DLQ, scoring). */
-  async #settlePrepared(
-    prepared: readonly PreparedRecord[],
-    segments: BatchedSink,
-  ): Promise<ConsumedRecord[]> {
-    const failed: ConsumedRecord[] = [];
-    this.#lastError = undefined;
-    const dead = prepared.filter((o) => o.kind === "dead-letter");
-    const dlqOk = await this.#publishDeadLetters(dead);
-    const now = this.#options.now ?? Date.now;
-    for (const o of prepared) {
-      const { partition, offset } = o.record;
-      if (o.kind === "prepared") {
-        segments.append(partition, {
-          offset,
-          dt: o.dt,
-          body: o.body,
-          onWritten: () =>
-            this.#metrics.recordStored({
-              ...o.stored,
-              latencyMs: o.producedAt === undefined ? undefined : now() - o.producedAt,
-            }),
-        });
-      } else {
-        this.#settleUnstored(o, dlqOk, failed);
-      }
-    }
-    return failed;
-  }
-
-  /** A record not stored: done once the DLQ acknowledged it, else failed (to retry). */
-  #settleUnstored(
-    o: Exclude<RecordOutcome | PreparedRecord, { kind: "stored" | "prepared" }>,
-    dlqOk: boolean,
-    failed: ConsumedRecord[],
-  ): void {
-    const { partition, offset } = o.record;
-    if (o.kind === "dead-letter" && dlqOk) {
-      this.#tracker.markDone(partition, offset);
-      this.#metrics.recordDeadLetter(o.reason);
-      return;
-    }
-    this.#tracker.markFailed(partition, offset);
-    failed.push(o.record);
-    if (o.kind === "retryable-failure") {
-      this.#metrics.recordFailure(o.stage);
-      this.#lastError ??= `${o.stage}: ${(o.error as Error)?.message ?? String(o.error)}`;
-    }
-  }
-
-  /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
-  async #settle(outcomes: readonly RecordOutcome[]): Promise<ConsumedRecord[]> {
-    const failed: ConsumedRecord[] = [];
-    this.#lastError = undefined;
-    const dead = outcomes.filter((o) => o.kind === "dead-letter");
-    const dlqOk = await this.#publishDeadLetters(dead);
-    for (const o of outcomes) {
-      const { partition, offset } = o.record;
-      if (o.kind === "stored") {
-        this.#tracker.markDone(partition, offset);
-        this.#metrics.recordStored(o);
-      } else {
-        this.#settleUnstored(o, dlqOk, failed);
-      }
-    }
-    return failed;
   }
 
   /**
@@ -788,7 +383,7 @@ export class ConsumerWorker {
       timer = setTimeout(() => resolve("timeout"), deadlineMs);
     });
     const work = (async () => {
-      await this.#committing; // durable offsets of batches already handled
+      await this.#layout.idle(); // durable offsets of batches already handled
       await this.#consumer.disconnect(); // waits for in-flight batches, leaves the group
       await Promise.all([this.#producer.disconnect(), this.#admin.disconnect()]);
       return "done" as const;

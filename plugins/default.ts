@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineScorer } from "../mod.ts";
+import { defineScorer } from "@orderflow/scorer";
 
 export default defineScorer({
   spec: {

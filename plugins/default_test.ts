@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveOptions } from "../mod.ts";
+import { resolveOptions } from "@orderflow/scorer";
 import fallback from "./default.ts";
 
 Deno.test("default (fallback) scorer returns 0.3 for any channel", () => {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defineScorer } from "../mod.ts";
+import { defineScorer } from "@orderflow/scorer";
 
 export default defineScorer({
   spec: {

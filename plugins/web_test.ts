@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveOptions } from "../mod.ts";
+import { resolveOptions } from "@orderflow/scorer";
 import web from "./web.ts";
 
 const order = {

@@ -9,7 +9,7 @@ import { ConsumerMetrics } from "../consumer/metrics.ts";
 import { createConsumerHttp } from "../consumer/http/app.ts";
 import type { ObservedConsumer } from "../consumer/http/observed.ts";
 import type { StoredOutcome } from "../consumer/handler.ts";
-import type { ScoringMetrics } from "../consumer/scoring/host.ts";
+import type { ScoringMetrics } from "../plugins_host/types.ts";
 
 const KAFKA_SECRET = "kafka-secret-Zq81";
 const COS_SECRET = "cos-hmac-secret-Yp72";
@@ -79,7 +79,13 @@ function fixture(): Fixture {
         source: "manifest",
         state: "ready",
         lastError: undefined,
+        lastFailure: undefined,
         restarts: 0,
+        busyMs: 0,
+        memoryMb: 64,
+        deadlineMs: 250,
+        rssBytes: 50 * 1048576,
+        isolation: "sandbox",
       }],
     },
   };

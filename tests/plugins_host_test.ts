@@ -1,19 +1,19 @@
 /**
  * ScoringHost against real scorer files in temporary plugin directories: hostile plugins are
- * isolated in their sandboxed workers, other channels keep their correct scores.
+ * isolated in their sandbox processes, other channels keep their correct scores.
  */
 import assert from "node:assert/strict";
-import { BUILTIN_FALLBACK_SCORE, ScoringHost } from "../consumer/scoring/host.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
+import { BUILTIN_FALLBACK_SCORE } from "../plugins_host/types.ts";
 import {
   copyRealPlugin,
   LOAD_TIMEOUT_MS,
-  MOD_URL,
   order,
   scorerSource,
   tempPluginsDir,
   waitFor,
   writeManifest,
-} from "../consumer/scoring/_testing.ts";
+} from "../plugins_host/_testing.ts";
 
 /** Hostile plugins: each misbehaves only for totals >= 500, so it passes the load smoke test. */
 const HOSTILE: Record<string, string> = {
@@ -38,11 +38,10 @@ const HOSTILE: Record<string, string> = {
   ),
 };
 
-/** Plugins that never load (kept apart: `deno test` type-checks every worker graph, ~1 s each). */
+/** Plugins that never load. */
 const BROKEN: Record<string, string> = {
-  "syntax.ts": `import { defineScorer } from ${
-    JSON.stringify(MOD_URL)
-  };\nexport default defineScorer({ spec: {`,
+  "syntax.ts":
+    `import { defineScorer } from "@orderflow/scorer";\nexport default defineScorer({ spec: {`,
   "noexport.ts": `export const spec = { name: "noexport" };\n`,
   "wrongshape.ts":
     `export default { spec: { name: "wrongshape", channel: "wrongshape", apiVersion: 1, description: "d", options: {} }, create: 5 };\n`,

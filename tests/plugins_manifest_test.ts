@@ -5,9 +5,9 @@ import {
   ManifestError,
   parseManifest,
   resolvePluginFile,
-} from "../consumer/scoring/manifest.ts";
-import { ScoringHost } from "../consumer/scoring/host.ts";
-import { REAL_PLUGINS_DIR } from "../consumer/scoring/_testing.ts";
+} from "../plugins_host/manifest.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
+import { REAL_PLUGINS_DIR } from "../plugins_host/_testing.ts";
 
 const fallback = { module: "./default.ts", options: {} };
 const web = { name: "web", channel: "web", module: "./web.ts", enabled: true, options: {} };

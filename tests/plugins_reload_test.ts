@@ -1,6 +1,6 @@
 /** ScoringHost hot reload: drop in, break, fix, remove scorer files and edit the manifest live. */
 import assert from "node:assert/strict";
-import { ScoringHost } from "../consumer/scoring/host.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
 import {
   LOAD_TIMEOUT_MS,
   order,
@@ -8,7 +8,7 @@ import {
   tempPluginsDir,
   waitFor,
   writeManifest,
-} from "../consumer/scoring/_testing.ts";
+} from "../plugins_host/_testing.ts";
 
 /**
  * `deno test` type-checks each new worker graph (about 1 s here, more under load); `deno run`

@@ -179,7 +179,6 @@ Deno.test("a hostile plugin in a real consumer run reads no secret, reaches no n
   const s = await scenario("hostile", 1);
   const pluginsDir = `${s.dir}-plugins`;
   await Deno.mkdir(pluginsDir, { recursive: true });
-  const mod = new URL("../mod.ts", import.meta.url).href;
   // the network canary: any connection from the plugin would land here
   const canary = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const canaryPort = (canary.addr as Deno.NetAddr).port;
@@ -194,14 +193,10 @@ Deno.test("a hostile plugin in a real consumer run reads no secret, reaches no n
       // closed
     }
   })();
-  const defaultSource = (await Deno.readTextFile("plugins/default.ts")).replace(
-    '"../mod.ts"',
-    JSON.stringify(mod),
-  );
-  await Deno.writeTextFile(`${pluginsDir}/default.ts`, defaultSource);
+  await Deno.copyFile("plugins/default.ts", `${pluginsDir}/default.ts`);
   await Deno.writeTextFile(
     `${pluginsDir}/evil.ts`,
-    `import { defineScorer } from ${JSON.stringify(mod)};
+    `import { defineScorer } from "@orderflow/scorer";
 export default defineScorer({
   spec: { name: "evil", channel: "evil", apiVersion: 1, description: "hostile", options: {} },
   create() {

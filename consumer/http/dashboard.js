@@ -131,7 +131,8 @@ function render(s) {
     cell(tr, sc.channel ?? "?");
     cell(tr, `${sc.name ?? "?"} (${sc.file})`);
     const state = cell(tr, sc.state, `state-${sc.state}`);
-    if (sc.lastError) state.title = sc.lastError;
+    if (sc.lastError) state.title = [sc.lastFailure, sc.lastError].filter(Boolean).join(": ");
+    cell(tr, `${sc.rssMb ?? "-"} / ${sc.memoryMb} MiB`, "num");
     cell(tr, fmt(sc.failures), "num");
     cell(tr, fmt(sc.restarts), "num");
   });

@@ -93,6 +93,37 @@ export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo)
     },
   });
   extra.gauge({
+    name: "orderflow_scorers",
+    help: "Scorer plugin files by state (ready, backoff, failed, conflict, disabled).",
+    labelNames: ["state"],
+    collect: (g) => {
+      const states = ["ready", "backoff", "failed", "conflict", "disabled"] as const;
+      const rows = scoring?.status() ?? [];
+      for (const state of states) g.set(rows.filter((s) => s.state === state).length, { state });
+    },
+  });
+  extra.gauge({
+    name: "orderflow_scorer_memory_bytes",
+    help: "Resident memory of each running sandboxed scorer process.",
+    labelNames: ["scorer"],
+    collect: (g) => {
+      for (const s of scoring?.status() ?? []) {
+        if (s.rssBytes !== undefined) g.set(s.rssBytes, { scorer: s.name ?? s.file });
+      }
+    },
+  });
+  extra.register(
+    new CallbackCounter({
+      name: "orderflow_scorer_busy_seconds_total",
+      help: "Time spent in calls to each scorer plugin (a slow plugin shows here first).",
+    }, () =>
+      (scoring?.status() ?? []).map((s) => ({
+        suffix: "",
+        labels: [["scorer", s.name ?? s.file]] as [string, string][],
+        value: s.busyMs / 1000,
+      }))),
+  );
+  extra.gauge({
     name: "orderflow_build_info",
     help: "Build information; the value is always 1.",
     labelNames: ["version", "deno"],

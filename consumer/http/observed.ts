@@ -5,7 +5,7 @@
  * @module
  */
 import type { ConsumerMetrics } from "../metrics.ts";
-import type { ScorerStatus, ScoringMetrics } from "../scoring/host.ts";
+import type { ScorerStatus, ScoringMetrics } from "../../plugins_host/types.ts";
 
 /** The scoring host as the endpoints see it (`ScoringHost` satisfies it). */
 export interface ObservedScoring {

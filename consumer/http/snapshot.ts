@@ -195,6 +195,10 @@ export function buildSnapshot(
       restarts: s.restarts,
       failures: failures.get(s.file) ?? 0,
       lastError: s.lastError ?? null,
+      lastFailure: s.lastFailure ?? null,
+      memoryMb: s.memoryMb,
+      deadlineMs: s.deadlineMs,
+      rssMb: s.rssBytes === undefined ? null : Math.round(s.rssBytes / 1048576),
     })),
     scoring: scoring === undefined ? null : (({ scored, fallbacks, builtin, reloads }) => ({
       scored,

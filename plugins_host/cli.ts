@@ -5,15 +5,19 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type ScorerStatus, ScoringHost } from "./host.ts";
-import { CHANNEL_PATTERN } from "./contract.ts";
+import { ScoringHost } from "./host.ts";
+import { CHANNEL_PATTERN } from "../sdk/contract.ts";
 import { loadManifest, MANIFEST_FILE } from "./manifest.ts";
+import type { ScorerStatus } from "./types.ts";
+
+const IMPORT_MAP = new URL("../sdk/import_map.json", import.meta.url).pathname;
 
 const HELP = `Usage: deno task plugins [command] [--dir <plugins dir>]
 
 Commands:
-  list              (default) table of scorers: channel, name, file, status, last error
-  validate          load every scorer in a sandbox, smoke-score it, and type-check it
+  list              (default) table of scorers: channel, name, file, state, memory cap,
+                    deadline, resident memory, last failure and error
+  validate          load every scorer in its sandbox, smoke-score it, and type-check it
                     with \`deno check\`; exits 1 on any failure
   record            add discovered (unlisted) scorers to manifest.json
   new <channel>     scaffold plugins/<channel>.ts and plugins/<channel>_test.ts
@@ -28,13 +32,16 @@ function fail(message: string, remedy: string): never {
 }
 
 function table(rows: readonly ScorerStatus[], dir: string): string {
-  const head = ["CHANNEL", "NAME", "FILE", "STATUS", "LAST ERROR"];
+  const head = ["CHANNEL", "NAME", "FILE", "STATE", "MEMORY", "DEADLINE", "RSS", "LAST FAILURE"];
   const body = rows.map((r) => [
     r.channel ?? "?",
     r.name ?? "?",
     r.file.startsWith(dir + "/") ? r.file.slice(dir.length + 1) : r.file,
     r.source === "discovered" && r.state === "ready" ? "ready (discovered)" : r.state,
-    (r.lastError ?? "").replace(/\s+/g, " ").slice(0, 120),
+    r.isolation === "sandbox" ? `${r.memoryMb} MiB` : "none",
+    `${r.deadlineMs} ms`,
+    r.rssBytes === undefined ? "-" : `${Math.round(r.rssBytes / 1048576)} MiB`,
+    [r.lastFailure, r.lastError?.replace(/\s+/g, " ").slice(0, 120)].filter(Boolean).join(": "),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((cols) =>
@@ -66,7 +73,7 @@ async function validate(dir: string): Promise<number> {
     for (const row of host.status()) {
       if (row.state === "disabled") continue;
       const { code, stderr } = await new Deno.Command("deno", {
-        args: ["check", "--quiet", row.file],
+        args: ["check", "--quiet", "--no-config", `--import-map=${IMPORT_MAP}`, row.file],
         stdout: "null",
         stderr: "piped",
       }).output();
@@ -113,7 +120,7 @@ function scorerTemplate(channel: string): string {
  *
  * @module
  */
-import { defineScorer } from "../mod.ts";
+import { defineScorer } from "@orderflow/scorer";
 
 export default defineScorer({
   spec: {
@@ -137,7 +144,7 @@ export default defineScorer({
 
 function testTemplate(channel: string): string {
   return `import assert from "node:assert/strict";
-import { resolveOptions } from "../mod.ts";
+import { resolveOptions } from "@orderflow/scorer";
 import scorer from "./${channel}.ts";
 
 const order = {

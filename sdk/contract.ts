@@ -1,14 +1,21 @@
 /**
  * The channel scorer plugin contract: what a file in `plugins/` exports.
  *
- * Pure TypeScript with no I/O and no npm imports, so a plugin can load it inside a worker that has
- * no permissions. Plugins import it through `../mod.ts`.
+ * Pure TypeScript with no I/O and no value imports: the plugin sandbox can read this folder and
+ * the plugins directory, nothing else. Plugins import it as `@orderflow/scorer`.
  *
  * @module
  */
-import { CHANNEL_PATTERN, type OrderData } from "../../core/order.ts";
+import type { OrderData } from "../core/order.ts";
 
-export { CHANNEL_PATTERN };
+export type { OrderData };
+
+/**
+ * Allowed channels: a lower-case letter, then up to 31 lower-case letters, digits, `_`, `-`.
+ * The same rule as `CHANNEL_PATTERN` in `core/order.ts` (a test keeps them equal); defined here
+ * so the SDK loads no file outside its folder.
+ */
+export const CHANNEL_PATTERN: RegExp = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /** The plugin API version this host understands. A spec must declare `apiVersion: 1`. */
 export const SCORER_API_VERSION = 1 as const;
@@ -76,7 +83,7 @@ export interface Scorer {
   score(order: OrderData): number;
 }
 
-/** Builds a scorer from validated options. Called once per worker, not per order. */
+/** Builds a scorer from validated options. Called once per plugin process, not per order. */
 export type ScorerFactory<S extends ScorerSpec = ScorerSpec> = (
   options: OptionValues<S["options"]>,
 ) => Scorer;
@@ -282,8 +289,8 @@ export function resolveOptions<S extends ScorerSpec>(
  * Declares a scorer plugin. Validates the spec at once (so a bad plugin fails when it loads, not
  * on the first order) and returns the frozen module to `export default`.
  *
- * A plugin file imports nothing but `../mod.ts`, has no I/O, and runs in a worker with no
- * permissions. `create` receives every declared option with defaults applied; `score` gets a
+ * A plugin file imports nothing but `@orderflow/scorer` (and its own files in `plugins/`), has
+ * no I/O, and runs in a sandbox with no permissions. `create` receives every declared option with defaults applied; `score` gets a
  * plain {@linkcode OrderData} and returns a number in [0, 1).
  *
  * @example

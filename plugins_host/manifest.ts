@@ -4,13 +4,30 @@
  *
  * @module
  */
-import { CHANNEL_PATTERN, SCORER_NAME_PATTERN } from "./contract.ts";
+import { CHANNEL_PATTERN, SCORER_NAME_PATTERN } from "../sdk/contract.ts";
 
 /** The manifest file name inside the plugins directory. */
 export const MANIFEST_FILE = "manifest.json";
 
+/** Limits of one plugin sandbox, from its manifest entry (defaults applied). */
+export interface PluginLimits {
+  /** V8 heap cap of the plugin process, MiB. Default {@linkcode DEFAULT_MEMORY_MB}. */
+  readonly memoryMb: number;
+  /** Deadline of one call, ms, plus {@linkcode PER_ORDER_BUDGET_MS} per order. */
+  readonly deadlineMs: number;
+}
+
+/** Default heap cap per plugin: roomy for a scorer with lookup tables, small beside the host. */
+export const DEFAULT_MEMORY_MB = 64;
+/** Default base deadline per call. */
+export const DEFAULT_DEADLINE_MS = 250;
+/** Deadline added per order in a call, so a large batch of a fast scorer is not cut off. */
+export const PER_ORDER_BUDGET_MS = 0.05;
+/** Accepted ranges: below 16 MiB a Deno isolate does not start; deadlines are whole ms. */
+const LIMIT_RANGES = { memoryMb: [16, 4096], deadlineMs: [10, 60_000] } as const;
+
 /** One scorer listed in the manifest. */
-export interface ManifestScorer {
+export interface ManifestScorer extends PluginLimits {
   readonly name: string;
   readonly channel: string;
   /** Path relative to the plugins directory, e.g. `./web.ts`. */
@@ -20,7 +37,7 @@ export interface ManifestScorer {
 }
 
 /** The fallback scorer: scores unknown channels and orders whose scorer failed. */
-export interface ManifestFallback {
+export interface ManifestFallback extends PluginLimits {
   readonly module: string;
   readonly options: Readonly<Record<string, unknown>>;
 }
@@ -93,8 +110,45 @@ export function modulePathProblem(module: string): string | undefined {
 }
 
 const TOP_FIELDS = new Set(["$schema", "version", "discovery", "scorers", "fallback"]);
-const SCORER_FIELDS = new Set(["name", "channel", "module", "enabled", "options"]);
-const FALLBACK_FIELDS = new Set(["module", "options"]);
+const LIMIT_FIELDS = ["memoryMb", "deadlineMs"] as const;
+const SCORER_FIELDS = new Set(["name", "channel", "module", "enabled", "options", ...LIMIT_FIELDS]);
+const FALLBACK_FIELDS = new Set(["module", "options", ...LIMIT_FIELDS]);
+
+/** Checks what scorer entries and the fallback share: known fields, module, options, limits. */
+function parsePlugin(
+  raw: Record<string, unknown>,
+  label: string,
+  fields: ReadonlySet<string>,
+  problems: string[],
+): ManifestFallback {
+  for (const key of Object.keys(raw)) {
+    if (!fields.has(key)) problems.push(`${label}: "${key}" is not a known field`);
+  }
+  const { module, options } = raw;
+  if (typeof module !== "string") {
+    problems.push(`${label}: "module" must be a string path like "./web.ts"`);
+  } else {
+    const problem = modulePathProblem(module);
+    if (problem !== undefined) problems.push(`${label}: ${problem}`);
+  }
+  if (options !== undefined && !isRecord(options)) {
+    problems.push(`${label}: "options" must be an object`);
+  }
+  const limits = { memoryMb: DEFAULT_MEMORY_MB, deadlineMs: DEFAULT_DEADLINE_MS };
+  for (const key of LIMIT_FIELDS) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    const [min, max] = LIMIT_RANGES[key];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${label}: "${key}" must be an integer from ${min} to ${max}`);
+    } else limits[key] = value;
+  }
+  return Object.freeze({
+    module: module as string,
+    options: Object.freeze({ ...(options as Record<string, unknown> | undefined) }),
+    ...limits,
+  });
+}
 
 /**
  * Validates parsed manifest JSON and returns a frozen {@linkcode Manifest}; throws
@@ -147,10 +201,8 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
         return;
       }
       const before = problems.length;
-      for (const key of Object.keys(raw)) {
-        if (!SCORER_FIELDS.has(key)) problems.push(`${label}: "${key}" is not a known field`);
-      }
-      const { name, channel, module, options } = raw;
+      const plugin = parsePlugin(raw, label, SCORER_FIELDS, problems);
+      const { name, channel } = raw;
       const enabled = raw.enabled ?? true;
       if (typeof name !== "string" || !SCORER_NAME_PATTERN.test(name)) {
         problems.push(`${label}: "name" must match ${SCORER_NAME_PATTERN}`);
@@ -158,16 +210,7 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
       if (typeof channel !== "string" || !CHANNEL_PATTERN.test(channel)) {
         problems.push(`${label}: "channel" must match ${CHANNEL_PATTERN}`);
       }
-      if (typeof module !== "string") {
-        problems.push(`${label}: "module" must be a string path like "./web.ts"`);
-      } else {
-        const problem = modulePathProblem(module);
-        if (problem !== undefined) problems.push(`${label}: ${problem}`);
-      }
       if (typeof enabled !== "boolean") problems.push(`${label}: "enabled" must be true or false`);
-      if (options !== undefined && !isRecord(options)) {
-        problems.push(`${label}: "options" must be an object`);
-      }
       if (typeof channel === "string") {
         const previous = byChannel.get(channel);
         if (previous !== undefined) {
@@ -184,9 +227,8 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
         scorers.push(Object.freeze({
           name: name as string,
           channel: channel as string,
-          module: module as string,
           enabled: enabled as boolean,
-          options: Object.freeze({ ...(options as Record<string, unknown> | undefined) }),
+          ...plugin,
         }));
       }
     });
@@ -197,24 +239,8 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
     problems.push(`"fallback" must be an object like { "module": "./default.ts", "options": {} }`);
   } else {
     const before = problems.length;
-    for (const key of Object.keys(value.fallback)) {
-      if (!FALLBACK_FIELDS.has(key)) problems.push(`fallback: "${key}" is not a known field`);
-    }
-    const { module, options } = value.fallback;
-    if (typeof module !== "string") problems.push(`fallback: "module" must be a string path`);
-    else {
-      const problem = modulePathProblem(module);
-      if (problem !== undefined) problems.push(`fallback: ${problem}`);
-    }
-    if (options !== undefined && !isRecord(options)) {
-      problems.push(`fallback: "options" must be an object`);
-    }
-    if (problems.length === before) {
-      fallback = Object.freeze({
-        module: module as string,
-        options: Object.freeze({ ...(options as Record<string, unknown> | undefined) }),
-      });
-    }
+    const plugin = parsePlugin(value.fallback, "fallback", FALLBACK_FIELDS, problems);
+    if (problems.length === before) fallback = plugin;
   }
   if (problems.length > 0 || fallback === undefined) throw new ManifestError(file, problems);
   return Object.freeze({

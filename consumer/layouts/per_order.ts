@@ -1,0 +1,151 @@
+/**
+ * Per-order layout (the default): one object per order, `orders/dt=YYYY-MM-DD/orderId=<id>.json`.
+ *
+ * A record is done once its object is durable (or the DLQ acknowledged it). The fetch position
+ * moves past the durable prefix at once and commits go out in the background, one OffsetCommit
+ * request at a time covering every partition with new durable offsets: the group coordinator
+ * handles a connection's requests one by one, so per-partition commits would queue behind each
+ * other, and the next fetch need not wait for any of them. Each partition's committable offset
+ * only grows, so commits stay in order; a failed commit is retried with backoff and its offsets
+ * stay uncommitted until then (at worst re-delivered, never skipped).
+ *
+ * @module
+ */
+import { type ConsumedRecord, handleBatch, type RecordOutcome } from "../handler.ts";
+import type { Sink } from "../sinks/types.ts";
+import { abortableDelay, backoffDelay, heartbeating } from "../retry.ts";
+import { Settler } from "./_settle.ts";
+import type { BatchContext, Layout, MemberContext } from "./types.ts";
+
+/** Writes each order as its own object through a {@linkcode Sink}. */
+export class PerOrderLayout implements Layout {
+  readonly #ctx: MemberContext;
+  readonly #sink: Sink;
+  readonly #concurrency: number;
+  readonly #settler: Settler;
+  /** Partitions with durable offsets the background committer should commit. */
+  readonly #dirty = new Set<number>();
+  /** The background commit loop while it runs (one OffsetCommit request in flight at most). */
+  #committing: Promise<void> | undefined;
+  #commitOffsets: BatchContext["commitOffsets"] | undefined;
+
+  /** `concurrency`: concurrent sink writes per chunk. */
+  constructor(ctx: MemberContext, sink: Sink, concurrency: number) {
+    this.#ctx = ctx;
+    this.#sink = sink;
+    this.#concurrency = concurrency;
+    this.#settler = new Settler(ctx);
+  }
+
+  async processChunk(
+    records: readonly ConsumedRecord[],
+    batch: BatchContext,
+    attemptsSoFar: number,
+  ): Promise<number> {
+    const { metrics } = this.#ctx;
+    const state = { paused: false, attempt: attemptsSoFar };
+    let pending: readonly ConsumedRecord[] = records;
+    while (pending.length > 0) {
+      const started = performance.now();
+      const outcomes = await heartbeating(() =>
+        handleBatch(pending, {
+          score: this.#ctx.score,
+          sink: this.#sink,
+          now: this.#ctx.now,
+          maxBytes: this.#ctx.maxBytes,
+          concurrency: this.#concurrency,
+        }), batch.heartbeat);
+      const failed = await heartbeating(() => this.#settle(outcomes), batch.heartbeat);
+      metrics.batchSeconds.observe((performance.now() - started) / 1000);
+      this.#commitDurable(batch);
+      if (failed.length === 0) break;
+      pending = failed;
+      metrics.retries.inc(failed.length);
+      await this.#settler.retryRound(
+        batch,
+        state,
+        `${failed.length} record(s) failed from offset ${failed[0]!.offset}`,
+        () => this.#sink.probe(),
+      );
+    }
+    return state.attempt;
+  }
+
+  /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
+  async #settle(outcomes: readonly RecordOutcome[]): Promise<ConsumedRecord[]> {
+    const failed: ConsumedRecord[] = [];
+    this.#settler.lastError = undefined;
+    const dead = outcomes.filter((o) => o.kind === "dead-letter");
+    const dlqOk = await this.#settler.publishDeadLetters(dead);
+    for (const o of outcomes) {
+      if (o.kind === "stored") {
+        this.#ctx.tracker.markDone(o.record.partition, o.record.offset);
+        this.#ctx.metrics.recordStored(o);
+      } else {
+        this.#settler.settleUnstored(o, dlqOk, failed);
+      }
+    }
+    return failed;
+  }
+
+  /** Moves the fetch position past the durable prefix and commits it in the background. */
+  #commitDurable(batch: BatchContext): void {
+    const next = this.#ctx.tracker.commitable(batch.partition);
+    if (next === undefined) return;
+    batch.resolveOffset(String(BigInt(next) - 1n));
+    this.#dirty.add(batch.partition);
+    this.#commitOffsets = batch.commitOffsets;
+    this.#committing ??= this.#commitLoop().finally(() => this.#committing = undefined);
+  }
+
+  async #commitLoop(): Promise<void> {
+    const { tracker, metrics, stop } = this.#ctx;
+    let attempt = 0;
+    while (this.#dirty.size > 0) {
+      const partitions: { partition: number; offset: string }[] = [];
+      for (const partition of this.#dirty) {
+        const offset = tracker.uncommitted(partition);
+        if (offset !== undefined) partitions.push({ partition, offset });
+      }
+      this.#dirty.clear();
+      if (partitions.length === 0) return;
+      try {
+        await this.#commitOffsets!({ topics: [{ topic: this.#ctx.topic, partitions }] });
+      } catch (error) {
+        for (const { partition } of partitions) this.#dirty.add(partition);
+        attempt++;
+        this.#ctx.log(
+          `consumer: cannot commit offsets of partition(s) ${
+            partitions.map((p) => p.partition).join(",")
+          }: ${(error as Error).message}; ${
+            stop.aborted ? "stopping: left uncommitted" : "retrying"
+          }`,
+        );
+        if (stop.aborted) return;
+        await abortableDelay(backoffDelay(attempt, this.#ctx.backoff), stop);
+        continue;
+      }
+      attempt = 0;
+      const owned = new Set(tracker.partitions());
+      for (const { partition, offset } of partitions) {
+        if (!owned.has(partition)) continue; // revoked meanwhile (rebalance reset its state)
+        tracker.markCommitted(partition, offset);
+        metrics.setCommitted(partition, offset);
+      }
+    }
+  }
+
+  inFlight(): number {
+    let n = 0;
+    for (const p of this.#ctx.tracker.partitions()) n += this.#ctx.tracker.inFlight(p);
+    return n;
+  }
+
+  discard(_partition: number): void {
+    // Nothing buffered: a record is either durable (and tracked as done) or handled again.
+  }
+
+  async idle(): Promise<void> {
+    await this.#committing;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Which plugin files the host should run: the manifest's entries, its fallback, and (with
+ * discovery on) the other scorer files in the directory.
+ *
+ * @module
+ */
+import {
+  isScorerFileName,
+  joinPath,
+  type Manifest,
+  MANIFEST_FILE,
+  type PluginLimits,
+  resolvePluginFile,
+} from "./manifest.ts";
+import { DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MB } from "./manifest.ts";
+
+/** One plugin file to run. */
+export interface Entry {
+  readonly file: string;
+  readonly source: "manifest" | "discovered" | "fallback";
+  /** From the manifest; undefined for the fallback and discovered files. */
+  readonly channel: string | undefined;
+  readonly name: string | undefined;
+  readonly enabled: boolean;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly limits: PluginLimits;
+}
+
+/** Entries to run, disabled ones, and those whose path cannot be used (with why). */
+export interface Catalog {
+  readonly run: readonly Entry[];
+  readonly disabled: readonly Entry[];
+  readonly unusable: readonly { readonly entry: Entry; readonly error: string }[];
+}
+
+const DISCOVERED_LIMITS: PluginLimits = {
+  memoryMb: DEFAULT_MEMORY_MB,
+  deadlineMs: DEFAULT_DEADLINE_MS,
+};
+
+/** Lists the plugin files of `dir` (a real path) under `manifest`. */
+export async function catalog(dir: string, manifest: Manifest): Promise<Catalog> {
+  const run: Entry[] = [];
+  const disabled: Entry[] = [];
+  const unusable: { entry: Entry; error: string }[] = [];
+  const listed = new Set<string>([MANIFEST_FILE]);
+  const add = async (entry: Omit<Entry, "file">, module: string) => {
+    listed.add(module.replace(/^\.\//, ""));
+    try {
+      const file = await resolvePluginFile(dir, module);
+      (entry.enabled ? run : disabled).push({ ...entry, file });
+    } catch (error) {
+      unusable.push({
+        entry: { ...entry, file: joinPath(dir, module) },
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+  for (const s of manifest.scorers) {
+    const limits = { memoryMb: s.memoryMb, deadlineMs: s.deadlineMs };
+    const { channel, name, options, enabled } = s;
+    await add({ source: "manifest", channel, name, options, enabled, limits }, s.module);
+  }
+  const f = manifest.fallback;
+  await add({
+    source: "fallback",
+    channel: undefined,
+    name: undefined,
+    enabled: true,
+    options: f.options,
+    limits: { memoryMb: f.memoryMb, deadlineMs: f.deadlineMs },
+  }, f.module);
+  if (!manifest.discovery) return { run, disabled, unusable };
+  const names: string[] = [];
+  for await (const item of Deno.readDir(dir)) {
+    if ((item.isFile || item.isSymlink) && isScorerFileName(item.name) && !listed.has(item.name)) {
+      names.push(item.name);
+    }
+  }
+  for (const name of names.sort()) {
+    await add({
+      source: "discovered",
+      channel: undefined,
+      name: undefined,
+      enabled: true,
+      options: {},
+      limits: DISCOVERED_LIMITS,
+    }, `./${name}`);
+  }
+  return { run, disabled, unusable };
+}
+
+/** A loaded plugin as the ownership rules see it. */
+export interface Claim {
+  readonly entry: Entry;
+  /** The channel its spec declares. */
+  readonly channel: string;
+}
+
+/**
+ * Channel ownership: a channel listed in the manifest belongs to that entry, whether it loaded,
+ * failed or is disabled; a discovered file may claim only a channel the manifest does not list,
+ * and the first such file by name wins. Returns the owner of each channel and, for every claim
+ * refused, why.
+ *
+ * @example
+ * ```ts
+ * import { ownership } from "./catalog.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const limits = { memoryMb: 64, deadlineMs: 250 };
+ * const entry = (file: string, source: "manifest" | "discovered") =>
+ *   ({ file, source, channel: undefined, name: undefined, enabled: true, options: {}, limits });
+ * const manifest = [{ name: "web", channel: "web" }];
+ * const { owners, conflicts } = ownership(
+ *   [{ entry: entry("/p/evil.ts", "discovered"), channel: "web" }],
+ *   manifest,
+ * );
+ * assert.equal(owners.size, 0);
+ * assert.match(conflicts.get("/p/evil.ts") ?? "", /belongs to manifest entry "web"/);
+ * ```
+ */
+export function ownership<C extends Claim>(
+  claims: readonly C[],
+  manifest: readonly { readonly name: string; readonly channel: string }[],
+): { owners: Map<string, C>; conflicts: Map<string, string> } {
+  const listed = new Map(manifest.map((s) => [s.channel, s.name]));
+  const owners = new Map<string, C>();
+  const conflicts = new Map<string, string>();
+  const sorted = [...claims].sort((a, b) =>
+    Number(a.entry.source === "discovered") - Number(b.entry.source === "discovered") ||
+    a.entry.file.localeCompare(b.entry.file)
+  );
+  for (const claim of sorted) {
+    if (claim.entry.source === "fallback") continue;
+    const owner = listed.get(claim.channel);
+    const holder = owners.get(claim.channel);
+    if (claim.entry.source === "discovered" && owner !== undefined) {
+      conflicts.set(
+        claim.entry.file,
+        `channel "${claim.channel}" belongs to manifest entry "${owner}" (${MANIFEST_FILE})`,
+      );
+    } else if (holder !== undefined) {
+      conflicts.set(
+        claim.entry.file,
+        `channel "${claim.channel}" is already served by ${holder.entry.file}`,
+      );
+    } else owners.set(claim.channel, claim);
+  }
+  return { owners, conflicts };
+}

@@ -1,0 +1,320 @@
+/**
+ * Runs one plugin in its own Deno process: a V8 heap cap, reads limited to the SDK folder and
+ * the plugins directory, no other permission, no environment, no config or lock file of the
+ * project, no remote or npm imports. Talks to it over stdin/stdout (see `protocol.ts`) and
+ * captures stderr as the plugin's log (see `plugin_log.ts`).
+ *
+ * @module
+ */
+import type { OrderData } from "../core/order.ts";
+import type { ScorerSpec } from "../sdk/contract.ts";
+import {
+  type LaunchOptions,
+  PluginFailure,
+  type PluginInstance,
+  ScorerLoadError,
+} from "./types.ts";
+import { PER_ORDER_BUDGET_MS } from "./manifest.ts";
+import { PluginLog } from "./plugin_log.ts";
+import { RSS_EXIT_CODE } from "./_limits.ts";
+import {
+  LOAD_LIMIT_BYTES,
+  MEMORY_LINE_BYTES,
+  parseLoadReply,
+  parseMemoryLine,
+  parseScoreReply,
+  ProtocolError,
+  replyLimitBytes,
+  type ScoreReply,
+} from "./protocol.ts";
+
+const here = (path: string) => new URL(path, import.meta.url).pathname;
+const RUNNER = here("./_runner.ts");
+const SDK_DIR = here("../sdk/");
+const IMPORT_MAP = here("../sdk/import_map.json");
+/** Files of this folder the plugin's worker loads; nothing else of the host is readable. */
+const HARNESS_FILES = [here("./_harness.ts"), here("./_limits.ts")];
+
+/** The executable started for each plugin: the `deno` on PATH, which `-P=consume` may run. */
+export const DENO_COMMAND = "deno";
+
+/**
+ * Resident memory a plugin process may use beyond twice its heap cap (the plugin's heap, the
+ * relay's heap, and Deno itself) before its watchdog stops it as `oom`. Memory outside the V8
+ * heap (ArrayBuffers, WebAssembly) is only caught by this watchdog.
+ */
+export const RSS_SLACK_MB = 64;
+
+/** Memory reports a second the host takes from one plugin process before calling it a flood. */
+const MAX_MEMORY_REPORTS_PER_SECOND = 10;
+
+function rssLimitBytes(memoryMb: number): number {
+  return (2 * memoryMb + RSS_SLACK_MB) * 1024 * 1024;
+}
+
+/** The `deno` arguments that start a plugin: every permission denied but reads of its files. */
+export function sandboxArgs(
+  o: Pick<LaunchOptions, "file" | "pluginsDir" | "options" | "limits">,
+): string[] {
+  return [
+    "run",
+    "--no-config",
+    "--no-lock",
+    "--no-remote",
+    "--no-npm",
+    "--no-prompt",
+    `--import-map=${IMPORT_MAP}`,
+    `--allow-read=${[o.pluginsDir, SDK_DIR, ...HARNESS_FILES].join(",")}`,
+    "--deny-net",
+    "--deny-env",
+    "--deny-run",
+    "--deny-write",
+    "--deny-ffi",
+    "--deny-sys",
+    "--deny-import",
+    "--unstable-worker-options",
+    `--v8-flags=--max-old-space-size=${o.limits.memoryMb}`,
+    RUNNER,
+    new URL(`file://${o.file}`).href,
+    JSON.stringify(o.options),
+    String(rssLimitBytes(o.limits.memoryMb)),
+  ];
+}
+
+interface Call {
+  readonly id: number;
+  readonly n: number;
+  readonly resolve: (reply: ScoreReply) => void;
+  readonly reject: (failure: PluginFailure) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** A plugin running in its own process. Start with {@linkcode SandboxedPlugin.launch}. */
+export class SandboxedPlugin implements PluginInstance {
+  #o: LaunchOptions;
+  #child: Deno.ChildProcess;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #log: PluginLog;
+  #calls: Call[] = [];
+  #pending = new Set<Promise<ScoreReply>>();
+  #nextId = 1;
+  #failure: PluginFailure | undefined;
+  #exited: Promise<void>;
+  #rss: number | undefined;
+  #reports = 0;
+  #reportSecond = 0;
+  #spec: ScorerSpec | undefined;
+  #onLine: (line: string) => void = () => {};
+
+  private constructor(o: LaunchOptions) {
+    this.#o = o;
+    this.#child = new Deno.Command(DENO_COMMAND, {
+      args: sandboxArgs(o),
+      clearEnv: true,
+      env: { NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    this.#log = new PluginLog(o.label, o.log, () => this.#fail("flood", "floods its log"));
+    this.#readStdout();
+    const stderrRead = this.#readStderr();
+    // The exit is judged once stderr is read to its end (its last lines say why it died).
+    this.#exited = Promise.all([this.#child.status, stderrRead]).then(([status]) =>
+      this.#onExit(status)
+    );
+  }
+
+  /** Starts the process and waits for the plugin to load; rejects with `ScorerLoadError`. */
+  static launch(o: LaunchOptions): Promise<SandboxedPlugin> {
+    let plugin: SandboxedPlugin;
+    try {
+      plugin = new SandboxedPlugin(o);
+    } catch (error) {
+      // Not found on PATH, or not allowed by the run permission (`run: ["deno"]`).
+      const why = `cannot start "${DENO_COMMAND}" (${(error as Error).message}); ` +
+        `the host starts the deno on PATH and needs permission to run it`;
+      return Promise.reject(new ScorerLoadError(o.file, `Cannot load scorer ${o.file}: ${why}`));
+    }
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        plugin.close().finally(() =>
+          reject(new ScorerLoadError(o.file, `Cannot load scorer ${o.file}: ${why}`))
+        );
+      };
+      const timer = setTimeout(
+        () => fail(`it did not load within ${o.loadTimeoutMs} ms`),
+        o.loadTimeoutMs,
+      );
+      plugin.#onLine = (line) => {
+        plugin.#onLine = (next) => plugin.#onReply(next);
+        try {
+          const reply = parseLoadReply(line);
+          if (reply.type === "load_error") return fail(reply.message);
+          clearTimeout(timer);
+          plugin.#spec = reply.spec;
+          resolve(plugin);
+        } catch (error) {
+          fail(`protocol: ${(error as Error).message}`);
+        }
+      };
+      plugin.#exited.then(() => {
+        if (plugin.#spec !== undefined) return;
+        const why = plugin.#failure?.message ?? "it exited";
+        fail(`${why}${plugin.#stderrTail()}`);
+      });
+    });
+  }
+
+  get spec(): ScorerSpec {
+    return this.#spec!;
+  }
+
+  get alive(): boolean {
+    return this.#failure === undefined;
+  }
+
+  score(orders: readonly OrderData[], deadlineMs?: number): Promise<ScoreReply> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    const deadline = deadlineMs ??
+      this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
+    const line = new TextEncoder().encode(JSON.stringify({ id, orders }) + "\n");
+    const call = new Promise<ScoreReply>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.#fail("timeout", `call ${id} ran past its ${Math.round(deadline)} ms deadline`),
+        deadline,
+      );
+      this.#calls.push({ id, n: orders.length, resolve, reject, timer });
+      this.#stdin.write(line).catch(() => this.#fail("crash", "stopped reading its input"));
+    });
+    this.#pending.add(call);
+    call.then(() => this.#pending.delete(call), () => this.#pending.delete(call));
+    return call;
+  }
+
+  /** The last resident memory the process reported (see `_runner.ts`). */
+  rssBytes(): number | undefined {
+    return this.alive ? this.#rss : undefined;
+  }
+
+  /** Lets the calls in flight finish (each within its deadline), then stops the process. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+    this.#fail("crash", "closed by the host");
+    await this.#exited;
+  }
+
+  /** Takes a memory report; true when `line` was one. */
+  #memoryLine(line: string): boolean {
+    if (!line.startsWith(`{"type":"memory"`)) return false;
+    const rss = parseMemoryLine(line);
+    const second = Math.floor(performance.now() / 1000);
+    if (second !== this.#reportSecond) this.#reports = 0;
+    this.#reportSecond = second;
+    // The relay reports at most every 200 ms (more often only when over its limit, then exits).
+    if (++this.#reports > MAX_MEMORY_REPORTS_PER_SECOND) {
+      this.#fail("flood", "floods memory reports");
+    } else if (rss === undefined) this.#fail("protocol", "sent a malformed memory report");
+    else this.#rss = rss;
+    return true;
+  }
+
+  /** Records the first failure, fails every call in flight, kills the process. */
+  #fail(reason: PluginFailure["reason"], why: string): void {
+    if (this.#failure !== undefined) return;
+    const failure = new PluginFailure(reason, `plugin ${this.#o.label} ${why}`);
+    this.#failure = failure;
+    const calls = this.#calls;
+    this.#calls = [];
+    for (const call of calls) {
+      clearTimeout(call.timer);
+      call.reject(failure);
+    }
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    if (this.#spec !== undefined && why !== "closed by the host") {
+      this.#o.onDeath(failure, calls.length === 0);
+    }
+  }
+
+  #onReply(line: string): void {
+    const call = this.#calls[0];
+    if (call === undefined) return this.#fail("protocol", "wrote output no call asked for");
+    let reply: ScoreReply;
+    try {
+      reply = parseScoreReply(line, call.id, call.n);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return this.#fail("protocol", `broke the protocol: ${error.message}`);
+    }
+    this.#calls.shift();
+    clearTimeout(call.timer);
+    call.resolve(reply);
+  }
+
+  /** Splits stdout into lines, never holding more than the current call's reply limit. */
+  async #readStdout(): Promise<void> {
+    let line = "";
+    try {
+      for await (const text of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
+        for (let from = 0; from < text.length;) {
+          const call = this.#calls[0];
+          const limit = this.#spec === undefined
+            ? LOAD_LIMIT_BYTES
+            : call === undefined
+            ? MEMORY_LINE_BYTES
+            : replyLimitBytes(call.n);
+          const newline = text.indexOf("\n", from);
+          const end = newline < 0 ? text.length : newline;
+          if (line.length + end - from > limit) {
+            return this.#fail("protocol", `wrote a reply longer than ${limit} characters`);
+          }
+          line += text.slice(from, end);
+          if (newline < 0) break;
+          from = newline + 1;
+          const complete = line;
+          line = "";
+          if (!this.#memoryLine(complete)) this.#onLine(complete);
+          if (this.#failure !== undefined) return;
+        }
+      }
+    } catch {
+      // the stream ends with the process
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    try {
+      for await (const text of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.#log.push(text);
+      }
+    } catch {
+      // the stream ends with the process
+    }
+    this.#log.end();
+  }
+
+  #stderrTail(): string {
+    // The error line (Deno's "error: Uncaught …", V8's "Fatal …") over the stack that follows it.
+    const lines = this.#log.recent.filter((l) => l.trim() !== "");
+    const last = lines.findLast((l) => /^(error: |Uncaught|Fatal|#)/.test(l.trim())) ??
+      lines.at(-1);
+    return last === undefined ? "" : ` (stderr: ${last.slice(0, 300)})`;
+  }
+
+  #onExit(status: Deno.CommandStatus): void {
+    // V8 aborts with SIGTRAP (exit 133) when a heap is over --max-old-space-size.
+    const oom = status.signal === "SIGTRAP" || status.code === 133 ||
+      status.code === RSS_EXIT_CODE ||
+      this.#log.recent.some((l) => l.includes("out of memory"));
+    const how = status.signal !== null ? `signal ${status.signal}` : `code ${status.code}`;
+    if (oom) this.#fail("oom", `ran out of memory (cap ${this.#o.limits.memoryMb} MiB)`);
+    else this.#fail("crash", `exited with ${how}${this.#stderrTail()}`);
+  }
+}
