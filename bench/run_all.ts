@@ -1,45 +1,137 @@
 /**
- * `deno task bench`: runs every benchmark one after another and writes `bench/RESULTS.md`.
+ * `deno task bench`: every benchmark in one run; the only writer of published figures.
  *
- * - `deno task bench:producer`, `bench:scoring`, `bench:consumer` (each writes its own
- *   `bench/<name>.md`; their headline tables are copied into RESULTS.md);
- * - a memory bench: the consumer's RSS (`ps -o rss=` of the `consumer/main.ts` subprocess) after 100k and after 1M orders on the per-order local layout (target:
- *   flat within 10 %), bounded by `--memory-seconds`; it says exactly how far it got.
+ * Rule: every figure in the README's benchmark table and in `bench/*.md` (except the
+ * hand-written `*_notes.md`) comes from one run of this script. A published run (the default
+ * `--out-dir bench`) writes `bench/producer.md`, `bench/scoring.md`, `bench/consumer.md` (+ the
+ * COS curve CSV), `bench/RESULTS.md`, and the README's table between `<!-- bench:begin -->` and
+ * `<!-- bench:end -->`; `tests/bench_results_test.ts` checks the README against RESULTS.md. Each
+ * bench gets the run's stamp (`BENCH_RUN`) and prints it, so a file from another run shows.
+ * `--quick` and `--only` are for smoke runs: they write to `data/bench/run-<stamp>/` and leave
+ * bench/ and the README alone, unless `--out-dir bench` is given with `--quick` (a published
+ * quick run is labelled as such in every row's table; `--only` never publishes: a published
+ * run has every section).
  *
- *   deno task bench [--only producer,scoring,consumer,memory] [--memory-records 1000000]
- *                   [--memory-seconds 600]
+ * Sections:
+ * - producer, consumer: `bench/producer_bench.ts`, `bench/consumer_bench.ts` (rows in the shared
+ *   format of `bench/_report.ts`);
+ * - scoring: `bench/scoring_bench.ts` (its own format; its rows join the summary once it writes a
+ *   rows block, until then one row points to it);
+ * - memory: the consumer process (`consumer/main.ts`, default settings, local sink) with RSS
+ *   summed over its process tree (plugin sandboxes that are subprocesses count): idle on an
+ *   empty topic, then peak and p95 while draining a prefilled backlog.
  *
- * Needs `deno task up` (local broker and S3 server).
+ *   deno task bench [--quick] [--only producer,scoring,consumer,memory] [--out-dir DIR]
+ *
+ * Needs `deno task up` (local broker and S3 server). Takes about 15 minutes at full size,
+ * about 3 at `--quick`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
+import {
+  between,
+  type Load,
+  loadNow,
+  loadSpan,
+  quantile,
+  type Row,
+  ROWS_BEGIN,
+  ROWS_END,
+  rowsTable,
+  SUMMARY_BEGIN,
+  SUMMARY_END,
+  treeRssKb,
+  verdict,
+} from "./_report.ts";
+
+const SECTIONS = ["producer", "scoring", "consumer", "memory"] as const;
+
+/** Arguments of each bench at each size. Full: the published sizes; quick: a smoke run. */
+const SIZES = {
+  full: {
+    producer: ["--records", "200000", "--rounds", "2"],
+    scoring: [] as string[],
+    consumer: [] as string[],
+    memory: { records: 1_000_000, seconds: 600, idleSeconds: 20 },
+  },
+  quick: {
+    producer: ["--records", "20000", "--rounds", "1"],
+    scoring: ["--orders", "10000", "--repeat", "1"],
+    consumer: [
+      "--records",
+      "5000",
+      "--files",
+      "1000",
+      "--objects",
+      "200",
+      "--seconds",
+      "6",
+      "--warmup",
+      "2",
+      "--slot",
+      "2",
+      "--cos-orders",
+      "200",
+    ],
+    memory: { records: 20_000, seconds: 120, idleSeconds: 5 },
+  },
+};
+
+/** Issue 18's memory targets, MiB. */
+const MEMORY_PEAK_TARGET = 300;
+const MEMORY_IDLE_TARGET = 120;
 
 const { values } = parseArgs({
   args: Deno.args,
   strict: true,
   options: {
-    only: { type: "string", default: "producer,scoring,consumer,memory" },
-    "memory-records": { type: "string", default: "1000000" },
-    "memory-seconds": { type: "string", default: "600" },
+    quick: { type: "boolean", default: false },
+    only: { type: "string", default: SECTIONS.join(",") },
+    "out-dir": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log(`deno task bench — every benchmark beside its baseline; writes bench/RESULTS.md
+  console.log(`deno task bench — every benchmark beside its baseline, in one run
 
-Usage: deno task bench [--only producer,scoring,consumer,memory] [--memory-records N]
-                       [--memory-seconds S]
+Usage: deno task bench [--quick] [--only producer,scoring,consumer,memory] [--out-dir DIR]
 
-  --only LIST          which sections to run (default all four); others keep their last results
-  --memory-records N   orders for the consumer RSS bench (default 1000000; RSS read at 100k and N)
-  --memory-seconds S   time bound of the memory bench (default 600); it says how far it got
+  (no flags)     full size, all sections; writes bench/*.md, bench/RESULTS.md and the README's
+                 benchmark table (about 15 minutes)
+  --quick        smoke-run sizes (about 3 minutes); writes data/bench/run-<stamp>/ unless
+                 --out-dir bench is given (then the published table says "quick")
+  --only LIST    some sections only (never published); writes data/bench/run-<stamp>/
+  --out-dir DIR  where to write; "bench" publishes
 
-Needs the local broker and S3 server (deno task up). Takes ~15 minutes with all sections.`);
+Needs the local broker and S3 server (deno task up).`);
   Deno.exit(0);
 }
 const only = new Set(values.only.split(","));
+for (const s of only) {
+  if (!(SECTIONS as readonly string[]).includes(s)) {
+    console.error(`bench: --only: unknown section "${s}" (${SECTIONS.join(", ")})`);
+    Deno.exit(2);
+  }
+}
+const partial = SECTIONS.some((s) => !only.has(s));
+const started = new Date();
+const stampId = started.toISOString().replace(/[:.]/g, "-");
+const outDir =
+  (values["out-dir"] ?? (values.quick || partial ? `data/bench/run-${stampId}` : "bench"))
+    .replace(/\/$/, "");
+const publish = outDir === "bench";
+if (publish && partial) {
+  console.error("bench: a published run (--out-dir bench) has every section; drop --only");
+  Deno.exit(2);
+}
+const size = values.quick ? "quick" : "full";
+const sizes = SIZES[size];
+/** Printed by every bench this run starts, so each file names the run it comes from. */
+const stamp = `deno task bench run ${started.toISOString()}${
+  values.quick ? " (quick size: a smoke run, not a measurement)" : ""
+}`;
 const decoder = new TextDecoder();
 
 async function capture(cmd: string, args: string[]): Promise<string> {
@@ -60,72 +152,88 @@ async function machine(): Promise<Record<string, string>> {
   const kafkaJar = [...Deno.readDirSync("dev/.cache/kafka-libs")].map((e) => e.name)
     .find((n) => /^kafka_2\.13-.*\.jar$/.test(n));
   return {
-    date: new Date().toISOString(),
     nproc: String(navigator.hardwareConcurrency),
     memory: `${(memKb / 1024 / 1024).toFixed(1)} GiB`,
     cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? "?",
-    loadavg: Deno.loadavg().map((l) => l.toFixed(2)).join(" "),
     deno: Deno.version.deno,
     java,
     kafka: kafkaJar?.replace(/^kafka_2\.13-|\.jar$/g, "") ?? "?",
   };
 }
 
-/** Runs `deno task <name>` (stderr inherited, stdout echoed and kept); exit code, seconds, stdout. */
-async function task(name: string): Promise<{ code: number; seconds: number; stdout: string }> {
-  const started = performance.now();
-  console.error(`bench: deno task ${name}`);
+/** Runs `deno task <name> <args>` with the run stamp; stdout echoed to stderr. */
+async function task(
+  name: string,
+  args: string[],
+): Promise<{ code: number; seconds: number; load: string }> {
+  const t = performance.now();
+  const before = await loadNow();
+  console.error(`bench: deno task ${name} ${args.join(" ")}`);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", name],
+    args: ["task", name, ...args],
+    env: { BENCH_RUN: stamp },
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  let stdout = "";
-  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-    stdout += chunk;
-    await Deno.stderr.write(new TextEncoder().encode(chunk));
-  }
+  for await (const chunk of child.stdout) await Deno.stderr.write(chunk);
   const status = await child.status;
-  return { code: status.code, seconds: (performance.now() - started) / 1000, stdout };
-}
-
-/** The first markdown table of a file, or a note. */
-async function firstTable(path: string): Promise<string> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("|"));
-  if (start < 0) return `(no table in ${path})`;
-  let end = start;
-  while (end < lines.length && lines[end]!.startsWith("|")) end++;
-  return lines.slice(start, end).join("\n");
-}
-
-/** RSS of `pid` in KiB, from `ps -o rss=` (Deno wants --allow-all for /proc/<pid>/status). */
-async function rssKb(pid: number): Promise<number> {
-  const out = await new Deno.Command("ps", {
-    args: ["-o", "rss=", "-p", String(pid)],
-    stdout: "piped",
-  })
-    .output();
-  return Number(decoder.decode(out.stdout).trim() || NaN);
+  return {
+    code: status.code,
+    seconds: (performance.now() - t) / 1000,
+    load: loadSpan(before, await loadNow()),
+  };
 }
 
 interface MemoryResult {
-  readonly target: number;
+  readonly records: number;
   readonly produced: number;
   readonly reached: number;
   readonly seconds: number;
-  readonly samples: readonly { stored: number; rssMb: number; at: number }[];
-  readonly at100k?: number;
-  readonly atEnd?: number;
-  readonly peak: number;
+  readonly idle: readonly number[];
+  readonly idleLoad: string;
+  readonly samples: readonly { stored: number; rssMb: number; processes: number; at: number }[];
+  readonly drainLoad: string;
   readonly note: string;
-  /** Mean RSS of the 20 samples from 100k on, and of the last 20 samples (GC sawtooth smoothed). */
-  readonly windows?: { readonly early: number; readonly late: number };
 }
 
-async function memoryBench(records: number, seconds: number): Promise<MemoryResult> {
+/** The consumer process on `topic` (default settings, local sink), stderr's stored= parsed. */
+function startConsumer(env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=consume", "consumer/main.ts", "--summary-interval", "1000"],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const state = { stored: 0 };
+  const pump = (async () => {
+    let rest = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop() ?? "";
+      for (const p of parts) {
+        const m = /stored=(\d+)/.exec(p);
+        if (m !== null) state.stored = Number(m[1]);
+      }
+    }
+  })();
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await child.status;
+    await pump;
+  };
+  return { child, state, stop };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function memoryBench(
+  records: number,
+  seconds: number,
+  idleSeconds: number,
+): Promise<MemoryResult> {
   const suffix = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
   const topic = `bench-memory-${suffix}`;
   const dir = `./data/bench/memory-${suffix}`;
@@ -144,6 +252,7 @@ async function memoryBench(records: number, seconds: number): Promise<MemoryResu
       replicationFactor: 1,
     }],
   });
+  // Default settings except where the bench must point: broker, topics, group, local store.
   const env = {
     KAFKA_BROKERS: "localhost:9092",
     KAFKA_SECURITY_PROTOCOL: "PLAINTEXT",
@@ -152,10 +261,22 @@ async function memoryBench(records: number, seconds: number): Promise<MemoryResu
     CONSUMER_GROUP: `${topic}-group`,
     SINK: "local",
     SINK_DIR: dir,
-    SINK_LAYOUT: "per-order",
     HTTP_PORT: "0",
   };
   try {
+    // Idle: the consumer on the empty topic; samples after a 5 s start-up allowance.
+    console.error(`bench: memory: idle consumer for ${idleSeconds} s`);
+    const idleBefore = await loadNow();
+    const idler = startConsumer(env);
+    await sleep(5_000);
+    const idle: number[] = [];
+    for (let i = 0; i < idleSeconds; i++) {
+      await sleep(1000);
+      idle.push((await treeRssKb(idler.child.pid)).kb / 1024);
+    }
+    await idler.stop();
+    const idleLoad = loadSpan(idleBefore, await loadNow());
+
     console.error(`bench: memory: producing ${records} orders to ${topic}`);
     const prod = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -178,62 +299,34 @@ async function memoryBench(records: number, seconds: number): Promise<MemoryResu
     const summary = JSON.parse(decoder.decode(prod.stdout).trim().split("\n").at(-1) ?? "{}");
     const produced = Number(summary.acked ?? 0);
 
-    console.error(`bench: memory: consuming (per-order layout) for at most ${seconds} s`);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-P=consume", "consumer/main.ts", "--summary-interval", "1000"],
-      env,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let stored = 0;
-    const pump = (async () => {
-      let rest = "";
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        rest += chunk;
-        const parts = rest.split("\n");
-        rest = parts.pop() ?? "";
-        for (const p of parts) {
-          const m = /stored=(\d+)/.exec(p);
-          if (m !== null) stored = Number(m[1]);
-        }
-      }
-    })();
-    const started = performance.now();
-    const samples: { stored: number; rssMb: number; at: number }[] = [];
-    let at100k: number | undefined;
-    while (performance.now() - started < seconds * 1000 && stored < produced) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const rss = (await rssKb(child.pid)) / 1024;
-      samples.push({ stored, rssMb: rss, at: (performance.now() - started) / 1000 });
-      if (at100k === undefined && stored >= 100_000) at100k = rss;
+    console.error(`bench: memory: draining the backlog for at most ${seconds} s`);
+    const drainBefore: Load = await loadNow();
+    const consumer = startConsumer(env);
+    const t = performance.now();
+    const samples: { stored: number; rssMb: number; processes: number; at: number }[] = [];
+    while (performance.now() - t < seconds * 1000 && consumer.state.stored < produced) {
+      await sleep(1000);
+      const rss = await treeRssKb(consumer.child.pid);
+      samples.push({
+        stored: consumer.state.stored,
+        rssMb: rss.kb / 1024,
+        processes: rss.processes,
+        at: (performance.now() - t) / 1000,
+      });
     }
-    const atEnd = samples.at(-1)?.rssMb;
-    const elapsed = (performance.now() - started) / 1000;
-    child.kill("SIGTERM");
-    await child.status;
-    await pump;
-    const peak = Math.max(...samples.map((s) => s.rssMb));
-    const mean = (xs: readonly { rssMb: number }[]) =>
-      xs.reduce((a, x) => a + x.rssMb, 0) / Math.max(1, xs.length);
-    const from100k = samples.findIndex((x) => x.stored >= 100_000);
-    const windows = from100k < 0 ? undefined : {
-      early: mean(samples.slice(from100k, from100k + 20)),
-      late: mean(samples.slice(-20)),
-    };
-    const result: MemoryResult = {
-      target: records,
+    const elapsed = (performance.now() - t) / 1000;
+    await consumer.stop();
+    return {
+      records,
       produced,
-      reached: stored,
+      reached: consumer.state.stored,
       seconds: elapsed,
+      idle,
+      idleLoad,
       samples,
-      peak,
-      note: stored >= produced ? "all consumed" : `stopped at the ${seconds} s limit`,
-      ...(at100k === undefined ? {} : { at100k }),
-      ...(windows === undefined ? {} : { windows }),
-      ...(atEnd === undefined ? {} : { atEnd }),
+      drainLoad: loadSpan(drainBefore, await loadNow()),
+      note: consumer.state.stored >= produced ? "all stored" : `stopped at the ${seconds} s limit`,
     };
-    return result;
   } finally {
     await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
     await admin.disconnect();
@@ -242,112 +335,192 @@ async function memoryBench(records: number, seconds: number): Promise<MemoryResu
   }
 }
 
+function memoryRows(m: MemoryResult): Row[] {
+  const rss = m.samples.map((s) => s.rssMb);
+  const peak = rss.length > 0 ? Math.max(...rss) : NaN;
+  const p95 = quantile(rss, 0.95);
+  const idle = m.idle.length > 0 ? Math.max(...m.idle) : NaN;
+  const maxProcesses = Math.max(0, ...m.samples.map((s) => s.processes));
+  // The target is for a 1M backlog: a smaller run (--quick, or the time limit) gives no verdict.
+  const short = m.reached < 1_000_000 ? `not measured (a backlog of ${m.reached}, not 1M)` : "";
+  const drain = `the consumer process (consumer/main.ts, default settings, local sink) draining ` +
+    `a prefilled backlog of ${m.produced} orders (${m.reached} stored in ${
+      m.seconds.toFixed(0)
+    } s, ${m.note}); RSS summed over its process tree (${maxProcesses} process(es) at most), ` +
+    `sampled every second`;
+  return [
+    {
+      id: "memory, peak",
+      measures: `peak RSS of ${drain}`,
+      figure: `${peak.toFixed(0)} MiB`,
+      baseline: "-",
+      ratio: "-",
+      target: `≤ ${MEMORY_PEAK_TARGET} MiB (issue 18)`,
+      verdict: short === "" ? verdict(peak, MEMORY_PEAK_TARGET, false) : short,
+      load: m.drainLoad,
+    },
+    {
+      id: "memory, p95",
+      measures: `p95 of the RSS samples of ${drain}`,
+      figure: `${p95.toFixed(0)} MiB`,
+      baseline: "-",
+      ratio: "-",
+      target: `≤ ${MEMORY_PEAK_TARGET} MiB (issue 18)`,
+      verdict: short === "" ? verdict(p95, MEMORY_PEAK_TARGET, false) : short,
+      load: m.drainLoad,
+    },
+    {
+      id: "memory, idle",
+      measures: `highest RSS (process tree) of the consumer on an empty topic, ` +
+        `${m.idle.length} samples from 5 s after its start`,
+      figure: `${idle.toFixed(1)} MiB`,
+      baseline: "-",
+      ratio: "-",
+      target: `≤ ${MEMORY_IDLE_TARGET} MiB (issue 18)`,
+      verdict: verdict(idle, MEMORY_IDLE_TARGET, false),
+      load: m.idleLoad,
+    },
+  ];
+}
+
+function memorySection(m: MemoryResult): string {
+  const every = Math.max(1, Math.floor(m.samples.length / 15));
+  return [
+    "## memory",
+    "",
+    `Idle: ${m.idle.map((x) => x.toFixed(1)).join(", ")} MiB. Draining: RSS of the process ` +
+    "tree during the drain (every sample's figure is the sum over the consumer and its " +
+    "descendants):",
+    "",
+    "| seconds | stored | RSS MiB | processes |",
+    "|---|---|---|---|",
+    ...m.samples.filter((_, i) => i % every === 0 || i === m.samples.length - 1)
+      .map((s) => `| ${s.at.toFixed(0)} | ${s.stored} | ${s.rssMb.toFixed(1)} | ${s.processes} |`),
+  ].join("\n");
+}
+
+/**
+ * The rows of a bench's file (header and separator dropped) when this run wrote it; a row saying
+ * so when the bench failed or left an older file: figures from another run never join this one.
+ */
+async function rowsOf(name: string, path: string, code: number, load: string): Promise<string[]> {
+  const mtime = (await Deno.stat(path).catch(() => undefined))?.mtime?.getTime() ?? 0;
+  const failed = `| ${name} | the bench failed (exit ${code}) or wrote no file: no figures from ` +
+    `this run | - | - | - | - | not measured | ${load} |`;
+  if (code !== 0 || mtime < started.getTime()) return [failed];
+  const block = between(await Deno.readTextFile(path), ROWS_BEGIN, ROWS_END);
+  if (block === undefined) return [];
+  return block.split("\n").filter((l) => l.startsWith("|")).slice(2);
+}
+
 async function main(): Promise<void> {
   const info = await machine();
-  const sections: string[] = [];
+  const startLoad = await loadNow();
+  await Deno.mkdir(outDir, { recursive: true });
   const runs: string[] = [];
-  const tasks = JSON.parse(await Deno.readTextFile("deno.json")).tasks as Record<string, string>;
-  for (const name of ["producer", "scoring", "consumer"]) {
-    if (!only.has(name)) continue;
-    if (tasks[`bench:${name}`] === undefined) {
-      runs.push(`| bench:${name} | not defined in deno.json | - |`);
-      continue;
-    }
-    const startedAt = Date.now();
-    const r = await task(`bench:${name}`);
-    runs.push(`| bench:${name} | exit ${r.code} | ${r.seconds.toFixed(0)} s |`);
-    const mtime = (await Deno.stat(`bench/${name}.md`).catch(() => undefined))?.mtime?.getTime();
-    sections.push(
-      mtime !== undefined && mtime >= startedAt
-        ? `### ${name} (\`deno task bench:${name}\`, ${info.date})\n\n` +
-          (await firstTable(`bench/${name}.md`)) +
-          `\n\nHeadline table of the bench/${name}.md this run wrote; method and notes there.`
-        : `### ${name} (\`deno task bench:${name}\`, ${info.date}; stdout, it writes no file)\n\n` +
-          `\`\`\`\n${r.stdout.trim()}\n\`\`\`\n\nMethod, baseline and target: [bench/${name}.md](${name}.md).`,
+  const summaryRows: string[] = [];
+  const sections: string[] = [];
+  const file = (name: string) => `${outDir}/${name}.md`;
+
+  if (only.has("producer")) {
+    const r = await task("bench:producer", [...sizes.producer, "--out", file("producer")]);
+    runs.push(`| producer | exit ${r.code} | ${r.seconds.toFixed(0)} s | ${r.load} |`);
+    summaryRows.push(...await rowsOf("producer", file("producer"), r.code, r.load));
+  }
+  if (only.has("scoring")) {
+    // scoring_bench may write only bench/scoring.md or under data/bench-scoring.
+    const out = publish ? "bench/scoring.md" : `data/bench-scoring/run-${stampId}.md`;
+    const r = await task("bench:scoring", [...sizes.scoring, "--out", out]);
+    runs.push(`| scoring | exit ${r.code} | ${r.seconds.toFixed(0)} s | ${r.load} |`);
+    const text = await Deno.readTextFile(out).catch(() => "");
+    if (!publish) await Deno.writeTextFile(file("scoring"), text);
+    const rows = await rowsOf("scoring", out, r.code, r.load);
+    summaryRows.push(
+      ...(rows.length > 0 ? rows : [
+        `| scoring | sandboxed vs in-process scoring; its table is not in the shared row ` +
+        `format yet: see [scoring.md](scoring.md) (same run) | - | - | - | - | - | ${r.load} |`,
+      ]),
     );
   }
-  let memory: MemoryResult | undefined;
+  if (only.has("consumer")) {
+    const r = await task("bench:consumer", [...sizes.consumer, "--out", file("consumer")]);
+    runs.push(`| consumer | exit ${r.code} | ${r.seconds.toFixed(0)} s | ${r.load} |`);
+    summaryRows.push(...await rowsOf("consumer", file("consumer"), r.code, r.load));
+  }
   if (only.has("memory")) {
-    const started = performance.now();
-    memory = await memoryBench(Number(values["memory-records"]), Number(values["memory-seconds"]));
-    runs.push(`| memory | done | ${((performance.now() - started) / 1000).toFixed(0)} s |`);
+    const t = performance.now();
+    const before = await loadNow();
+    const m = await memoryBench(
+      sizes.memory.records,
+      sizes.memory.seconds,
+      sizes.memory.idleSeconds,
+    );
+    runs.push(
+      `| memory | done | ${((performance.now() - t) / 1000).toFixed(0)} s | ${
+        loadSpan(before, await loadNow())
+      } |`,
+    );
+    summaryRows.push(...rowsTable(memoryRows(m)).split("\n").slice(2));
+    sections.push(memorySection(m));
   }
 
-  let memoryText = "";
-  if (memory !== undefined) {
-    const ratio = memory.at100k !== undefined && memory.atEnd !== undefined
-      ? memory.atEnd / memory.at100k
-      : NaN;
-    const flat = Number.isFinite(ratio) && ratio <= 1.1;
-    const end = memory.reached >= 1_000_000 ? "1M" : `${memory.reached}`;
-    const every = Math.max(1, Math.floor(memory.samples.length / 12));
-    memoryText = [
-      `### memory: consumer RSS, per-order layout, local disk (${info.date})`,
-      "",
-      `Produced ${memory.produced} orders (target ${memory.target}); the consumer stored ` +
-      `${memory.reached} in ${
-        memory.seconds.toFixed(0)
-      } s (${memory.note}). RSS = ps -o rss= of the ` +
-      "`consumer/main.ts` process, sampled every second.",
-      "",
-      "| what | figure | baseline | ratio | target |",
-      "|---|---|---|---|---|",
-      `| RSS after ${end} orders vs after 100k | ${memory.atEnd?.toFixed(1) ?? "-"} MiB | ` +
-      `${memory.at100k?.toFixed(1) ?? "- (100k not reached)"} MiB after 100k | ` +
-      `${Number.isFinite(ratio) ? ratio.toFixed(2) : "-"} | ` +
-      `${Number.isFinite(ratio) ? (flat ? "met" : "MISSED") : "not measured"} (flat within 10 %${
-        memory.reached < 1_000_000 ? `; measured to ${end}, not 1M` : ""
-      }) |`,
-      memory.windows === undefined
-        ? "| mean RSS, last 20 s vs 20 s from 100k | - | - | - | not measured |"
-        : `| mean RSS, last 20 s vs 20 s from 100k (smooths the GC sawtooth) | ` +
-          `${memory.windows.late.toFixed(1)} MiB | ${memory.windows.early.toFixed(1)} MiB | ` +
-          `${(memory.windows.late / memory.windows.early).toFixed(2)} | ` +
-          `${
-            memory.windows.late / memory.windows.early <= 1.1 ? "met" : "MISSED"
-          } (flat within 10 %) |`,
-      `| peak RSS | ${memory.peak.toFixed(1)} MiB | - | - | - |`,
-      "",
-      "| seconds | stored | RSS MiB |",
-      "|---|---|---|",
-      ...memory.samples.filter((_, i) => i % every === 0 || i === memory!.samples.length - 1)
-        .map((s) => `| ${s.at.toFixed(0)} | ${s.stored} | ${s.rssMb.toFixed(1)} |`),
-    ].join("\n");
-  }
-
-  // Benches not run this time (--only) keep their section from the previous RESULTS.md.
-  const previous = await Deno.readTextFile("bench/RESULTS.md").catch(() => "");
-  const kept = previous.split(/^(?=### )/m).slice(1).map((x) => x.replace(/\n+$/, ""));
-  const keep = (name: string) => kept.find((x) => x.startsWith(`### ${name}`));
-  for (const name of ["producer", "scoring", "consumer"]) {
-    const old = keep(name);
-    if (!only.has(name) && old !== undefined) sections.push(old);
-  }
-  if (!only.has("memory")) memoryText = keep("memory") ?? "";
+  const wall = (Date.now() - started.getTime()) / 1000;
+  const endLoad = await loadNow();
+  const summary = [
+    SUMMARY_BEGIN,
+    `Run ${started.toISOString()} (${size} size${
+      values.quick ? ": a smoke run, not a measurement of record" : ""
+    }), ${info.nproc} CPUs, ${(wall / 60).toFixed(0)} min; load average (1 min) ` +
+    `${loadSpan(startLoad, endLoad)} over the run. The machine is shared: each row carries ` +
+    "the load before → after its own measurement.",
+    "",
+    rowsTable([]).split("\n").slice(0, 2).join("\n"),
+    ...summaryRows,
+    SUMMARY_END,
+  ].join("\n");
 
   const report = [
     "# Benchmark results",
     "",
-    "Written by `deno task bench` (`bench/run_all.ts`). Each figure comes with its baseline measured",
-    "in the same run on the same machine, the ratio, and the target met or missed. The machine is",
-    "shared (2 cores, other engineers' work running): figures move between runs.",
+    `Generated by \`deno task bench\` (bench/run_all.ts); never edit by hand.`,
+    "",
+    `**${stamp}.**`,
+    "",
+    "Every figure below and in producer.md, scoring.md and consumer.md comes from this run; the",
+    "README's benchmark table is a copy of the summary (checked by tests/bench_results_test.ts).",
+    "Analysis, which names the runs it discusses: producer_notes.md, scoring_notes.md,",
+    "consumer_notes.md.",
+    "",
+    summary,
     "",
     "| machine | |",
     "|---|---|",
     ...Object.entries(info).map(([k, v]) => `| ${k} | ${v} |`),
     "",
-    "| bench | result | wall time |",
-    "|---|---|---|",
+    "| bench | result | wall time | load before → after |",
+    "|---|---|---|---|",
     ...runs,
     "",
-    "## Figures",
-    "",
     ...sections.flatMap((s) => [s, ""]),
-    memoryText,
-    "",
   ].join("\n");
-  await Deno.writeTextFile("bench/RESULTS.md", report);
-  console.error("bench: wrote bench/RESULTS.md");
+  await Deno.writeTextFile(`${outDir}/RESULTS.md`, report);
+  console.error(`bench: wrote ${outDir}/RESULTS.md (${(wall / 60).toFixed(1)} min)`);
+
+  if (publish) {
+    const readme = await Deno.readTextFile("README.md");
+    const begin = readme.indexOf(SUMMARY_BEGIN);
+    const end = readme.indexOf(SUMMARY_END);
+    if (begin < 0 || end < begin) {
+      throw new Error(`Cannot update README.md: no ${SUMMARY_BEGIN} … ${SUMMARY_END} block`);
+    }
+    await Deno.writeTextFile(
+      "README.md",
+      readme.slice(0, begin) + summary + readme.slice(end + SUMMARY_END.length),
+    );
+    // The README is formatted by deno fmt (padded tables); the test compares cells, not padding.
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", "README.md"] }).output();
+    console.error("bench: updated the README's benchmark table");
+  }
 }
 
 if (import.meta.main) await main();

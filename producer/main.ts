@@ -151,6 +151,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     retry: { retries: cli.retries, initialRetryTime: 300, maxRetryTime: 5_000 },
   });
   const connectStarted = performance.now();
+  let connectMs = 0;
   let publisher: KafkaPublisher;
   try {
     publisher = await KafkaPublisher.connect({
@@ -160,6 +161,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
       retries: cli.retries,
       deliveryTimeoutMs: cli.timeoutS * 1000,
     });
+    connectMs = performance.now() - connectStarted;
   } catch (error) {
     offSignal();
     file?.close();
@@ -199,6 +201,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   const deliveries = cli.deliveries ? new LineBuffer(io.stdout) : undefined;
   let invalidShown = 0;
   let summary: ProduceSummary;
+  let closeMs = 0;
   try {
     summary = await run.run({
       source,
@@ -233,7 +236,9 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     progress.stop();
     deliveries?.flush();
     offSignal();
+    const closeStarted = performance.now();
     await closeWithin(publisher, 5_000, log);
+    closeMs = performance.now() - closeStarted;
     await metricsServer?.close();
     try {
       file?.close();
@@ -247,7 +252,9 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     const d = describeKafkaError(summary.firstError, settings.kafka);
     io.stderr(`error: ${summary.failed} records not acknowledged: ${d.message}\n${d.remedy}\n`);
   }
-  if (cli.json) io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli))}\n`);
+  if (cli.json) {
+    io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli, { connectMs, closeMs }))}\n`);
+  }
   return summary.failed > 0 || summary.invalid > 0 ? 1 : 0;
 }
 
@@ -300,7 +307,17 @@ export function formatSummary(s: ProduceSummary, topic: string): string {
     `p99 ${ms(s.latencyMs.p99)}\n`;
 }
 
-function summaryJson(s: ProduceSummary, topic: string, cli: CliOptions): Record<string, unknown> {
+/**
+ * The `--json` summary. `connect_ms` (connect and topic check, before the first send) and
+ * `close_ms` (disconnect after the last ack) are outside `elapsed_ms`; a benchmark that compares
+ * with a tool whose clock includes them adds them.
+ */
+function summaryJson(
+  s: ProduceSummary,
+  topic: string,
+  cli: CliOptions,
+  times: { connectMs: number; closeMs: number },
+): Record<string, unknown> {
   return {
     topic,
     sent: s.sent,
@@ -308,6 +325,8 @@ function summaryJson(s: ProduceSummary, topic: string, cli: CliOptions): Record<
     failed: s.failed,
     invalid: s.invalid,
     elapsed_ms: Math.round(s.elapsedMs),
+    connect_ms: Math.round(times.connectMs),
+    close_ms: Math.round(times.closeMs),
     throughput: s.throughput,
     ack_latency_ms: s.latencyMs,
     batches: s.batches,
