@@ -12,8 +12,8 @@ import {
   SettingsError,
 } from "../config/settings.ts";
 import type { Settings } from "../config/settings.ts";
-import { createKafka, describeKafkaError } from "../config/kafka.ts";
-import { describeCosError, fetchIamToken, IamTokenError } from "../config/cos.ts";
+import { createKafka, describeKafkaError } from "../clients/kafka.ts";
+import { describeCosError, fetchIamToken, IamTokenError } from "../clients/cos.ts";
 import { ConsumerWorker, TopicNotFoundError } from "./worker.ts";
 import { backoffDelay } from "./retry.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";

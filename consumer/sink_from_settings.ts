@@ -4,7 +4,7 @@
  * @module
  */
 import type { SinkSettings } from "../config/settings.ts";
-import { createCosClient } from "../config/cos.ts";
+import { createCosClient } from "../clients/cos.ts";
 import { LocalSink } from "./sinks/local.ts";
 import { CosSink } from "./sinks/cos.ts";
 import { BatchedSink } from "./sinks/batched.ts";

@@ -25,7 +25,7 @@ import { BatchedLayout } from "./layouts/batched.ts";
 
 /** Options for {@linkcode ConsumerWorker.start}. */
 export interface ConsumerWorkerOptions {
-  /** A configured kafkajs client (`createKafka` from `config/kafka.ts`). */
+  /** A configured kafkajs client (`createKafka` from `clients/kafka.ts`). */
   readonly kafka: Kafka;
   readonly topic: string;
   readonly dlqTopic: string;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Admin, Kafka } from "kafkajs";
-import { createKafka, describeKafkaError } from "../config/kafka.ts";
+import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
 import { type DlqCommand, HELP, parseCli, UsageError } from "./cli.ts";
 import { LedgerError } from "./ledger.ts";

@@ -11,7 +11,7 @@ import { CompressionCodecs, CompressionTypes } from "kafkajs";
 import SnappyCodec from "kafkajs-snappy";
 import { Encoder, RecordBatch } from "./_kafkajs.ts";
 
-/** Registers kafkajs-snappy as the app does (config/kafka.ts), so snappy batches decode. */
+/** Registers kafkajs-snappy as the app does (clients/kafka.ts), so snappy batches decode. */
 export function registerSnappy(): void {
   CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 }

@@ -12,7 +12,7 @@ import {
   installKafkajsPatches,
   patchReportJson,
 } from "../kafkajs_patches/mod.ts";
-import { createKafka, describeKafkaError } from "../config/kafka.ts";
+import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
 import { HELP, parseCli, UsageError } from "./cli.ts";
 import type { CliOptions } from "./cli.ts";

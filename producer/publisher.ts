@@ -68,7 +68,7 @@ export class TopicNotFoundError extends Error {
 
 /** Options of {@linkcode KafkaPublisher.connect}. */
 export interface KafkaPublisherOptions {
-  /** A kafkajs client (from `config/kafka.ts` `createKafka`). */
+  /** A kafkajs client (from `clients/kafka.ts` `createKafka`). */
   readonly kafka: Kafka;
   /** Topic to publish to; must exist. */
   readonly topic: string;

@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of `deno task check` (config/check.ts), run as a subprocess with the `check`
+ * End-to-end tests of `deno task check` (tools/check.ts), run as a subprocess with the `check`
  * permission set from the repository root, against the real local broker and S3 server.
  */
 import assert from "node:assert/strict";
@@ -24,7 +24,7 @@ async function runCheck(env: Record<string, string>, args: string[] = []): Promi
   }
   const started = performance.now();
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=check", "config/check.ts", ...args],
+    args: ["run", "-P=check", "tools/check.ts", ...args],
     cwd: ROOT,
     clearEnv: true,
     env: { ...passthrough, ...env },

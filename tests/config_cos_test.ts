@@ -1,10 +1,10 @@
 /**
- * Integration tests for config/cos.ts against the local S3 server and IAM token endpoint
+ * Integration tests for clients/cos.ts against the local S3 server and IAM token endpoint
  * (`deno task s3`: S3Proxy on http://127.0.0.1:9000 for HMAC, the IAM front on :9002 for IAM,
  * IAM on http://127.0.0.1:9001/identity/token).
  */
 import assert from "node:assert/strict";
-import { createCosClient, describeCosError, fetchIamToken, IamTokenError } from "../config/cos.ts";
+import { createCosClient, describeCosError, fetchIamToken, IamTokenError } from "../clients/cos.ts";
 import { type CosSettings, loadSettings } from "../config/settings.ts";
 import { s3Env, uniqueName } from "./_infra.ts";
 

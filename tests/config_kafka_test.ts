@@ -1,10 +1,14 @@
 /**
- * Integration tests for config/kafka.ts against the real local broker
+ * Integration tests for clients/kafka.ts against the real local broker
  * (`deno task kafka`: PLAINTEXT localhost:9092, SASL_SSL localhost:9093).
  */
 import assert from "node:assert/strict";
 import { CompressionTypes, type KafkaMessage, Partitioners } from "kafkajs";
-import { createKafka, describeKafkaError, silenceTimeoutNegativeWarning } from "../config/kafka.ts";
+import {
+  createKafka,
+  describeKafkaError,
+  silenceTimeoutNegativeWarning,
+} from "../clients/kafka.ts";
 import { loadSettings } from "../config/settings.ts";
 import { createTopic, deleteTopic, saslEnv, uniqueName } from "./_infra.ts";
 

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import type { Kafka } from "kafkajs";
 import { createTopic, deleteTopic, plaintextKafka, s3Env, uniqueName } from "./_infra.ts";
-import { createCosClient } from "../config/cos.ts";
+import { createCosClient } from "../clients/cos.ts";
 import type { CosSettings } from "../config/settings.ts";
 import {
   parseSegmentKey,

@@ -11,7 +11,7 @@
  * skipped); `SOAK=1` streams 60 s with 10 s tokens.
  */
 import assert from "node:assert/strict";
-import { createCosClient } from "../config/cos.ts";
+import { createCosClient } from "../clients/cos.ts";
 import { CosSink } from "../consumer/sinks/cos.ts";
 import { cleanup, consumerEnv, ConsumerProcess, scenario, until } from "./consumer_support.ts";
 import { plaintextEnv, ProducerProcess, sized } from "./fault_support.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { IHeaders, KafkaMessage } from "kafkajs";
-import { registerSnappyCodec, silenceTimeoutNegativeWarning } from "../config/kafka.ts";
+import { registerSnappyCodec, silenceTimeoutNegativeWarning } from "../clients/kafka.ts";
 import { Order } from "../core/order.ts";
 import { createTopic, deleteTopic, plaintextKafka, saslEnv, uniqueName } from "./_infra.ts";
 

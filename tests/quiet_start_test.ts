@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { cleanup, consumerEnv, countLocal, scenario } from "./consumer_support.ts";
-import { silenceTimeoutNegativeWarning } from "../config/kafka.ts";
+import { silenceTimeoutNegativeWarning } from "../clients/kafka.ts";
 
 const ROOT = new URL("../", import.meta.url);
 

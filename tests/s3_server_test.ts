@@ -4,7 +4,7 @@
  * across a restart of its process, and its IAM front refuses bearer tokens COS would refuse.
  */
 import assert from "node:assert/strict";
-import { createCosClient, describeCosError } from "../config/cos.ts";
+import { createCosClient, describeCosError } from "../clients/cos.ts";
 import { signToken } from "../dev/iam_token.ts";
 import { s3Env, uniqueName } from "./_infra.ts";
 import {

@@ -29,7 +29,7 @@ async function cli(
   timeoutMs = 90_000,
 ): Promise<{ code: number; out: string }> {
   const main =
-    { produce: "producer/main.ts", consume: "consumer/main.ts", check: "config/check.ts" }[
+    { produce: "producer/main.ts", consume: "consumer/main.ts", check: "tools/check.ts" }[
       set
     ];
   const child = new Deno.Command(Deno.execPath(), {

@@ -4,7 +4,7 @@
  */
 import { equal, match, ok } from "node:assert/strict";
 import { plaintextKafka } from "./_infra.ts";
-import { silenceTimeoutNegativeWarning } from "../config/kafka.ts";
+import { silenceTimeoutNegativeWarning } from "../clients/kafka.ts";
 import { readStoredOrders } from "../tools/stored_orders.ts";
 import { removeDemoDir, repoPath, runDemo } from "./tools_support.ts";
 

@@ -7,7 +7,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { s3Env, uniqueName } from "./_infra.ts";
-import { createCosClient } from "../config/cos.ts";
+import { createCosClient } from "../clients/cos.ts";
 import { segmentKey } from "../consumer/sinks/segment_key.ts";
 import { readStoredOrders, type StoredOrder } from "../tools/stored_orders.ts";
 import { removeDemoDir, repoPath, runDemo } from "./tools_support.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CosClient } from "../config/cos.ts";
+import type { CosClient } from "../clients/cos.ts";
 import { parseSegmentKey } from "../consumer/sinks/segment_key.ts";
 
 /** What {@linkcode mirrorOrders} did. */

@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Admin } from "kafkajs";
-import { createKafka, describeKafkaError } from "../config/kafka.ts";
+import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import { loadSettings } from "../config/settings.ts";
 import { buildDemoReport, formatDemoReport } from "./demo_report.ts";
 import { countStoredOrders, readStoredOrders } from "./stored_orders.ts";

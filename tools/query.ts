@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { createCosClient, describeCosError } from "../config/cos.ts";
+import { createCosClient, describeCosError } from "../clients/cos.ts";
 import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
 import { readableSegments } from "../consumer/sinks/segment_key.ts";
 import { mirrorOrders } from "./cos_mirror.ts";

@@ -9,12 +9,12 @@
  */
 import { Buffer } from "node:buffer";
 import type { CosSettings } from "../../config/settings.ts";
-import { type CosClient, describeCosError, renewIamToken } from "../../config/cos.ts";
+import { type CosClient, describeCosError, renewIamToken } from "../../clients/cos.ts";
 import { assertSafeKey, type RecordPosition, type Sink, SinkWriteError } from "./types.ts";
 
 /** Options for {@linkcode CosSink}. */
 export interface CosSinkOptions {
-  /** A client from `createCosClient` (config/cos.ts). */
+  /** A client from `createCosClient` (clients/cos.ts). */
   readonly client: CosClient;
   /** Bucket and endpoint; also used to redact secrets in error messages. */
   readonly cos: CosSettings;

@@ -5,7 +5,7 @@
  * @module
  */
 import S3 from "ibm-cos-sdk/clients/s3.js";
-import type { CosIamAuth, CosSettings } from "./settings.ts";
+import type { CosIamAuth, CosSettings } from "../config/settings.ts";
 
 /** The ibm-cos-sdk S3 client type. */
 export type CosClient = S3;

@@ -20,7 +20,7 @@ import {
   type RetryOptions,
 } from "kafkajs";
 import SnappyCodec from "kafkajs-snappy";
-import type { KafkaSettings, LogLevel } from "./settings.ts";
+import type { KafkaSettings, LogLevel } from "../config/settings.ts";
 
 /** Log levels accepted by {@linkcode createKafka}; `none` silences kafkajs entirely. */
 export type KafkaLogLevelName = LogLevel | "none";
@@ -78,7 +78,7 @@ export function noDelaySocketFactory(
  * @example
  * ```ts
  * import { createKafka } from "./kafka.ts";
- * import { loadSettings } from "./settings.ts";
+ * import { loadSettings } from "../config/settings.ts";
  * import assert from "node:assert/strict";
  *
  * const settings = loadSettings({});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createCosClient, describeCosError, IamTokenError, isIbmEndpoint } from "./cos.ts";
-import type { CosSettings } from "./settings.ts";
+import type { CosSettings } from "../config/settings.ts";
 
 const IAM: CosSettings = {
   endpoint: "https://s3.us-south.cloud-object-storage.appdomain.cloud",

@@ -8,7 +8,7 @@ import {
   registerSnappyCodec,
   silenceTimeoutNegativeWarning,
 } from "./kafka.ts";
-import { loadSettings } from "./settings.ts";
+import { loadSettings } from "../config/settings.ts";
 
 function kafkaError(name: string, message: string, cause?: Error): Error {
   const err = new Error(message, cause ? { cause } : undefined);

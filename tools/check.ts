@@ -10,8 +10,8 @@
  */
 import { parseArgs } from "node:util";
 import type { Admin } from "kafkajs";
-import { createCosClient, describeCosError, fetchIamToken } from "./cos.ts";
-import { createKafka, describeKafkaError } from "./kafka.ts";
+import { createCosClient, describeCosError, fetchIamToken } from "../clients/cos.ts";
+import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import {
   loadSettings,
   redact,
@@ -19,7 +19,7 @@ import {
   secretsOf,
   type Settings,
   SettingsError,
-} from "./settings.ts";
+} from "../config/settings.ts";
 
 /** Outcome of one check. `WARN` marks an optional check that failed; it does not fail the run. */
 export type CheckStatus = "OK" | "FAIL" | "WARN" | "SKIP";
