@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { forEachBounded } from "../core/async.ts";
 import { Order, OrderValidationError } from "../core/order.ts";
 import type { OrderData } from "../core/order.ts";
 import { orderKey } from "../core/order_key.ts";
@@ -240,22 +241,6 @@ export function parseRecord(record: ConsumedRecord, maxBytes: number, now?: numb
     }
     throw error; // a bug, not bad input
   }
-}
-
-/** Runs `task` over `items` with at most `limit` in flight, starting them in input order. */
-async function forEachBounded<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      await task(items[index]!, index);
-    }
-  });
-  await Promise.all(lanes);
 }
 
 /** A valid, scored, enriched record ready to be written: the body and what its outcome says. */

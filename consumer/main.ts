@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { settleWithin } from "../core/async.ts";
 import { parseArgs } from "node:util";
 import { describePatchReport, installKafkajsPatches } from "../kafkajs_patches/mod.ts";
 import {
@@ -388,11 +389,7 @@ function credentialsRejected(error: unknown): boolean {
 
 /** Resolves with `work`'s value, or "deadline" once `deadlineAt` (epoch ms) has passed. */
 function settleBy<T>(work: Promise<T>, deadlineAt: number): Promise<T | "deadline"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<"deadline">((resolve) => {
-    timer = setTimeout(() => resolve("deadline"), Math.max(0, deadlineAt - Date.now()));
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  return settleWithin(work, deadlineAt - Date.now(), "deadline" as const);
 }
 
 if (import.meta.main) {

@@ -18,7 +18,8 @@ import type { Sink } from "./sinks/types.ts";
 import { BatchedSink } from "./sinks/batched.ts";
 import { ConsumerMetrics } from "./metrics.ts";
 import { installKafkajsPatches } from "../kafkajs_patches/mod.ts";
-import { type BackoffOptions, StopRequested } from "./retry.ts";
+import { type BackoffOptions, settleWithin } from "../core/async.ts";
+import { StopRequested } from "./retry.ts";
 import type { Layout, MemberContext } from "./layouts/types.ts";
 import { PerOrderLayout } from "./layouts/per_order.ts";
 import { BatchedLayout } from "./layouts/batched.ts";
@@ -425,18 +426,13 @@ export class ConsumerWorker {
   async #stop(deadlineMs: number): Promise<StopReport> {
     this.#stopController.abort();
     if (this.#summaryTimer !== undefined) clearInterval(this.#summaryTimer);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), deadlineMs);
-    });
     const work = (async () => {
       await this.#layout.idle(); // durable offsets of batches already handled
       await this.#consumer.disconnect(); // waits for in-flight batches, leaves the group
       await Promise.all([this.#producer.disconnect(), this.#admin.disconnect()]);
       return "done" as const;
     })();
-    const result = await Promise.race([work, deadline]);
-    clearTimeout(timer);
+    const result = await settleWithin(work, deadlineMs, "timeout" as const);
     if (result === "timeout") {
       work.catch((error) => this.#log(`consumer: late disconnect failed: ${error}`));
     }

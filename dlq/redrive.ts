@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { deadline } from "../core/async.ts";
 import { Buffer } from "node:buffer";
 import { type Admin, type Kafka, Partitioners, type Producer } from "kafkajs";
 import { PartitionLedger } from "./ledger.ts";
@@ -94,21 +95,8 @@ export function redriveProducer(kafka: Kafka): Producer {
   });
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new SendTimeoutError(`${what} not acknowledged within ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return deadline(work, ms, () => new SendTimeoutError(`${what} not acknowledged within ${ms} ms`));
 }
 
 /**

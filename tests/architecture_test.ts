@@ -16,7 +16,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   plugins: ["sdk"],
   producer: ["core", "config", "clients", "kafkajs_patches", "mod.ts"],
   consumer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "mod.ts"],
-  dlq: ["config", "clients"],
+  dlq: ["core", "config", "clients"],
   tools: ["core", "config", "clients", "consumer", "plugins_host", "producer", "mod.ts"],
 };
 

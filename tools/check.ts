@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { deadline } from "../core/async.ts";
 import { parseArgs } from "node:util";
 import type { Admin } from "kafkajs";
 import { createCosClient, describeCosError, fetchIamToken } from "../clients/cos.ts";
@@ -60,14 +61,7 @@ class CheckTimeoutError extends Error {
 }
 
 function withTimeout<T>(ms: number, what: string, run: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new CheckTimeoutError(`${what} timed out after ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([run(), timeout]).finally(() => clearTimeout(timer));
+  return deadline(run(), ms, () => new CheckTimeoutError(`${what} timed out after ${ms} ms`));
 }
 
 /**

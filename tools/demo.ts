@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { delay, settleWithin } from "../core/async.ts";
 import { parseArgs } from "node:util";
 import type { Admin } from "kafkajs";
 import { createKafka, describeKafkaError } from "../clients/kafka.ts";
@@ -200,14 +201,8 @@ async function dlqCount(admin: Admin, topic: string): Promise<number> {
 }
 
 /** True when `promise` settles within `ms`; clears its timer either way. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return settleWithin(promise.then(() => true), ms, false);
 }
 
 /** Waits up to `graceMs` for the consumer to exit by itself, then SIGTERMs it and waits. */
@@ -261,20 +256,8 @@ async function consumerReady(
         `See the consumer log ${logPath}.`,
       );
     }
-    await sleep(25, signal);
+    await delay(25, signal);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer: ReturnType<typeof setTimeout> = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Runs the demo; resolves with the exit code. */
@@ -487,7 +470,7 @@ async function main(args: readonly string[]): Promise<number> {
             (producerDone ? "" : ", producing..."),
         );
       }
-      await sleep(200, interrupt.signal);
+      await delay(200, interrupt.signal);
     }
     const finishedAtMs = Date.now();
     console.error(`demo: all ${stored} orders stored`);

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { settleWithin } from "../../core/async.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../../mod.ts";
 import { redact, secretsOf, type Settings } from "../../config/settings.ts";
 import type { ObservedConsumer } from "./observed.ts";
@@ -132,12 +133,7 @@ export function createConsumerHttp(options: ConsumerHttpOptions): ConsumerHttp {
   async function refreshLag(): Promise<void> {
     if (consumer.refreshLag === undefined || now() - lagAt < 2000) return;
     lagAt = now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      consumer.refreshLag(),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, 1000)),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(consumer.refreshLag(), 1000, undefined);
   }
 
   async function route(request: Request): Promise<Response> {

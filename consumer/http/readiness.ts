@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { deadline } from "../../core/async.ts";
 
 /** Result of one probe. */
 export interface ProbeResult {
@@ -64,16 +65,13 @@ export class CachedProbe {
   }
 
   async #run(): Promise<ProbeResult> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RangeError(`sink probe timed out after ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
-    });
     let result: ProbeResult;
     try {
-      await Promise.race([this.#probe(), timeout]);
+      await deadline(
+        this.#probe(),
+        this.#timeoutMs,
+        () => new RangeError(`sink probe timed out after ${this.#timeoutMs} ms`),
+      );
       result = { ok: true, at: this.#now() };
     } catch (error) {
       result = {
@@ -81,8 +79,6 @@ export class CachedProbe {
         reason: error instanceof Error ? error.message : String(error),
         at: this.#now(),
       };
-    } finally {
-      clearTimeout(timer);
     }
     this.#last = Object.freeze(result);
     return this.#last;

@@ -13,7 +13,8 @@
  */
 import { type ConsumedRecord, handleBatch, type RecordOutcome } from "../handler.ts";
 import type { Sink } from "../sinks/types.ts";
-import { abortableDelay, backoffDelay, heartbeating } from "../retry.ts";
+import { backoffDelay, delay } from "../../core/async.ts";
+import { heartbeating } from "../retry.ts";
 import { Settler } from "./_settle.ts";
 import type { BatchContext, Layout, MemberContext } from "./types.ts";
 
@@ -122,7 +123,7 @@ export class PerOrderLayout implements Layout {
           }`,
         );
         if (stop.aborted) return;
-        await abortableDelay(backoffDelay(attempt, this.#ctx.backoff), stop);
+        await delay(backoffDelay(attempt, this.#ctx.backoff), stop);
         continue;
       }
       attempt = 0;
