@@ -40,7 +40,7 @@ import { loadSettings } from "../config/settings.ts";
 import type { CosSettings } from "../config/settings.ts";
 import { createKafka } from "../clients/kafka.ts";
 import { createCosClient } from "../clients/cos.ts";
-import { ConsumerWorker } from "../consumer/worker.ts";
+import { GroupMember } from "../consumer/group_member.ts";
 import { ScoringHost } from "../plugins_host/host.ts";
 import { LocalSink } from "../consumer/sinks/local.ts";
 import { CosSink } from "../consumer/sinks/cos.ts";
@@ -166,7 +166,7 @@ interface PipelineResult {
 }
 
 /**
- * Runs a ConsumerWorker in this process over a prefilled topic until every record is handled
+ * Runs a GroupMember in this process over a prefilled topic until every record is handled
  * (and, batched, every segment written); the clock runs from start() (connect + group join)
  * to the last write.
  */
@@ -177,7 +177,7 @@ async function pipeline(
   host: ScoringHost,
 ): Promise<PipelineResult> {
   const started = performance.now();
-  const worker = await ConsumerWorker.start({
+  const member = await GroupMember.start({
     kafka: kafka(),
     topic,
     dlqTopic: `${topic}.dlq`,
@@ -190,7 +190,7 @@ async function pipeline(
     log: () => {},
   });
   const handled = () => {
-    const m = worker.metrics();
+    const m = member.metrics();
     return m.stored.value + m.deadLettered.value +
       (sink instanceof BatchedSink ? sink.unwrittenTotal() : 0);
   };
@@ -198,14 +198,14 @@ async function pipeline(
   const deadline = started + 300_000 + n * 10;
   while (handled() < n) {
     if (performance.now() > deadline) {
-      await worker.stop(10_000).catch(() => undefined);
+      await member.stop(10_000).catch(() => undefined);
       throw new Error(`Cannot finish the pipeline run: ${handled()} of ${n} handled in time`);
     }
     await new Promise((r) => setTimeout(r, 10));
   }
   if (sink instanceof BatchedSink) await sink.close(); // writes the last open segments
   const seconds = (performance.now() - started) / 1000;
-  await worker.stop(10_000);
+  await member.stop(10_000);
   if (!(sink instanceof BatchedSink)) await sink.close();
   return { seconds, perSecond: n / seconds };
 }
@@ -777,7 +777,7 @@ try {
       const dir = `${OUT}/${topic}`;
       const groupId = unique("bench-group");
       const startWorker = async () => {
-        const worker = await ConsumerWorker.start({
+        const member = await GroupMember.start({
           kafka: kafka(),
           topic,
           dlqTopic: `${topic}.dlq`,
@@ -789,20 +789,20 @@ try {
           chunkSize: Number(values["chunk-size"]),
           log: () => {},
         });
-        while (worker.metrics().groupJoins.value === 0) {
+        while (member.metrics().groupJoins.value === 0) {
           await new Promise((r) => setTimeout(r, 50));
         }
-        return worker;
+        return member;
       };
-      const drain = async (worker: ConsumerWorker, n: number) => {
+      const drain = async (member: GroupMember, n: number) => {
         const until = Date.now() + 30_000;
-        while (worker.metrics().stored.value < n && Date.now() < until) {
+        while (member.metrics().stored.value < n && Date.now() < until) {
           await new Promise((r) => setTimeout(r, 20));
         }
       };
       try {
         // Warm-up: the same pipeline in this process (JIT, scorer workers, connections) at the
-        // same rate; its records are stored and committed, then a fresh worker of the same group
+        // same rate; its records are stored and committed, then a fresh member of the same group
         // (fresh metrics) takes over for the measured window. Warm-up latency is reported too.
         let warm = "";
         if (warmup > 0) {
@@ -813,7 +813,7 @@ try {
           warm = `; warm-up ${warmup} s before it (${ws.count} orders, not in the figure): ` +
             `p99 ${ws.p99.toFixed(1)} ms, max ${ws.max.toFixed(0)}`;
         }
-        const worker = await startWorker();
+        const member = await startWorker();
         // The disk alone: one histogram over its slots, the same estimator as the pipeline's.
         const disk = new LatencyHistogram({ name: "disk_alone_ms", help: "disk alone, ms" });
         const diskDir = `${dir}-disk-alone`;
@@ -842,15 +842,15 @@ try {
         let acked = 0;
         for (let k = 0; k < slots; k++) {
           acked += await produce(topic, rate, slot);
-          await drain(worker, acked);
+          await drain(member, acked);
           await diskSlot(slot, 0);
         }
         const load = loadSpan(before, await loadNow());
-        const s = worker.metrics().latency.ms.summary();
+        const s = member.metrics().latency.ms.summary();
         const d = disk.summary();
         // More than one join means a rebalance paused consumption inside the measured window.
-        const joins = worker.metrics().groupJoins.value;
-        await worker.stop(10_000);
+        const joins = member.metrics().groupJoins.value;
+        await member.stop(10_000);
         const limit = Math.max(25, d.p99 + 10);
         log(
           `(d) ${rate}/s: ${s.count} stored; p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} ms; ` +
@@ -890,7 +890,7 @@ try {
           `(d) ${rate}/s: Kafka EndToEndLatency (Java, one record at a time, acks=all, no sink) ` +
             `on the same broker: p99 ${p?.[2] ?? "?"} ms (p50 ${p?.[1] ?? "?"}, avg ${
               avg?.[1] ?? "?"
-            }); group joins of the measured worker ${joins} (1 = no rebalance)${warm}.`,
+            }); group joins of the measured member ${joins} (1 = no rebalance)${warm}.`,
         );
       } finally {
         await Deno.remove(dir, { recursive: true }).catch(() => undefined);
@@ -996,7 +996,7 @@ Generated by \`bench/consumer_bench.ts\` (${runStamp()}); never edit by hand.
   load average (1 min) before → after its measurement.
 - Broker: local Kafka (dev/kafka.sh), PLAINTEXT localhost:9092, fresh 6-partition topics
   prefilled with the producer CLI (synthetic orders, ~300 B). S3: the local server (dev/s3.sh).
-- Pipeline runs: a \`ConsumerWorker\` in the bench process with the real scoring host (each
+- Pipeline runs: a \`GroupMember\` in the bench process with the real scoring host (each
   plugin sandboxed in its own process), write concurrency ${writeConcurrency} per partition, chunk size
   ${values["chunk-size"]}; the clock includes connect and group join.
 

@@ -1,7 +1,7 @@
 /**
  * The edge-style handler: a batch of Kafka records plus an environment in, one outcome per record
  * out. It owns decode → validate → score → enrich → write; it never touches Kafka, offsets or the
- * DLQ topic — the shell (`consumer/worker.ts`) acts on the outcomes.
+ * DLQ topic — the shell (`consumer/group_member.ts`) acts on the outcomes.
  *
  * @module
  */
@@ -39,7 +39,8 @@ export type DeadLetterReason =
   | "undecodable"
   | "invalid_json"
   | "invalid_order"
-  | "unsafe_order_id";
+  | "unsafe_order_id"
+  | "sink_rejected";
 
 /** A validation problem, as `OrderValidationError.issues` lists them. */
 export interface Issue {
@@ -407,7 +408,7 @@ export async function handleBatch(
         outcomes[index] = Object.freeze<RecordOutcome>({
           kind: "dead-letter",
           record,
-          reason: "unsafe_order_id",
+          reason: "sink_rejected",
           detail: describe(error),
         });
       } else {

@@ -287,3 +287,14 @@ Deno.test("prepareBatch() judges future timestamps against the record's own time
   ], env(new LocalSink({ dir: "unused", sync: false })));
   assert.deepEqual(out.map((o) => o.kind), ["prepared", "dead-letter"]);
 });
+
+Deno.test("handleBatch() dead-letters a record the sink refuses for good as sink_rejected", async () => {
+  const sink: Sink = {
+    name: "refusing",
+    write: (key) => Promise.reject(new SinkWriteError(`no ${key}`, { key, retryable: false })),
+    probe: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const out = await handleBatch([rec(0, JSON.stringify(order("ord-r")))], env(sink));
+  assert.deepEqual(out.map((o) => o.kind === "dead-letter" ? o.reason : o.kind), ["sink_rejected"]);
+});

@@ -1,5 +1,5 @@
 /**
- * `deno task consume`: the consumer-group worker CLI.
+ * `deno task consume`: the consumer-group member CLI.
  *
  * @module
  */
@@ -15,7 +15,7 @@ import {
 import type { Settings } from "../config/settings.ts";
 import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import { describeCosError, fetchIamToken, IamTokenError } from "../clients/cos.ts";
-import { ConsumerWorker, TopicNotFoundError } from "./worker.ts";
+import { GroupMember, MissingTopicsError } from "./group_member.ts";
 import { backoffDelay } from "./retry.ts";
 import { sinkFromSettings } from "./sink_from_settings.ts";
 import { ScoringHost } from "../plugins_host/host.ts";
@@ -231,7 +231,7 @@ async function main(): Promise<number> {
       }
     })();
   }
-  const worker = ConsumerWorker.create({
+  const member = GroupMember.create({
     kafka,
     topic: settings.topics.orders,
     dlqTopic: settings.topics.dlq,
@@ -243,7 +243,7 @@ async function main(): Promise<number> {
     summaryIntervalMs: summaryInterval,
     log,
   });
-  void worker.firstFetch().then((f) =>
+  void member.firstFetch().then((f) =>
     startup.complete(
       "first fetch",
       `group joined at ${Math.round(f.joinedAt)} ms (partitions [${f.partitions.join(",")}]), ` +
@@ -257,9 +257,9 @@ async function main(): Promise<number> {
     createConsumerHttp({
       settings,
       consumer: {
-        metrics: worker.metrics(),
-        inFlight: () => worker.inFlight(),
-        refreshLag: () => worker.lag(),
+        metrics: member.metrics(),
+        inFlight: () => member.inFlight(),
+        refreshLag: () => member.lag(),
         probeSink: () => sink.probe(),
         scoring: host,
         stopping: () => stopping,
@@ -269,9 +269,9 @@ async function main(): Promise<number> {
     { host: settings.http.host, port: settings.http.port, log },
   );
   try {
-    await worker.run();
+    await member.run();
   } catch (error) {
-    if (error instanceof TopicNotFoundError) {
+    if (error instanceof MissingTopicsError) {
       log(error.message);
       log(
         "Create the topic(s) (locally `deno task kafka` creates orders and orders.dlq) " +
@@ -302,7 +302,7 @@ async function main(): Promise<number> {
     }
     log(
       `consumer: second ${name} during the shutdown: exiting now (${code}); ` +
-        `${worker.inFlight()} record(s) not durable left uncommitted, re-delivered on restart`,
+        `${member.inFlight()} record(s) not durable left uncommitted, re-delivered on restart`,
     );
     Deno.exit(code);
   };
@@ -316,12 +316,12 @@ async function main(): Promise<number> {
     let lastDone = -1;
     let lastChange = Date.now();
     poll = setInterval(() => {
-      const m = worker.metrics();
+      const m = member.metrics();
       const done = m.stored.value + m.deadLettered.value;
       if (maxRecords !== undefined && done >= maxRecords) {
         requestStop(`--max-records ${maxRecords}`);
       }
-      if (done !== lastDone || m.groupJoins.value === 0 || worker.inFlight() > 0) {
+      if (done !== lastDone || m.groupJoins.value === 0 || member.inFlight() > 0) {
         lastDone = done;
         lastChange = Date.now();
       } else if (untilIdle !== undefined && Date.now() - lastChange >= untilIdle) {
@@ -332,19 +332,19 @@ async function main(): Promise<number> {
 
   const reason = await Promise.race([
     stopSignal,
-    worker.crashed.then((e) => `crash: ${e.message}`),
+    member.crashed.then((e) => `crash: ${e.message}`),
   ]);
   stopStarted = true;
   if (poll !== undefined) clearInterval(poll);
   stopping = true; // /healthz and /readyz answer 503 from here on
   log(`consumer: stopping (${reason}), deadline ${shutdownTimeout} ms`);
-  // One deadline for the whole stop. The worker stops fetching, commits what is durable and
+  // One deadline for the whole stop. The member stops fetching, commits what is durable and
   // leaves the group within it; closing the sink (the batched layout writes its open segments,
   // uncommitted either way), the HTTP server and the scoring plugin processes get what is left of it.
   // Nothing that could still be running after the deadline is awaited: a stalled S3 cannot
   // hold the process past it.
   const deadlineAt = Date.now() + shutdownTimeout;
-  const report = await worker.stop(shutdownTimeout);
+  const report = await member.stop(shutdownTimeout);
   const closing = Promise.allSettled([sink.close(), http?.close(), host.close()]).then(
     (results) => {
       for (const r of results) {
@@ -356,7 +356,7 @@ async function main(): Promise<number> {
   const closed = await settleBy(closing, deadlineAt) === "closed";
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
-  log(worker.metrics().summaryLine());
+  log(member.metrics().summaryLine());
   const left = Object.entries(report.abandonedFrom)
     .map(([p, offset]) => `${p}@${offset}`).join(",");
   const uncommitted = `${report.abandoned} record(s) not durable were left uncommitted` +

@@ -1,7 +1,7 @@
 /**
  * Warm-up before the consumer reports ready: one synthetic order per scored channel through the
  * handler's parse, validate, score and enrich steps, without writing anything. The first call of
- * each scorer worker and of the handler's code paths costs far more than later ones; paying it
+ * each scorer process and of the handler's code paths costs far more than later ones; paying it
  * before `/readyz` says ready keeps it off the first orders.
  *
  * The fallback scorer is not called: a warm-up order for it would count as a fallback in the

@@ -75,7 +75,8 @@ Commands:
 
 Options:
   --reason R        only records whose dlq.reason is R (empty, oversized, undecodable,
-                    invalid_json, invalid_order, unsafe_order_id)
+                    invalid_json, invalid_order, unsafe_order_id,
+                    sink_rejected)
   --since T         redrive: only records that failed at or after T
   --until T         redrive: only records that failed before T
                     T is ISO-8601 (2026-12-06, 2026-12-06T03:00:00Z) or an age: 30m, 2h, 7d

@@ -1,12 +1,12 @@
 /**
- * Guarantees of `ConsumerWorker` found by the correctness review, on the real broker: group
+ * Guarantees of `GroupMember` found by the correctness review, on the real broker: group
  * membership survives sink writes that hang past the session timeout; a batched partition
  * re-delivered above its commit point (after a network error inside a batch) loses nothing.
  */
 import assert from "node:assert/strict";
 import net from "node:net";
 import { type ISocketFactory, Kafka, logLevel } from "kafkajs";
-import { ConsumerWorker } from "../consumer/worker.ts";
+import { GroupMember } from "../consumer/group_member.ts";
 import { LocalSink } from "../consumer/sinks/local.ts";
 import type { Sink } from "../consumer/sinks/types.ts";
 import { BatchedSink } from "../consumer/sinks/batched.ts";
@@ -39,9 +39,9 @@ async function startWorker(
   s: { topic: string; dlq: string; group: string },
   sink: Sink | BatchedSink,
   lines: string[],
-  extra: Partial<Parameters<typeof ConsumerWorker.start>[0]> = {},
-): Promise<ConsumerWorker> {
-  return await ConsumerWorker.start({
+  extra: Partial<Parameters<typeof GroupMember.start>[0]> = {},
+): Promise<GroupMember> {
+  return await GroupMember.start({
     kafka,
     topic: s.topic,
     dlqTopic: s.dlq,
@@ -54,10 +54,10 @@ async function startWorker(
   });
 }
 
-Deno.test("ConsumerWorker keeps its group membership while sink writes hang past the session timeout", async () => {
+Deno.test("GroupMember keeps its group membership while sink writes hang past the session timeout", async () => {
   const s = await scenario("hbhang", 1);
   const lines: string[] = [];
-  let worker: ConsumerWorker | undefined;
+  let member: GroupMember | undefined;
   try {
     await produce(s.topic, validOrders("h", 40));
     const local = new LocalSink({ dir: s.dir, sync: false });
@@ -75,23 +75,23 @@ Deno.test("ConsumerWorker keeps its group membership while sink writes hang past
       probe: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };
-    worker = await startWorker(plaintextKafka(), s, sink, lines, { sessionTimeout: 6000 });
+    member = await startWorker(plaintextKafka(), s, sink, lines, { sessionTimeout: 6000 });
     await until("40 committed", async () => sum(await committed(s.group, s.topic)) === 40n, 60_000);
     assert.equal((await storedLocal(s.dir)).size, 40);
     assert.equal(
-      worker.metrics().groupJoins.value,
+      member.metrics().groupJoins.value,
       1,
       `no rebalance while writes hung:\n${lines.join("\n")}`,
     );
   } finally {
-    await worker?.stop(10_000);
+    await member?.stop(10_000);
     await cleanup(s);
   }
 });
 
 /**
  * A socket factory for kafkajs that the test can cut: every open connection is destroyed and new
- * ones are refused until `restore()` — a real network fault between the worker and the broker.
+ * ones are refused until `restore()` — a real network fault between the member and the broker.
  */
 class CuttableNetwork {
   #down = false;
@@ -120,11 +120,11 @@ class CuttableNetwork {
   }
 }
 
-Deno.test("ConsumerWorker (batched) loses nothing when a network error inside a batch makes kafkajs re-deliver above the commit point", async () => {
+Deno.test("GroupMember (batched) loses nothing when a network error inside a batch makes kafkajs re-deliver above the commit point", async () => {
   const s = await scenario("redeliver", 1);
   const lines: string[] = [];
   const network = new CuttableNetwork();
-  let worker: ConsumerWorker | undefined;
+  let member: GroupMember | undefined;
   let restoreTimer: ReturnType<typeof setTimeout> | undefined;
   const n = 1200;
   try {
@@ -156,7 +156,7 @@ Deno.test("ConsumerWorker (batched) loses nothing when a network error inside a 
       }
       return score(orders);
     };
-    worker = await startWorker(kafka, s, sink, lines, {
+    member = await startWorker(kafka, s, sink, lines, {
       score: flaky,
       chunkSize: 300,
       sessionTimeout: 10_000,
@@ -181,12 +181,12 @@ Deno.test("ConsumerWorker (batched) loses nothing when a network error inside a 
     const missing = validOrders("r", n).map((m) => m.key!).filter((id) => !ids.includes(id));
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} committed order(s) not stored`);
     assert.equal(ids.length, n, "each order in exactly one object");
-    await worker.stop(10_000);
-    worker = undefined;
+    await member.stop(10_000);
+    member = undefined;
     await sink.close();
   } finally {
     clearTimeout(restoreTimer);
-    await worker?.stop(10_000);
+    await member?.stop(10_000);
     await cleanup(s);
   }
 });

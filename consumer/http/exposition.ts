@@ -1,5 +1,5 @@
 /**
- * The consumer's `/metrics` source: the worker's {@linkcode ConsumerMetrics} registry plus what
+ * The consumer's `/metrics` source: the group member's {@linkcode ConsumerMetrics} registry plus what
  * lives outside it — records in flight, scorer failures and reloads (from the scoring host),
  * build info and whether each kafkajs patch is live.
  *
@@ -46,7 +46,7 @@ export interface BuildInfo {
 }
 
 /**
- * Everything `/metrics` renders for one consumer, in a stable order: the worker's metrics first,
+ * Everything `/metrics` renders for one consumer, in a stable order: the group member's metrics first,
  * then in-flight records, scorer failures/reloads and build info.
  */
 export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo): MetricSource {

@@ -15,11 +15,11 @@ export interface ObservedScoring {
 
 /** A running consumer as the endpoints see it. */
 export interface ObservedConsumer {
-  /** The worker's metrics (`ConsumerWorker.metrics()`). */
+  /** The group member's metrics (`GroupMember.metrics()`). */
   readonly metrics: ConsumerMetrics;
-  /** Records fetched and not yet durable (`ConsumerWorker.inFlight()`). */
+  /** Records fetched and not yet durable (`GroupMember.inFlight()`). */
   inFlight(): number;
-  /** Refreshes per-partition lag from the broker (`ConsumerWorker.lag()`); optional. */
+  /** Refreshes per-partition lag from the broker (`GroupMember.lag()`); optional. */
   refreshLag?(): Promise<unknown>;
   /** Resolves when the sink accepts writes, rejects with the reason (`Sink.probe()`). */
   probeSink(): Promise<void>;

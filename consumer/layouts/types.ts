@@ -1,5 +1,5 @@
 /**
- * The contract between the consumer-group member (`consumer/worker.ts`) and a storage layout.
+ * The contract between the consumer-group member (`consumer/group_member.ts`) and a storage layout.
  *
  * The member owns Kafka: the group, fetching, pausing, heartbeats and the offset tracker's
  * bookkeeping of what was fetched. A layout owns everything between a fetched chunk and a commit:

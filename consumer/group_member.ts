@@ -24,8 +24,8 @@ import type { Layout, MemberContext } from "./layouts/types.ts";
 import { PerOrderLayout } from "./layouts/per_order.ts";
 import { BatchedLayout } from "./layouts/batched.ts";
 
-/** Options for {@linkcode ConsumerWorker.start}. */
-export interface ConsumerWorkerOptions {
+/** Options for {@linkcode GroupMember.start}. */
+export interface GroupMemberOptions {
   /** A configured kafkajs client (`createKafka` from `clients/kafka.ts`). */
   readonly kafka: Kafka;
   readonly topic: string;
@@ -61,11 +61,11 @@ export interface ConsumerWorkerOptions {
   readonly sessionTimeout?: number;
 }
 
-/** What {@linkcode ConsumerWorker.stop} did. */
+/** What {@linkcode GroupMember.stop} did. */
 export interface StopReport {
   /** True when everything stopped within the deadline. */
   readonly clean: boolean;
-  /** Records still not durable when the worker stopped (their offsets were not committed). */
+  /** Records still not durable when the member stopped (their offsets were not committed). */
   readonly abandoned: number;
   /**
    * Per partition with records not durable: the first such offset (nothing at or past it was
@@ -86,9 +86,9 @@ function toRecord(partition: number, message: KafkaMessage): ConsumedRecord {
   };
 }
 
-/** {@linkcode ConsumerWorker.start} found the orders or DLQ topic missing on the cluster. */
-export class TopicNotFoundError extends Error {
-  override name = "TopicNotFoundError";
+/** {@linkcode GroupMember.start} found the orders or DLQ topic missing on the cluster. */
+export class MissingTopicsError extends Error {
+  override name = "MissingTopicsError";
   /** The topics that do not exist. */
   readonly topics: readonly string[];
   /** Creates the error for `topics`. */
@@ -103,7 +103,7 @@ export class TopicNotFoundError extends Error {
 }
 
 /**
- * The worker's first fetch after its first group join, once answered: the fetch positions are
+ * The member's first fetch after its first group join, once answered: the fetch positions are
  * resolved (with `fromBeginning: false`, the end offsets: a record produced after this point
  * is not skipped), and from then on a record produced to an assigned partition is fetched at
  * once (each fetch is a long poll the broker answers as soon as data arrives). A member assigned
@@ -121,11 +121,11 @@ export interface FirstFetch {
 }
 
 /**
- * A running consumer-group member. Create with {@linkcode ConsumerWorker.start}, stop with
- * {@linkcode ConsumerWorker.stop}.
+ * A running consumer-group member. Create with {@linkcode GroupMember.start}, stop with
+ * {@linkcode GroupMember.stop}.
  */
-export class ConsumerWorker {
-  readonly #options: ConsumerWorkerOptions;
+export class GroupMember {
+  readonly #options: GroupMemberOptions;
   readonly #consumer: Consumer;
   readonly #producer: Producer;
   readonly #admin: Admin;
@@ -150,7 +150,7 @@ export class ConsumerWorker {
     | undefined;
   readonly #firstFetch = Promise.withResolvers<FirstFetch>();
 
-  private constructor(options: ConsumerWorkerOptions) {
+  private constructor(options: GroupMemberOptions) {
     this.#options = options;
     installKafkajsPatches(); // idempotent; main.ts installs and logs it at start-up
     this.#log = options.log ?? ((line) => console.error(line));
@@ -189,21 +189,21 @@ export class ConsumerWorker {
   }
 
   /** Connects, joins the group and starts consuming. */
-  static async start(options: ConsumerWorkerOptions): Promise<ConsumerWorker> {
-    const worker = ConsumerWorker.create(options);
-    await worker.run();
-    return worker;
+  static async start(options: GroupMemberOptions): Promise<GroupMember> {
+    const member = GroupMember.create(options);
+    await member.run();
+    return member;
   }
 
   /**
-   * Creates the worker without any I/O: its metrics (not joined yet) can be served while
-   * {@linkcode ConsumerWorker.run} connects, so liveness is answered from the start.
+   * Creates the member without any I/O: its metrics (not joined yet) can be served while
+   * {@linkcode GroupMember.run} connects, so liveness is answered from the start.
    */
-  static create(options: ConsumerWorkerOptions): ConsumerWorker {
-    return new ConsumerWorker(options);
+  static create(options: GroupMemberOptions): GroupMember {
+    return new GroupMember(options);
   }
 
-  /** Connects, joins the group and starts consuming (what `start` does; once per worker). */
+  /** Connects, joins the group and starts consuming (what `start` does; once per member). */
   run(): Promise<void> {
     this.#running ??= this.#start();
     return this.#running;
@@ -270,7 +270,7 @@ export class ConsumerWorker {
     const missing = [this.#options.topic, this.#options.dlqTopic].filter((t) => !existing.has(t));
     if (missing.length > 0) {
       await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
-      throw new TopicNotFoundError(missing);
+      throw new MissingTopicsError(missing);
     }
     await this.#consumer.connect();
     await this.#consumer.subscribe({
@@ -293,14 +293,14 @@ export class ConsumerWorker {
 
   /**
    * Resolves once the first fetch after the first group join is answered (see
-   * {@linkcode FirstFetch}); later joins do not change it. Never resolves when the worker fails
+   * {@linkcode FirstFetch}); later joins do not change it. Never resolves when the member fails
    * to start.
    */
   firstFetch(): Promise<FirstFetch> {
     return this.#firstFetch.promise;
   }
 
-  /** Metrics of this worker (live object; read it, don't mutate it). */
+  /** Metrics of this member (live object; read it, don't mutate it). */
   metrics(): ConsumerMetrics {
     return this.#metrics;
   }
