@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { s3Env, uniqueName } from "./_infra.ts";
 import { createCosClient } from "../clients/cos.ts";
 import { segmentKey } from "../consumer/sinks/segment_key.ts";
+import { mirrorOrders } from "../tools/cos_mirror.ts";
 import { readStoredOrders, type StoredOrder } from "../tools/stored_orders.ts";
 import { removeDemoDir, repoPath, runDemo } from "./tools_support.ts";
 
@@ -272,5 +273,45 @@ Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queri
     await Deno.remove(repoPath(mirror), { recursive: true }).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
+  }
+});
+
+Deno.test("mirrorOrders() copies a bucket of 700 order objects (listings of many pages)", async () => {
+  const env = s3Env();
+  const bucket = uniqueName("query-many");
+  const client = createCosClient({
+    endpoint: env.COS_ENDPOINT!,
+    bucket,
+    auth: {
+      kind: "hmac",
+      accessKeyId: env.COS_HMAC_ACCESS_KEY_ID!,
+      secretAccessKey: env.COS_HMAC_SECRET_ACCESS_KEY!,
+    },
+  });
+  await client.createBucket({ Bucket: bucket }).promise();
+  const dir = await Deno.makeTempDir();
+  const keys = Array.from({ length: 700 }, (_, i) => `orders/dt=2026-11-01/orderId=m-${i}.json`);
+  try {
+    for (let i = 0; i < keys.length; i += 50) {
+      await Promise.all(
+        keys.slice(i, i + 50).map((Key) =>
+          client.putObject({ Bucket: bucket, Key, Body: Buffer.from("{}") }).promise()
+        ),
+      );
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const result = await Promise.race([
+      mirrorOrders(client, bucket, dir),
+      new Promise<"hung">((resolve) => timer = setTimeout(() => resolve("hung"), 30_000)),
+    ]).finally(() => clearTimeout(timer));
+    deepEqual(result, { listed: 700, downloaded: 700 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    for (let i = 0; i < keys.length; i += 50) {
+      await Promise.all(
+        keys.slice(i, i + 50).map((Key) => client.deleteObject({ Bucket: bucket, Key }).promise()),
+      );
+    }
+    await client.deleteBucket({ Bucket: bucket }).promise();
   }
 });

@@ -59,6 +59,9 @@ export async function mirrorOrders(
     const page = await client.listObjectsV2({
       Bucket: bucket,
       Prefix: "orders/",
+      // Under Deno the SDK never settles a listing response of ~64 KB or more (about 300 keys):
+      // small pages keep every response well below that.
+      MaxKeys: 100,
       ...(token === undefined ? {} : { ContinuationToken: token }),
     }).promise();
     for (const object of page.Contents ?? []) {
