@@ -276,7 +276,7 @@ Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queri
   }
 });
 
-Deno.test("mirrorOrders() copies a bucket of 700 order objects (listings of many pages)", async () => {
+Deno.test("mirrorOrders() copies 700 order objects (many listing pages) and segment objects of 270 KB", async () => {
   const env = s3Env();
   const bucket = uniqueName("query-many");
   const client = createCosClient({
@@ -299,12 +299,20 @@ Deno.test("mirrorOrders() copies a bucket of 700 order objects (listings of many
         ),
       );
     }
+    const big = Buffer.from(
+      (JSON.stringify({ orderId: "b", pad: "y".repeat(250) }) + "\n").repeat(1000),
+    );
+    for (const first of [0n, 1000n, 2000n]) {
+      const Key = segmentKey("2026-11-01", 0, first, first + 999n);
+      keys.push(Key);
+      await client.putObject({ Bucket: bucket, Key, Body: big }).promise();
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const result = await Promise.race([
       mirrorOrders(client, bucket, dir),
       new Promise<"hung">((resolve) => timer = setTimeout(() => resolve("hung"), 30_000)),
     ]).finally(() => clearTimeout(timer));
-    deepEqual(result, { listed: 700, downloaded: 700 });
+    deepEqual(result, { listed: 703, downloaded: 703 });
   } finally {
     await Deno.remove(dir, { recursive: true });
     for (let i = 0; i < keys.length; i += 50) {

@@ -39,6 +39,27 @@ async function localSize(path: string): Promise<number | undefined> {
 }
 
 /**
+ * An object's body, read as a stream: under Deno, the SDK's buffered `getObject().promise()`
+ * never settles on bodies of ~64 KB or more (a batched segment object is several hundred KB).
+ */
+async function getBody(client: CosClient, bucket: string, key: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const stream = client.getObject({ Bucket: bucket, Key: key }).createReadStream();
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    stream.on("end", () => resolve());
+    stream.on("error", reject);
+  });
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
  * Mirrors `orders/dt=*\/orderId=*.json` and `orders/dt=*\/part=*\/offset=*.ndjson` from `bucket`
  * into `<dir>/orders/...`. Other keys are ignored (they never become local paths).
  *
@@ -81,9 +102,9 @@ export async function mirrorOrders(
       const { key, size } = wanted[next++]!;
       const path = `${dir}/${key}`;
       if (await localSize(path) !== size) {
-        let object;
+        let bytes: Uint8Array;
         try {
-          object = await client.getObject({ Bucket: bucket, Key: key }).promise();
+          bytes = await getBody(client, bucket, key);
         } catch (error) {
           // A smaller segment version the consumer removed after listing: nothing to copy.
           if ((error as { code?: string }).code === "NoSuchKey" && isSegmentKey(key)) {
@@ -97,11 +118,6 @@ export async function mirrorOrders(
           await Deno.mkdir(folder, { recursive: true });
           made.add(folder);
         }
-        const body: unknown = object.Body;
-        let bytes: Uint8Array;
-        if (body instanceof Uint8Array) bytes = body;
-        else if (typeof body === "string") bytes = new TextEncoder().encode(body);
-        else throw new TypeError(`Cannot mirror ${key}: unexpected body type ${typeof body}`);
         const tmp = `${path}.tmp`;
         await Deno.writeFile(tmp, bytes);
         await Deno.rename(tmp, path);
