@@ -110,12 +110,14 @@ async function killAndRestart(name: string, n: number, cos: boolean): Promise<vo
   const bucket = s.topic.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
   const cosEnv = cos ? await createBucket(bucket) : {};
   const stored = () => cos ? segmentsInBucket(bucket) : segmentsLocal(s.dir);
+  const running: ConsumerProcess[] = [];
   try {
     const good = validOrders("k", n);
     const { messages, bad } = withBad(good);
     await produce(s.topic, messages);
     const env = consumerEnv(s, { ...cosEnv, SINK_LAYOUT: "batched" });
     const first = new ConsumerProcess(env, args([]));
+    running.push(first);
     const objects = async () =>
       cos ? (await bucketKeys("orders/", bucket)).length : (await segmentsLocal(s.dir)).size;
     await until("some segments written", async () => (await objects()) >= 20, 60_000);
@@ -127,6 +129,7 @@ async function killAndRestart(name: string, n: number, cos: boolean): Promise<vo
     assert.ok(afterKill <= BigInt(before + bad), "never committed more than stored");
 
     const second = new ConsumerProcess(env, args(["--until-idle", "2000"]));
+    running.push(second);
     assert.equal(await second.exit(), 0, second.lines.join("\n"));
     const segments = await stored();
     assertSegmentShape(segments);
@@ -138,7 +141,15 @@ async function killAndRestart(name: string, n: number, cos: boolean): Promise<vo
     assert.equal(dlqIds.size, bad);
     assert.equal(messages.length, counts.size + dlqIds.size, "produced = unique stored + DLQ");
   } finally {
-    if (cos) await deleteBucket(bucket);
+    for (const proc of running) {
+      try {
+        proc.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await proc.exit().catch(() => undefined);
+    }
+    if (cos) await deleteBucket(bucket).catch((e) => console.error(`cleanup: ${e}`));
     await cleanup(s);
   }
 }

@@ -271,8 +271,15 @@ export async function bucketKeys(prefix: string, bucket: string): Promise<string
   do {
     const query: Record<string, string> = { "list-type": "2", prefix };
     if (token !== undefined) query["continuation-token"] = token;
-    const res = await s3Fetch(cos.endpoint, cos.auth, "GET", s3Path(bucket), { query });
-    const xml = await res.text();
+    let res: Response;
+    let xml: string;
+    // S3Proxy's filesystem backend answers 500 to a listing that meets a PUT's temp file: ask again.
+    for (let attempt = 1;; attempt++) {
+      res = await s3Fetch(cos.endpoint, cos.auth, "GET", s3Path(bucket), { query });
+      xml = await res.text();
+      if (res.status < 500 || attempt === 5) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     if (!res.ok) throw new RangeError(`Cannot list ${bucket}: ${res.status} ${xml.slice(0, 200)}`);
     for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(m[1]!.replaceAll("&amp;", "&"));
     token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
