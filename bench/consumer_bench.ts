@@ -640,6 +640,54 @@ try {
         verdict: verdict(sink / sdk, 0.8),
         load,
       });
+      // The same comparison in IAM mode: bearer tokens through dev/iam_front.ts (which checks the
+      // token, re-signs and forwards), for the sink and the SDK loop alike.
+      const iamCos: CosSettings = {
+        endpoint: env.COS_IAM_ENDPOINT!,
+        bucket,
+        auth: {
+          kind: "iam",
+          apiKey: env.COS_API_KEY!,
+          serviceInstanceId: env.COS_INSTANCE_ID!,
+          authEndpoint: env.COS_AUTH_ENDPOINT!,
+        },
+      };
+      const iamClient = createCosClient(iamCos);
+      const iamRuns: Record<string, number[]> = { sink: [], sdk: [] };
+      const iamBefore = await loadNow();
+      for (let round = 0; round < 2; round++) {
+        const iamSink = new CosSink({ client: iamClient, cos: iamCos, concurrency });
+        const t = performance.now();
+        await Promise.all(
+          bodies.map((body, i) =>
+            iamSink.write(keyOf(i), body, { partition: 0, offset: String(i) })
+          ),
+        );
+        iamRuns.sink!.push(n / ((performance.now() - t) / 1000));
+        iamRuns.sdk!.push(
+          await lanes(n, concurrency, (i) =>
+            iamClient.putObject({
+              Bucket: bucket,
+              Key: keyOf(i),
+              Body: Buffer.from(bodies[i]!),
+              ContentType: "application/json",
+            }).promise()),
+        );
+      }
+      const [iamSink, iamSdk] = [best(iamRuns.sink!), best(iamRuns.sdk!)];
+      log(`(c) IAM: sink ${iamSink.toFixed(0)}, sdk ${iamSdk.toFixed(0)} PUT/s`);
+      rows.push({
+        id: "(c) COS sink, IAM",
+        measures: `as (c), in IAM mode: bearer tokens checked by the local IAM front, which ` +
+          `re-signs and forwards to the same S3 server`,
+        figure: `${iamSink.toFixed(0)} PUT/s`,
+        baseline: `ibm-cos-sdk putObject loop, IAM mode, same bodies, same concurrency: ` +
+          `${iamSdk.toFixed(0)} PUT/s`,
+        ratio: ratio(iamSink, iamSdk),
+        target: "≥ 0.8",
+        verdict: verdict(iamSink / iamSdk, 0.8),
+        load: loadSpan(iamBefore, await loadNow()),
+      });
       notes.push(
         `(c) a plain \`fetch\` PUT loop signed with a minimal SigV4 signer (UNSIGNED-PAYLOAD), ` +
           `same concurrency — the cheapest client possible: ` +
