@@ -53,7 +53,25 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("See the module comment of bench/memory_probe.ts.");
+  console.log(`deno task bench:memory — the consumer's process-tree RSS while it drains a backlog
+
+Usage: deno task bench:memory [--records 1000000] [--layout per-order|batched] [--topic NAME]
+         [--keep-topic] [--v8-flags FLAGS] [--env K=V]... [--breakdown] [--idle-seconds 15]
+         [--after-seconds 10] [--seconds 900] [--interval 250] [--label TEXT] [--out FILE.jsonl]
+
+  --records N        orders to produce (seed 1) and drain (default 1000000)
+  --layout L         SINK_LAYOUT of the consumer (default per-order; local disk under data/)
+  --topic NAME       reuse a topic holding at least N orders instead of producing to a new one
+  --keep-topic       keep the topic this run made (its name is printed) for --topic
+  --v8-flags FLAGS   replace the consume task's V8 flags ("" = none)
+  --env K=V          extra consumer environment, e.g. CONSUMER_FETCH_MAX_BYTES=10MiB
+  --breakdown        also report the main isolate's V8 heap and external bytes
+  --idle-seconds S   idle phase first (--from-latest, nothing to consume; 0 = skip)
+  --out FILE         append the JSON result to FILE
+
+The consumer runs as the consume task in deno.json runs it. Prints one JSON result: peak, p95 and
+p50 RSS of the whole process tree during the drain (sampled every --interval ms), idle RSS, RSS
+after the drain, orders/s. Needs deno task up.`);
   Deno.exit(0);
 }
 
