@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { consumeV8Flags } from "../tools/consume_flags.ts";
 import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import {
@@ -200,7 +201,14 @@ interface MemoryResult {
 /** The consumer process on `topic` (default settings, local sink), stderr's stored= parsed. */
 function startConsumer(env: Record<string, string>) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=consume", "consumer/main.ts", "--summary-interval", "1000"],
+    args: [
+      "run",
+      "-P=consume",
+      ...consumeV8Flags(),
+      "consumer/main.ts",
+      "--summary-interval",
+      "1000",
+    ],
     env,
     stdin: "null",
     stdout: "null",

@@ -63,11 +63,26 @@ export type SinkSettings =
   | { readonly kind: "local"; readonly dir: string; readonly layout: SinkLayout }
   | { readonly kind: "cos"; readonly cos: CosSettings; readonly layout: SinkLayout };
 
+/**
+ * The consumer group member. The fetch limits bound the bytes the consumer holds in flight: one
+ * fetch response at a time, each record of it kept until its batch is handled. A record batch
+ * larger than a limit still comes (the broker sends at least one batch), so no limit stalls a
+ * partition.
+ */
+export interface ConsumerSettings {
+  readonly groupId: string;
+  readonly sessionTimeoutMs: number;
+  /** Most bytes one fetch response may carry, over all partitions (Kafka's `fetch.max.bytes`). */
+  readonly fetchMaxBytes: number;
+  /** Most bytes per partition in one fetch response (Kafka's `max.partition.fetch.bytes`). */
+  readonly fetchMaxBytesPerPartition: number;
+}
+
 /** All orderflow settings (deeply frozen). */
 export interface Settings {
   readonly kafka: KafkaSettings;
   readonly topics: { readonly orders: string; readonly dlq: string };
-  readonly consumer: { readonly groupId: string; readonly sessionTimeoutMs: number };
+  readonly consumer: ConsumerSettings;
   readonly sink: SinkSettings;
   readonly http: { readonly host: string; readonly port: number };
   readonly pluginsDir: string;
@@ -96,6 +111,8 @@ export const DEFAULTS: Readonly<{
   DLQ_TOPIC: string;
   CONSUMER_GROUP: string;
   CONSUMER_SESSION_TIMEOUT_MS: number;
+  CONSUMER_FETCH_MAX_BYTES: number;
+  CONSUMER_FETCH_PARTITION_BYTES: number;
   SINK: "local" | "cos";
   SINK_DIR: string;
   SINK_LAYOUT: SinkLayout;
@@ -113,6 +130,8 @@ export const DEFAULTS: Readonly<{
   DLQ_TOPIC: "orders.dlq",
   CONSUMER_GROUP: "orderflow-consumer",
   CONSUMER_SESSION_TIMEOUT_MS: 30_000,
+  CONSUMER_FETCH_MAX_BYTES: 2 * 1024 * 1024,
+  CONSUMER_FETCH_PARTITION_BYTES: 256 * 1024,
   SINK: "local",
   SINK_DIR: "./data/out",
   SINK_LAYOUT: "per-order",
@@ -216,6 +235,23 @@ export function loadSettings(env: Env, options: LoadSettingsOptions = {}): Setti
   }
   const groupId = get("CONSUMER_GROUP") ?? DEFAULTS.CONSUMER_GROUP;
   const sessionTimeoutMs = parseSessionTimeout(get("CONSUMER_SESSION_TIMEOUT_MS"), problems);
+  const fetchMaxBytes = parseBytes(
+    "CONSUMER_FETCH_MAX_BYTES",
+    get("CONSUMER_FETCH_MAX_BYTES"),
+    DEFAULTS.CONSUMER_FETCH_MAX_BYTES,
+    problems,
+  );
+  const fetchMaxBytesPerPartition = parseBytes(
+    "CONSUMER_FETCH_PARTITION_BYTES",
+    get("CONSUMER_FETCH_PARTITION_BYTES"),
+    DEFAULTS.CONSUMER_FETCH_PARTITION_BYTES,
+    problems,
+  );
+  if (fetchMaxBytesPerPartition > fetchMaxBytes) {
+    problems.push(
+      `CONSUMER_FETCH_PARTITION_BYTES: ${fetchMaxBytesPerPartition} is more than CONSUMER_FETCH_MAX_BYTES (${fetchMaxBytes}), which bounds the whole response; lower it or raise CONSUMER_FETCH_MAX_BYTES`,
+    );
+  }
 
   const sink = loadSink(get, problems);
 
@@ -238,7 +274,7 @@ export function loadSettings(env: Env, options: LoadSettingsOptions = {}): Setti
   return deepFreeze({
     kafka,
     topics: { orders, dlq },
-    consumer: { groupId, sessionTimeoutMs },
+    consumer: { groupId, sessionTimeoutMs, fetchMaxBytes, fetchMaxBytesPerPartition },
     sink,
     http: { host, port },
     pluginsDir,
@@ -616,6 +652,27 @@ function parseSessionTimeout(text: string | undefined, problems: string[]): numb
     return DEFAULTS.CONSUMER_SESSION_TIMEOUT_MS;
   }
   return ms;
+}
+
+/** Fetch limits: at least 1 KiB (a record batch header and a record), at most 1 GiB. */
+function parseBytes(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  problems: string[],
+): number {
+  if (text === undefined) return fallback;
+  const m = /^(\d{1,10})\s*(KiB|MiB)?$/i.exec(text);
+  const bytes = m === null
+    ? NaN
+    : Number(m[1]) * ({ kib: 1024, mib: 1024 * 1024 }[m[2]?.toLowerCase() ?? ""] ?? 1);
+  if (!(bytes >= 1024 && bytes <= 1024 ** 3)) {
+    problems.push(
+      `${name}: "${text}" is not a byte size; use bytes (or a number with KiB / MiB) from 1 KiB to 1024 MiB, e.g. 1MiB`,
+    );
+    return fallback;
+  }
+  return bytes;
 }
 
 function checkTopic(name: string, topic: string, problems: string[]): void {

@@ -59,7 +59,12 @@ Deno.test("loadSettings() applies the documented defaults to an empty environmen
   assert.deepEqual(s, {
     kafka: { brokers: ["localhost:9092"], securityProtocol: "PLAINTEXT", clientId: "orderflow" },
     topics: { orders: "orders", dlq: "orders.dlq" },
-    consumer: { groupId: "orderflow-consumer", sessionTimeoutMs: 30_000 },
+    consumer: {
+      groupId: "orderflow-consumer",
+      sessionTimeoutMs: 30_000,
+      fetchMaxBytes: 2 * 1024 * 1024,
+      fetchMaxBytesPerPartition: 256 * 1024,
+    },
     sink: { kind: "local", dir: "./data/out", layout: "per-order" },
     http: { host: "127.0.0.1", port: 8787 },
     pluginsDir: "./plugins",
@@ -466,4 +471,35 @@ Deno.test("loadSettings() reads CONSUMER_SESSION_TIMEOUT_MS and rejects values t
       bad,
     );
   }
+});
+
+Deno.test("loadSettings() reads the consumer's fetch limits (bytes, KiB or MiB) and rejects others", () => {
+  const fetch = (env: Record<string, string>) => {
+    const { fetchMaxBytes, fetchMaxBytesPerPartition } = loadSettings(env).consumer;
+    return { fetchMaxBytes, fetchMaxBytesPerPartition };
+  };
+  assert.deepEqual(
+    fetch({ CONSUMER_FETCH_MAX_BYTES: "4MiB", CONSUMER_FETCH_PARTITION_BYTES: "65536" }),
+    { fetchMaxBytes: 4 * 1024 * 1024, fetchMaxBytesPerPartition: 65536 },
+  );
+  assert.equal(fetch({ CONSUMER_FETCH_MAX_BYTES: "512 KiB" }).fetchMaxBytes, 512 * 1024);
+  for (const bad of ["0", "1023", "1025MiB", "2GB", "-1", "1.5MiB"]) {
+    assert.throws(
+      () => loadSettings({ CONSUMER_FETCH_MAX_BYTES: bad }),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.problems.some((p) => p.startsWith("CONSUMER_FETCH_MAX_BYTES:")),
+      bad,
+    );
+  }
+  assert.throws(
+    () =>
+      loadSettings({
+        CONSUMER_FETCH_MAX_BYTES: "1MiB",
+        CONSUMER_FETCH_PARTITION_BYTES: "2MiB",
+      }),
+    (e: unknown) =>
+      e instanceof SettingsError &&
+      e.problems.some((p) => p.startsWith("CONSUMER_FETCH_PARTITION_BYTES:")),
+  );
 });

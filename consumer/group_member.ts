@@ -57,6 +57,14 @@ export interface GroupMemberOptions {
   /** Log sink for lines (default `console.error`). */
   readonly log?: (line: string) => void;
   readonly now?: () => number;
+  /**
+   * Most bytes of one fetch response, all partitions together (default 2 MiB). Records of one
+   * response stay in memory until every partition's batch of it is handled: with the chunk and
+   * segment buffers this bounds the bytes in flight.
+   */
+  readonly fetchMaxBytes?: number;
+  /** Most bytes per partition in one fetch response (default 256 KiB). */
+  readonly fetchMaxBytesPerPartition?: number;
   /** kafkajs consumer session timeout, ms (default 30000). */
   readonly sessionTimeout?: number;
 }
@@ -161,6 +169,8 @@ export class GroupMember {
       heartbeatInterval: Math.max(1000, Math.floor((options.sessionTimeout ?? 30_000) / 10)),
       rebalanceTimeout: 60_000,
       maxWaitTimeInMs: 250,
+      maxBytes: options.fetchMaxBytes ?? 2 * 1024 * 1024,
+      maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 256 * 1024,
       allowAutoTopicCreation: false,
     });
     this.#producer = options.kafka.producer({ ...DLQ_PRODUCER_CONFIG });

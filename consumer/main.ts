@@ -237,6 +237,8 @@ async function main(): Promise<number> {
     dlqTopic: settings.topics.dlq,
     groupId: settings.consumer.groupId,
     sessionTimeout: settings.consumer.sessionTimeoutMs,
+    fetchMaxBytes: settings.consumer.fetchMaxBytes,
+    fetchMaxBytesPerPartition: settings.consumer.fetchMaxBytesPerPartition,
     sink,
     score: (orders) => host.score(orders),
     fromBeginning: !(args["from-latest"] ?? false),

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { consumeV8Flags } from "./consume_flags.ts";
 import { delay, settleWithin } from "../core/async.ts";
 import { parseArgs } from "node:util";
 import type { Admin } from "kafkajs";
@@ -357,6 +358,7 @@ async function main(args: readonly string[]): Promise<number> {
         "run",
         "--quiet",
         "-P=consume",
+        ...consumeV8Flags(),
         "consumer/main.ts",
         "--from-beginning",
         "--summary-interval",
