@@ -34,7 +34,7 @@ Deno.test("README's benchmark table is RESULTS.md's summary, cell for cell", () 
 });
 
 Deno.test("bench/producer.md and bench/consumer.md come from the run RESULTS.md reports", async () => {
-  const stamp = /deno task bench run \S+/.exec(results)?.[0];
+  const stamp = /deno task bench run \d{4}-\d{2}-\d{2}T[\d:.]+Z/.exec(results)?.[0];
   ok(stamp !== undefined, "RESULTS.md names no `deno task bench run <date>`");
   for (const file of ["bench/producer.md", "bench/consumer.md"]) {
     const text = await read(file);
