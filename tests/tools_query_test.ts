@@ -214,9 +214,9 @@ Deno.test("deno task query reads the batched layout: the greatest version of eac
   }
 });
 
-Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queries them", async () => {
+/** A client of the local S3 server (HMAC) with `bucket` created. */
+async function newBucket(bucket: string) {
   const env = s3Env();
-  const bucket = uniqueName("query-cos");
   const client = createCosClient({
     endpoint: env.COS_ENDPOINT!,
     bucket,
@@ -227,6 +227,13 @@ Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queri
     },
   });
   await client.createBucket({ Bucket: bucket }).promise();
+  return client;
+}
+
+Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queries them", async () => {
+  const env = s3Env();
+  const bucket = uniqueName("query-cos");
+  const client = await newBucket(bucket);
   const mirror = `./data/cos-mirror/${bucket}`;
   try {
     for (const { key, body } of fixture()) {
@@ -277,18 +284,8 @@ Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queri
 });
 
 Deno.test("mirrorOrders() copies 700 order objects (many listing pages) and segment objects of 270 KB", async () => {
-  const env = s3Env();
   const bucket = uniqueName("query-many");
-  const client = createCosClient({
-    endpoint: env.COS_ENDPOINT!,
-    bucket,
-    auth: {
-      kind: "hmac",
-      accessKeyId: env.COS_HMAC_ACCESS_KEY_ID!,
-      secretAccessKey: env.COS_HMAC_SECRET_ACCESS_KEY!,
-    },
-  });
-  await client.createBucket({ Bucket: bucket }).promise();
+  const client = await newBucket(bucket);
   const dir = await Deno.makeTempDir();
   const keys = Array.from({ length: 700 }, (_, i) => `orders/dt=2026-11-01/orderId=m-${i}.json`);
   try {
