@@ -25,7 +25,7 @@ export const FLOOD_BYTES_PER_SECOND = 1024 * 1024;
  *
  * const lines: string[] = [];
  * const log = new PluginLog("evil", (line) => lines.push(line), () => {});
- * log.push(new TextEncoder().encode("INFO fake\x1b[2J\nsecond"));
+ * log.push("INFO fake\x1b[2J\nsecond");
  * log.end();
  * assert.deepEqual(lines, ["plugin evil: INFO fake\\x1b[2J", "plugin evil: second"]);
  * ```
@@ -35,22 +35,20 @@ export class PluginLog {
   #log: (line: string) => void;
   #onFlood: () => void;
   #now: () => number;
-  #line: Uint8Array[] = [];
-  #lineBytes = 0;
+  #line = "";
   #cut = 0;
   #tokens = LOG_LINES_PER_SECOND * 2;
   #refilled: number;
   #dropped = 0;
   #windowStart: number;
   #windowBytes = 0;
-  #decoder = new TextDecoder();
   /** The last lines seen (sanitized, before rate limiting), to tell why a process died. */
   readonly recent: string[] = [];
 
   /**
    * @param name Plugin name for the prefix.
    * @param log Where lines go.
-   * @param onFlood Called once the byte rate passes {@linkcode FLOOD_BYTES_PER_SECOND}.
+   * @param onFlood Called once the rate passes {@linkcode FLOOD_BYTES_PER_SECOND}.
    * @param now Clock in ms (tests pass their own).
    */
   constructor(
@@ -66,26 +64,23 @@ export class PluginLog {
     this.#refilled = this.#windowStart = now();
   }
 
-  /** Takes a chunk of stderr. */
-  push(chunk: Uint8Array): void {
+  /** Takes a chunk of stderr text (lengths count UTF-16 code units, about bytes). */
+  push(text: string): void {
     const now = this.#now();
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
       this.#windowBytes = 0;
     }
-    this.#windowBytes += chunk.length;
+    this.#windowBytes += text.length;
     if (this.#windowBytes > FLOOD_BYTES_PER_SECOND) {
       this.#windowBytes = -Infinity; // report once
       this.#onFlood();
     }
-    let from = 0;
-    for (;;) {
-      const newline = chunk.indexOf(10, from);
-      const end = newline < 0 ? chunk.length : newline;
-      const room = LOG_LINE_BYTES - this.#lineBytes;
-      const take = Math.min(room, end - from);
-      if (take > 0) this.#line.push(chunk.slice(from, from + take));
-      this.#lineBytes += take;
+    for (let from = 0;;) {
+      const newline = text.indexOf("\n", from);
+      const end = newline < 0 ? text.length : newline;
+      const take = Math.max(0, Math.min(LOG_LINE_BYTES - this.#line.length, end - from));
+      this.#line += text.slice(from, from + take);
       this.#cut += end - from - take;
       if (newline < 0) return;
       this.#emit();
@@ -95,22 +90,15 @@ export class PluginLog {
 
   /** Emits the last unterminated line and the count of dropped lines. */
   end(): void {
-    if (this.#lineBytes > 0 || this.#cut > 0) this.#emit();
+    if (this.#line !== "" || this.#cut > 0) this.#emit();
     if (this.#dropped > 0) this.#log(`${this.#prefix}(${this.#dropped} lines dropped)`);
     this.#dropped = 0;
   }
 
   #emit(): void {
-    const bytes = new Uint8Array(this.#lineBytes);
-    let at = 0;
-    for (const part of this.#line) {
-      bytes.set(part, at);
-      at += part.length;
-    }
-    let text = sanitize(this.#decoder.decode(bytes), LOG_LINE_BYTES);
-    if (this.#cut > 0) text += ` …(${this.#cut} more bytes)`;
-    this.#line = [];
-    this.#lineBytes = 0;
+    let text = sanitize(this.#line, LOG_LINE_BYTES);
+    if (this.#cut > 0) text += ` …(${this.#cut} more characters)`;
+    this.#line = "";
     this.#cut = 0;
     this.recent.push(text);
     if (this.recent.length > 32) this.recent.shift();

@@ -245,31 +245,27 @@ export class SandboxedPlugin implements PluginInstance {
 
   /** Splits stdout into lines, never holding more than the current call's reply limit. */
   async #readStdout(): Promise<void> {
-    let parts: Uint8Array[] = [];
-    let size = 0;
-    const decoder = new TextDecoder();
+    let line = "";
     try {
-      for await (let chunk of this.#child.stdout) {
-        while (chunk.length > 0) {
+      for await (const text of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
+        for (let from = 0; from < text.length;) {
           const call = this.#calls[0];
           const limit = this.#spec === undefined
             ? LOAD_LIMIT_BYTES
             : call === undefined
             ? MEMORY_LINE_BYTES
             : replyLimitBytes(call.n);
-          const newline = chunk.indexOf(10);
-          const end = newline < 0 ? chunk.length : newline;
-          if (size + end > limit) {
-            return this.#fail("protocol", `wrote a reply longer than ${limit} bytes`);
+          const newline = text.indexOf("\n", from);
+          const end = newline < 0 ? text.length : newline;
+          if (line.length + end - from > limit) {
+            return this.#fail("protocol", `wrote a reply longer than ${limit} characters`);
           }
-          parts.push(chunk.subarray(0, end));
-          size += end;
+          line += text.slice(from, end);
           if (newline < 0) break;
-          const line = decoder.decode(parts.length === 1 ? parts[0] : concat(parts, size));
-          parts = [];
-          size = 0;
-          chunk = chunk.subarray(newline + 1);
-          if (!this.#memoryLine(line)) this.#onLine(line);
+          from = newline + 1;
+          const complete = line;
+          line = "";
+          if (!this.#memoryLine(complete)) this.#onLine(complete);
           if (this.#failure !== undefined) return;
         }
       }
@@ -280,7 +276,9 @@ export class SandboxedPlugin implements PluginInstance {
 
   async #readStderr(): Promise<void> {
     try {
-      for await (const chunk of this.#child.stderr) this.#log.push(chunk);
+      for await (const text of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.#log.push(text);
+      }
     } catch {
       // the stream ends with the process
     }
@@ -304,14 +302,4 @@ export class SandboxedPlugin implements PluginInstance {
     if (oom) this.#fail("oom", `ran out of memory (cap ${this.#o.limits.memoryMb} MiB)`);
     else this.#fail("crash", `exited with ${how}${this.#stderrTail()}`);
   }
-}
-
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
