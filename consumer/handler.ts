@@ -89,7 +89,7 @@ export interface HandlerEnv {
   readonly now: () => number;
   /** Records with a larger value are dead-lettered as `oversized`. */
   readonly maxBytes: number;
-  /** Concurrent sink writes per call (default 16). Ignored for buffering sinks. */
+  /** Concurrent sink writes per call (default 16). */
   readonly concurrency?: number;
 }
 
@@ -387,7 +387,7 @@ export async function handleBatch(
     else outcomes[index] = p;
   });
   const chains = new Map<string, Promise<boolean>>();
-  const limit = env.sink.buffering === true ? toWrite.length : env.concurrency ?? 16;
+  const limit = env.concurrency ?? 16;
   await forEachBounded(toWrite, limit, async ({ index, p }) => {
     const { record, key, body, producedAt } = p;
     const previous = chains.get(key);

@@ -9,6 +9,11 @@ import type { Kafka } from "kafkajs";
 import { createTopic, deleteTopic, plaintextKafka, s3Env, uniqueName } from "./_infra.ts";
 import { createCosClient } from "../config/cos.ts";
 import type { CosSettings } from "../config/settings.ts";
+import {
+  parseSegmentKey,
+  readableSegments,
+  type SegmentName,
+} from "../consumer/sinks/segment_key.ts";
 
 export { createTopic, deleteTopic, plaintextKafka, uniqueName };
 
@@ -252,18 +257,24 @@ export async function deleteBucket(bucket: string): Promise<void> {
 }
 
 /**
- * Keys under `prefix` in a bucket of the local S3 server. Lists with plain `fetch` (moto accepts
- * unsigned requests): the SDK's listObjectsV2 sometimes stalls under Deno on large responses.
+ * A presigned URL of the local S3 server (HMAC, signed locally, no request made): tests read with
+ * plain `fetch`, because under Deno the SDK's listObjectsV2 / getObject sometimes never settle on
+ * responses of ~100 KB (the third of three getObject calls in a row, reproducibly).
  */
+function signedUrl(operation: string, params: Record<string, unknown>): string {
+  return createCosClient(localCos()).getSignedUrl(operation, { ...params, Expires: 300 });
+}
+
+/** Keys under `prefix` in a bucket of the local S3 server. */
 export async function bucketKeys(prefix: string, bucket: string): Promise<string[]> {
-  const endpoint = localCos().endpoint;
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const url = new URL(`${endpoint}/${bucket}`);
-    url.searchParams.set("list-type", "2");
-    url.searchParams.set("prefix", prefix);
-    if (token !== undefined) url.searchParams.set("continuation-token", token);
+    const url = signedUrl("listObjectsV2", {
+      Bucket: bucket,
+      Prefix: prefix,
+      ...(token === undefined ? {} : { ContinuationToken: token }),
+    });
     const res = await fetch(url);
     const xml = await res.text();
     if (!res.ok) throw new RangeError(`Cannot list ${bucket}: ${res.status} ${xml.slice(0, 200)}`);
@@ -275,11 +286,14 @@ export async function bucketKeys(prefix: string, bucket: string): Promise<string
   return keys;
 }
 
-/** Body of one object in the local S3 bucket. */
+/** Body of one object in the local S3 bucket (see {@linkcode bucketKeys} for why `fetch`). */
 export async function bucketObject(key: string, bucket: string): Promise<string> {
-  const cos = { ...localCos(), bucket };
-  const res = await createCosClient(cos).getObject({ Bucket: cos.bucket, Key: key }).promise();
-  return new TextDecoder().decode(res.Body as Uint8Array);
+  const res = await fetch(signedUrl("getObject", { Bucket: bucket, Key: key }));
+  const text = await res.text();
+  if (!res.ok) {
+    throw new RangeError(`Cannot get ${bucket}/${key}: ${res.status} ${text.slice(0, 200)}`);
+  }
+  return text;
 }
 
 /** Committed offsets of `group` on `topic`, partition → offset (-1 = none). */
@@ -480,30 +494,32 @@ export interface SegmentObject {
   readonly dt: string;
   readonly partition: number;
   readonly firstOffset: bigint;
+  readonly lastOffset: bigint;
   readonly orders: readonly Record<string, unknown>[];
 }
 
-const SEGMENT_KEY = /^orders\/dt=(\d{4}-\d{2}-\d{2})\/part=(\d+)\/offset=(\d{20})\.ndjson$/;
-
-function parseSegment(key: string, text: string): SegmentObject {
-  const m = SEGMENT_KEY.exec(key);
-  if (m === null) throw new RangeError(`Cannot parse segment key ${key}`);
+function parseSegment(name: SegmentName, text: string): SegmentObject {
   return {
-    dt: m[1]!,
-    partition: Number(m[2]),
-    firstOffset: BigInt(m[3]!),
+    dt: name.dt,
+    partition: name.partition,
+    firstOffset: name.first,
+    lastOffset: name.last,
     orders: text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)),
   };
 }
 
-/** Segment objects of the batched layout under a local `dir`, keyed by object key. */
+/**
+ * Segment objects of the batched layout under a local `dir` that the layout's read rule selects
+ * (superseded versions skipped), keyed by object key. Throws on a file that is neither a
+ * segment object nor a temp file.
+ */
 export async function segmentsLocal(dir: string): Promise<Map<string, SegmentObject>> {
-  const out = new Map<string, SegmentObject>();
+  const keys: string[] = [];
   let dts: Deno.DirEntry[];
   try {
     dts = [...Deno.readDirSync(`${dir}/orders`)];
   } catch {
-    return out;
+    return new Map();
   }
   for (const d of dts) {
     for (const p of Deno.readDirSync(`${dir}/orders/${d.name}`)) {
@@ -511,18 +527,23 @@ export async function segmentsLocal(dir: string): Promise<Map<string, SegmentObj
       for (const f of Deno.readDirSync(`${dir}/orders/${d.name}/${p.name}`)) {
         if (f.name.startsWith(".")) continue; // a temp file
         const key = `orders/${d.name}/${p.name}/${f.name}`;
-        out.set(key, parseSegment(key, await Deno.readTextFile(`${dir}/${key}`)));
+        if (parseSegmentKey(key) === undefined) throw new RangeError(`Not a segment key: ${key}`);
+        keys.push(key);
       }
     }
+  }
+  const out = new Map<string, SegmentObject>();
+  for (const name of readableSegments(keys)) {
+    out.set(name.key, parseSegment(name, await Deno.readTextFile(`${dir}/${name.key}`)));
   }
   return out;
 }
 
-/** Segment objects of the batched layout in a bucket of the local S3 server. */
+/** Segment objects of the batched layout in a bucket that the read rule selects. */
 export async function segmentsInBucket(bucket: string): Promise<Map<string, SegmentObject>> {
   const out = new Map<string, SegmentObject>();
-  for (const key of await bucketKeys("orders/", bucket)) {
-    out.set(key, parseSegment(key, await bucketObject(key, bucket)));
+  for (const name of readableSegments(await bucketKeys("orders/", bucket))) {
+    out.set(name.key, parseSegment(name, await bucketObject(name.key, bucket)));
   }
   return out;
 }

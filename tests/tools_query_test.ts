@@ -8,6 +8,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { s3Env, uniqueName } from "./_infra.ts";
 import { createCosClient } from "../config/cos.ts";
+import { segmentKey } from "../consumer/sinks/segment_key.ts";
 import { readStoredOrders, type StoredOrder } from "../tools/stored_orders.ts";
 import { removeDemoDir, repoPath, runDemo } from "./tools_support.ts";
 
@@ -176,6 +177,42 @@ Deno.test("deno task query prints a table, --json and --csv, and explains an emp
   }
 });
 
+Deno.test("deno task query reads the batched layout: the greatest version of each segment, beside per-order files", async () => {
+  const dir = `./data/${uniqueName("query-batched")}`;
+  const orders = fixture().map((o) => o.body);
+  const line = (o: Record<string, unknown>) => JSON.stringify(o) + "\n";
+  const files: Record<string, string> = {
+    // A per-order file (q-1) next to segments of partition 0: offsets 0-2 hold q-2, q-3, q-4.
+    [`orders/dt=2026-11-01/orderId=q-1.json`]: JSON.stringify(orders[0]),
+    [segmentKey("2026-11-01", 0, 0n, 0n)]: line(orders[1]!), // superseded by 0-1
+    [segmentKey("2026-11-01", 0, 0n, 1n)]: line(orders[1]!) + line(orders[2]!),
+    [segmentKey("2026-11-02", 0, 2n, 2n)]: line(orders[3]!),
+  };
+  try {
+    for (const [key, text] of Object.entries(files)) {
+      await Deno.mkdir(repoPath(`${dir}/${key}`).replace(/\/[^/]+$/, ""), { recursive: true });
+      await Deno.writeTextFile(repoPath(`${dir}/${key}`), text);
+    }
+    deepEqual(
+      await queryJson(dir, "SELECT orderId, part FROM orders ORDER BY orderId"),
+      [
+        { orderId: "q-1", part: null },
+        { orderId: "q-2", part: "0" },
+        { orderId: "q-3", part: "0" },
+        { orderId: "q-4", part: "0" },
+      ],
+    );
+    deepEqual(await queryJson(dir, README_QUERIES.perDay), [
+      { dt: "2026-11-01", orders: "3", revenue: 60 },
+      { dt: "2026-11-02", orders: "1", revenue: 40 },
+    ]);
+  } finally {
+    await Deno.remove(repoPath(dir), { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+});
+
 Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queries them", async () => {
   const env = s3Env();
   const bucket = uniqueName("query-cos");
@@ -195,6 +232,16 @@ Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queri
       await client.putObject({ Bucket: bucket, Key: key, Body: Buffer.from(JSON.stringify(body)) })
         .promise();
     }
+    // A batched segment (q-5) in two versions: both mirrored, the greater one read.
+    const q5 = { ...fixture()[3]!.body, orderId: "q-5", total: 50 };
+    for (const last of [7n, 8n]) {
+      const body = JSON.stringify(q5) + "\n";
+      await client.putObject({
+        Bucket: bucket,
+        Key: segmentKey("2026-11-02", 1, 7n, last),
+        Body: Buffer.from(body),
+      }).promise();
+    }
     // Not an order key: ignored by the mirror.
     await client.putObject({ Bucket: bucket, Key: "orders/batch-1.jsonl", Body: Buffer.from("x") })
       .promise();
@@ -208,14 +255,14 @@ Deno.test("deno task query with SINK=cos mirrors the bucket's orders, then queri
     };
     const first = await query(["--json", README_QUERIES.perDay], cosEnv);
     equal(first.code, 0, first.stderr);
-    match(first.stderr, /4 order objects, 4 downloaded/);
+    match(first.stderr, /6 order objects, 6 downloaded/);
     deepEqual(JSON.parse(first.stdout), [
       { dt: "2026-11-01", orders: "3", revenue: 60 },
-      { dt: "2026-11-02", orders: "1", revenue: 40 },
+      { dt: "2026-11-02", orders: "2", revenue: 90 },
     ]);
     const again = await query(["--json", "SELECT count(*) AS n FROM orders"], cosEnv);
-    match(again.stderr, /4 order objects, 0 downloaded \(4 already local\)/);
-    deepEqual(JSON.parse(again.stdout), [{ n: "4" }]);
+    match(again.stderr, /6 order objects, 0 downloaded \(6 already local\)/);
+    deepEqual(JSON.parse(again.stdout), [{ n: "5" }]);
   } finally {
     const listed = await client.listObjectsV2({ Bucket: bucket }).promise();
     for (const object of listed.Contents ?? []) {

@@ -1,11 +1,13 @@
 /**
- * Copies the per-order objects of a COS (S3) bucket into a local directory, so DuckDB can query
+ * Copies the order objects of a COS (S3) bucket (per-order files and batched segments) into a
+ * local directory, so DuckDB can query
  * them without its `httpfs` extension (which it downloads from extensions.duckdb.org at runtime
  * and which is not on npm). Incremental: an object whose local copy has the same size is skipped.
  *
  * @module
  */
 import type { CosClient } from "../config/cos.ts";
+import { parseSegmentKey } from "../consumer/sinks/segment_key.ts";
 
 /** What {@linkcode mirrorOrders} did. */
 export interface MirrorResult {
@@ -17,6 +19,11 @@ export interface MirrorResult {
 
 const ORDER_KEY = /^orders\/dt=\d{4}-\d{2}-\d{2}\/orderId=[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.json$/;
 
+/** Keys of either layout; anything else never becomes a local path. */
+function isOrderKey(key: string): boolean {
+  return ORDER_KEY.test(key) || parseSegmentKey(key)?.root === "";
+}
+
 async function localSize(path: string): Promise<number | undefined> {
   try {
     return (await Deno.stat(path)).size;
@@ -27,8 +34,8 @@ async function localSize(path: string): Promise<number | undefined> {
 }
 
 /**
- * Mirrors `orders/dt=*\/orderId=*.json` from `bucket` into `<dir>/orders/...`. Keys that do not
- * match the per-order layout are ignored (they never become local paths).
+ * Mirrors `orders/dt=*\/orderId=*.json` and `orders/dt=*\/part=*\/offset=*.ndjson` from `bucket`
+ * into `<dir>/orders/...`. Other keys are ignored (they never become local paths).
  *
  * @example
  * ```ts ignore
@@ -50,7 +57,7 @@ export async function mirrorOrders(
       ...(token === undefined ? {} : { ContinuationToken: token }),
     }).promise();
     for (const object of page.Contents ?? []) {
-      if (object.Key !== undefined && ORDER_KEY.test(object.Key)) {
+      if (object.Key !== undefined && isOrderKey(object.Key)) {
         wanted.push({ key: object.Key, size: object.Size ?? -1 });
       }
     }

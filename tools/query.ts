@@ -1,9 +1,10 @@
 /**
  * `deno task query "<SQL>"`: SQL over the stored orders with DuckDB.
  *
- * A view `orders` reads every `orders/dt=YYYY-MM-DD/orderId=<id>.json` under the sink directory
- * with `hive_partitioning=true`, so `dt` is a DATE column and `WHERE dt = ...` skips the other
- * days' files. With `SINK=cos` (or `--cos`) the bucket's order objects are first mirrored into
+ * A view `orders` reads every `orders/dt=YYYY-MM-DD/orderId=<id>.json` (per-order layout) and
+ * every `orders/dt=YYYY-MM-DD/part=<p>/offset=<first>-<last>.ndjson` the batched layout's read
+ * rule selects, with `hive_partitioning=true`, so `dt` is a DATE column and `WHERE dt = ...`
+ * skips the other days' files. With `SINK=cos` (or `--cos`) the bucket's order objects are first mirrored into
  * `./data/cos-mirror/<bucket>` (DuckDB's httpfs extension is downloaded at runtime from
  * extensions.duckdb.org and is not available offline).
  *
@@ -16,6 +17,7 @@ import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { createCosClient, describeCosError } from "../config/cos.ts";
 import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
+import { readableSegments } from "../consumer/sinks/segment_key.ts";
 import { mirrorOrders } from "./cos_mirror.ts";
 import { type Cell, formatCsv, formatJson, formatTable, type QueryResult } from "./query_format.ts";
 
@@ -23,10 +25,12 @@ const HELP = `Usage: deno task query [options] "<SQL>"
 
 Runs SQL with DuckDB over the stored orders: a view "orders" with every field of the stored JSON
 (orderId, customerId, channel, items, total, currency, created_at, produced_at, consumed_at,
-latency_ms, risk_score, scorer) plus dt (DATE, from the dt= folder; filtering on it skips files).
+latency_ms, risk_score, scorer) plus dt (DATE, from the dt= folder; filtering on it skips files)
+and, for the batched layout, part (the Kafka partition). Of the versions of a batched segment,
+only the one with the most records is read, so no order is counted twice.
 
 Source (default: the sink in the environment / .env: SINK_DIR, or the COS bucket when SINK=cos):
-  --dir DIR      query <DIR>/orders/dt=*/orderId=*.json (e.g. the folder "deno task demo" printed)
+  --dir DIR      query the orders stored under DIR (e.g. the folder "deno task demo" printed)
   --cos          mirror the COS bucket's orders into ./data/cos-mirror/<bucket>, then query that
 Output:
   --json         a JSON array of row objects
@@ -57,22 +61,34 @@ function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** Whether `<dir>/orders` holds at least one `dt=` folder with an order file. */
-async function hasOrders(dir: string): Promise<boolean> {
+/** What `<dir>/orders` holds: per-order files, and the segment files the read rule selects. */
+interface Sources {
+  readonly perOrder: boolean;
+  /** Paths of the batched layout's segment objects to read (superseded versions left out). */
+  readonly segments: readonly string[];
+}
+
+async function findSources(dir: string): Promise<Sources> {
+  const root = dir.replace(/\/+$/, "");
+  let perOrder = false;
+  const keys: string[] = [];
   try {
-    for await (const day of Deno.readDir(`${dir}/orders`)) {
+    for await (const day of Deno.readDir(`${root}/orders`)) {
       if (!day.isDirectory || !day.name.startsWith("dt=")) continue;
-      for await (const file of Deno.readDir(`${dir}/orders/${day.name}`)) {
-        if (file.isFile && file.name.startsWith("orderId=") && file.name.endsWith(".json")) {
-          return true;
+      for await (const entry of Deno.readDir(`${root}/orders/${day.name}`)) {
+        if (entry.isFile && entry.name.startsWith("orderId=") && entry.name.endsWith(".json")) {
+          perOrder = true;
+        } else if (entry.isDirectory && entry.name.startsWith("part=")) {
+          for await (const file of Deno.readDir(`${root}/orders/${day.name}/${entry.name}`)) {
+            if (file.isFile) keys.push(`orders/${day.name}/${entry.name}/${file.name}`);
+          }
         }
       }
     }
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  return false;
+  return { perOrder, segments: readableSegments(keys).map((s) => `${root}/${s.key}`) };
 }
 
 async function cosDir(settings: Settings): Promise<string> {
@@ -103,19 +119,34 @@ async function cosDir(settings: Settings): Promise<string> {
 }
 
 /**
- * Runs `sql` against a view `orders` over `<dir>/orders/dt=*\/orderId=*.json`; returns the
- * columns and JSON-safe rows (BIGINT and DECIMAL as strings, DATE/TIMESTAMP as ISO text).
+ * Runs `sql` against a view `orders` over what `dir` holds: per-order files
+ * (`orders/dt=*\/orderId=*.json`) and the batched layout's NDJSON segments (`part` column; of
+ * the versions of a segment, only the greatest is read). Returns the columns and JSON-safe rows
+ * (BIGINT and DECIMAL as strings, DATE/TIMESTAMP as ISO text).
  */
 export async function queryOrders(dir: string, sql: string): Promise<QueryResult> {
-  const glob = `${dir.replace(/\/+$/, "")}/orders/dt=*/orderId=*.json`;
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    await connection.run(
-      `CREATE VIEW orders AS SELECT * FROM read_json_auto(${
+  const sources = await findSources(dir);
+  const selects: string[] = [];
+  if (sources.perOrder) {
+    const glob = `${dir.replace(/\/+$/, "")}/orders/dt=*/orderId=*.json`;
+    selects.push(
+      `SELECT * FROM read_json_auto(${
         literal(glob)
       }, hive_partitioning = true, union_by_name = true)`,
     );
+  }
+  if (sources.segments.length > 0) {
+    selects.push(
+      `SELECT * FROM read_json_auto([${
+        sources.segments.map(literal).join(", ")
+      }], format = 'newline_delimited', hive_partitioning = true, union_by_name = true)`,
+    );
+  }
+  if (selects.length === 0) throw new RangeError(`Cannot query ${dir}: no stored orders`);
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    await connection.run(`CREATE VIEW orders AS ${selects.join(" UNION ALL BY NAME ")}`);
     const reader = await connection.runAndReadAll(sql);
     return Object.freeze({
       columns: reader.columnNames(),
@@ -177,11 +208,13 @@ async function main(args: readonly string[]): Promise<number> {
       if (values.cos || settings.sink.kind === "cos") dir = await cosDir(settings);
       else dir = settings.sink.dir;
     }
-    if (!await hasOrders(dir)) {
+    const sources = await findSources(dir);
+    if (!sources.perOrder && sources.segments.length === 0) {
       throw new QueryToolError(
-        `Cannot query ${dir}: no stored orders (${dir}/orders/dt=*/orderId=*.json)`,
+        `Cannot query ${dir}: no stored orders (${dir}/orders/dt=*/orderId=*.json or ` +
+          `${dir}/orders/dt=*/part=*/offset=*.ndjson)`,
         "Run `deno task demo` (it prints its --dir), or point --dir / SINK_DIR at a sink " +
-          "directory with the per-order layout.",
+          "directory.",
       );
     }
     let result: QueryResult;

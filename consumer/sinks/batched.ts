@@ -4,25 +4,33 @@
  * or COS — the keys are the same):
  *
  * ```
- * orders/dt=YYYY-MM-DD/part=<partition>/offset=<first offset, 20 digits>.ndjson
+ * orders/dt=YYYY-MM-DD/part=<partition>/offset=<first>-<last>.ndjson
  * ```
  *
- * Determinism: segments are aligned offset ranges `[k·N, (k+1)·N)` of one partition (N =
- * `records`, default 1000). An object holds the segment's records of one `dt` and is named after
- * the first of them, so its name and (once the segment is complete) its records depend only on
- * the log, never on timing. A segment still filling is written whole every `maxAgeMs` (default
- * 5000) — the same object is overwritten with more lines each time — so readers see records
- * within about `maxAgeMs` on a slow stream.
+ * Segments are aligned offset ranges `[k·N, (k+1)·N)` of one partition (N = `records`, default
+ * 1000). An object holds the segment's records of one `dt` from `first` to `last` (Kafka offsets,
+ * see `segment_key.ts`). A segment still filling is written every `maxAgeMs` (default 5000) so
+ * readers see records within about that time on a slow stream; each such write is a new object
+ * with a greater `last`, and once it is durable the writer removes the smaller versions it wrote
+ * before. Readers take, per segment and dt, the object with the greatest `last`.
+ *
+ * No object is ever replaced by one with fewer records: a name fixes its records, because the log
+ * does. A member that lost its partition without noticing (frozen past the session timeout, cut
+ * off from Kafka) may still land a late write, but that write adds a smaller version or rewrites
+ * an identical one; it cannot shrink the complete object the partition's new owner committed.
+ * A writer removes only versions smaller than one it has made durable itself, so the greatest
+ * version of a segment is never removed by anyone.
  *
  * Commits: only complete ("sealed") segments are reported durable to the shell
  * ({@linkcode BatchedSink.flushSealed}); records of the segment still filling stay uncommitted
- * even once written, so a restart or a rebalance re-reads the segment from its start and
- * rewrites the same objects with the same records. There are no duplicates across objects after
- * a crash and no loss; the cost is that up to N−1 records per partition are re-processed after a
- * restart and show up as lag while the partition is idle.
+ * even once written, so a restart or a rebalance re-reads the segment from its start. There are
+ * no duplicates for readers and no loss; the cost is that up to N−1 records per partition are
+ * re-processed after a restart, and that a takeover can leave smaller versions behind (readers
+ * skip them; nobody else knows their names to remove them).
  *
  * @module
  */
+import { segmentKey } from "./segment_key.ts";
 import type { Sink } from "./types.ts";
 
 /** One prepared record to append. */
@@ -67,32 +75,16 @@ interface Segment {
 
 interface PartitionState {
   epoch: number;
+  /**
+   * Per segment index, then per `dt`: the greatest version this member has made durable. Kept
+   * across discards, so a re-read segment's versions supersede (and remove) the earlier ones;
+   * dropped once the segment's complete objects are durable.
+   */
+  readonly versions: Map<bigint, Map<string, { key: string; last: bigint }>>;
   open: Segment | undefined;
   sealed: Segment[];
   chain: Promise<unknown>;
   failures: number;
-}
-
-/**
- * The object key of the records of `dt` in a segment of `partition` whose first record (of that
- * dt) has offset `firstOffset`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { segmentKey } from "./batched.ts";
- * assert.equal(
- *   segmentKey("2026-11-26", 3, "1000"),
- *   "orders/dt=2026-11-26/part=3/offset=00000000000000001000.ndjson",
- * );
- * ```
- */
-export function segmentKey(
-  dt: string,
-  partition: number,
-  firstOffset: string | bigint | number,
-): string {
-  return `orders/dt=${dt}/part=${partition}/offset=${String(firstOffset).padStart(20, "0")}.ndjson`;
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
@@ -114,11 +106,13 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  * ```ts
  * import assert from "node:assert/strict";
  * import { BatchedSink } from "./batched.ts";
- * import type { Sink } from "./types.ts";
+ * import { segmentKey } from "./segment_key.ts";
+import type { Sink } from "./types.ts";
  * const objects = new Map<string, string>();
  * const inner: Sink = {
  *   name: "memory",
  *   write: (key, body) => Promise.resolve(void objects.set(key, new TextDecoder().decode(body))),
+ *   remove: (key) => Promise.resolve(void objects.delete(key)),
  *   probe: () => Promise.resolve(),
  *   close: () => Promise.resolve(),
  * };
@@ -126,9 +120,9 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  * const line = (s: string) => new TextEncoder().encode(s + "\n");
  * for (const o of ["0", "1", "2"]) sink.append(0, { offset: o, dt: "2026-11-26", body: line(o) });
  * assert.deepEqual(await sink.flushSealed(0), ["0", "1"]); // offset 2 opens segment [2, 4)
- * assert.equal(objects.get("orders/dt=2026-11-26/part=0/offset=00000000000000000000.ndjson"), "0\n1\n");
+ * assert.equal(objects.get(segmentKey("2026-11-26", 0, 0n, 1n)), "0\n1\n");
  * await sink.close(); // writes the open segment too (durable, but not reported for commit)
- * assert.equal(objects.get("orders/dt=2026-11-26/part=0/offset=00000000000000000002.ndjson"), "2\n");
+ * assert.equal(objects.get(segmentKey("2026-11-26", 0, 2n, 2n)), "2\n");
  * ```
  */
 export class BatchedSink {
@@ -171,7 +165,14 @@ export class BatchedSink {
   #state(partition: number): PartitionState {
     let st = this.#parts.get(partition);
     if (st === undefined) {
-      st = { epoch: 0, open: undefined, sealed: [], chain: Promise.resolve(), failures: 0 };
+      st = {
+        epoch: 0,
+        versions: new Map(),
+        open: undefined,
+        sealed: [],
+        chain: Promise.resolve(),
+        failures: 0,
+      };
       this.#parts.set(partition, st);
     }
     return st;
@@ -220,24 +221,56 @@ export class BatchedSink {
   }
 
   /** Writes the first `count` items of a segment: one object per dt, all at once. */
-  async #write(partition: number, seg: Segment, count: number): Promise<void> {
+  async #write(partition: number, st: PartitionState, seg: Segment, count: number): Promise<void> {
     const groups = new Map<string, Item[]>();
     for (const item of seg.items.slice(0, count)) {
       let group = groups.get(item.dt);
       if (group === undefined) groups.set(item.dt, group = []);
       group.push(item);
     }
-    await Promise.all(
-      [...groups].map(([dt, items]) =>
-        this.#inner.write(
-          segmentKey(dt, partition, items[0]!.off),
-          concat(items.map((i) => i.body)),
-          { partition, offset: items[0]!.offset },
-        )
-      ),
+    const written = await Promise.all(
+      [...groups].map(async ([dt, items]) => {
+        const first = items[0]!;
+        const last = items.at(-1)!.off;
+        const key = segmentKey(dt, partition, first.off, last);
+        await this.#inner.write(key, concat(items.map((i) => i.body)), {
+          partition,
+          offset: first.offset,
+        });
+        return { dt, key, last };
+      }),
     );
     for (const item of seg.items.slice(seg.written, count)) item.onWritten?.();
     if (count > seg.written) seg.written = count;
+    let versions = st.versions.get(seg.index);
+    if (versions === undefined) st.versions.set(seg.index, versions = new Map());
+    for (const w of written) this.#supersede(partition, versions, w.dt, w.key, w.last);
+  }
+
+  /**
+   * Records a durable version and removes the smaller of it and the version recorded before
+   * (both are this member's own, and the greater one is durable). A removal that fails leaves a
+   * smaller version behind, which readers skip: logged, not retried.
+   */
+  #supersede(
+    partition: number,
+    versions: Map<string, { key: string; last: bigint }>,
+    dt: string,
+    key: string,
+    last: bigint,
+  ): void {
+    const before = versions.get(dt);
+    if (before?.key === key) return;
+    let stale = before?.key;
+    if (before === undefined || last > before.last) versions.set(dt, { key, last });
+    else stale = key;
+    if (stale === undefined || this.#inner.remove === undefined) return;
+    this.#inner.remove(stale).catch((error) =>
+      this.#log(
+        `consumer: cannot remove the superseded segment object ${stale} of partition ` +
+          `${partition} (readers skip it): ${(error as Error).message}`,
+      )
+    );
   }
 
   /**
@@ -254,8 +287,9 @@ export class BatchedSink {
       const done: string[] = [];
       while (st.epoch === epoch && st.sealed.length > 0) {
         const seg = st.sealed[0]!;
-        if (seg.written < seg.items.length) await this.#write(partition, seg, seg.items.length);
+        if (seg.written < seg.items.length) await this.#write(partition, st, seg, seg.items.length);
         st.sealed.shift();
+        st.versions.delete(seg.index);
         for (const item of seg.items) done.push(item.offset);
       }
       return done;
@@ -283,7 +317,7 @@ export class BatchedSink {
     try {
       await this.#enqueue(st, async () => {
         if (st.epoch !== epoch || seg.written === seg.items.length) return;
-        await this.#write(partition, seg, seg.items.length);
+        await this.#write(partition, st, seg, seg.items.length);
       });
       st.failures = 0;
     } catch (error) {
@@ -354,7 +388,7 @@ export class BatchedSink {
           await this.#enqueue(st, async () => {
             for (const seg of segs) {
               if (seg.written < seg.items.length) {
-                await this.#write(partition, seg, seg.items.length);
+                await this.#write(partition, st, seg, seg.items.length);
               }
             }
           });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { BatchedSink, segmentKey } from "./batched.ts";
+import { BatchedSink } from "./batched.ts";
+import { readableSegments, segmentKey } from "./segment_key.ts";
 import { LocalSink } from "./local.ts";
 import type { RecordPosition, Sink } from "./types.ts";
 
@@ -18,6 +19,10 @@ class MemorySink implements Sink {
     this.objects.set(key, new TextDecoder().decode(body));
     return Promise.resolve();
   }
+  remove(key: string): Promise<void> {
+    this.objects.delete(key);
+    return Promise.resolve();
+  }
   probe(): Promise<void> {
     return this.failing ? Promise.reject(new RangeError("down")) : Promise.resolve();
   }
@@ -26,7 +31,7 @@ class MemorySink implements Sink {
   }
 }
 
-Deno.test("BatchedSink.flushSealed() writes aligned segments per dt, named after their first offset", async () => {
+Deno.test("BatchedSink.flushSealed() writes aligned segments per dt, named after their offset range", async () => {
   const inner = new MemorySink();
   const sink = new BatchedSink({ inner, records: 10, maxAgeMs: 60_000 });
   const written: string[] = [];
@@ -43,16 +48,16 @@ Deno.test("BatchedSink.flushSealed() writes aligned segments per dt, named after
   // 9 is the last offset of [0, 10): that segment sealed at once; 21 sealed [10, 20).
   assert.deepEqual(await sink.flushSealed(2), ["7", "8", "9", "10", "12", "13"]);
   assert.deepEqual(Object.fromEntries(inner.objects), {
-    [segmentKey("2026-11-02", 2, 7)]: "r7\nr9\n",
-    [segmentKey("2026-11-01", 2, 8)]: "r8\n",
-    [segmentKey("2026-11-01", 2, 10)]: "r10\nr12\n",
-    [segmentKey("2026-11-02", 2, 13)]: "r13\n",
+    [segmentKey("2026-11-02", 2, 7n, 9n)]: "r7\nr9\n",
+    [segmentKey("2026-11-01", 2, 8n, 8n)]: "r8\n",
+    [segmentKey("2026-11-01", 2, 10n, 12n)]: "r10\nr12\n",
+    [segmentKey("2026-11-02", 2, 13n, 13n)]: "r13\n",
   });
   assert.deepEqual(written, ["7", "8", "9", "10", "12", "13"]);
   assert.equal(sink.unwritten(2), 1);
   assert.deepEqual(await sink.flushSealed(2), []);
   await sink.close();
-  assert.equal(inner.objects.get(segmentKey("2026-11-02", 2, 21)), "r21\n");
+  assert.equal(inner.objects.get(segmentKey("2026-11-02", 2, 21n, 21n)), "r21\n");
   assert.deepEqual(written.at(-1), "21");
 });
 
@@ -68,20 +73,22 @@ Deno.test("BatchedSink.append() rejects offsets that do not ascend", async () =>
   await sink.close();
 });
 
-Deno.test("BatchedSink writes a segment still filling after maxAgeMs, rewriting the same object", async () => {
+Deno.test("BatchedSink writes a segment still filling after maxAgeMs as a new version, then removes the old one", async () => {
   const inner = new MemorySink();
   const sink = new BatchedSink({ inner, records: 100, maxAgeMs: 50 });
   try {
     sink.append(0, { offset: "0", dt: "2026-11-01", body: line("a") });
     assert.equal(inner.writes.length, 0);
     await new Promise((r) => setTimeout(r, 200));
-    const key = segmentKey("2026-11-01", 0, 0);
-    assert.equal(inner.objects.get(key), "a\n");
+    const v1 = segmentKey("2026-11-01", 0, 0n, 0n);
+    assert.equal(inner.objects.get(v1), "a\n");
     assert.equal(sink.unwritten(0), 0);
     sink.append(0, { offset: "1", dt: "2026-11-01", body: line("b") });
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(inner.objects.get(key), "a\nb\n");
-    assert.deepEqual(inner.writes, [key, key]);
+    const v2 = segmentKey("2026-11-01", 0, 0n, 1n);
+    assert.deepEqual(inner.writes, [v1, v2]);
+    assert.deepEqual([...inner.objects.keys()], [v2], "the smaller version is removed");
+    assert.equal(inner.objects.get(v2), "a\nb\n");
     // Not complete: nothing to report for commit.
     assert.deepEqual(await sink.flushSealed(0), []);
   } finally {
@@ -102,8 +109,8 @@ Deno.test("BatchedSink.flushSealed() rejects on an outage and writes the same se
     inner.failing = false;
     assert.deepEqual(await sink.flushSealed(1), ["0", "1", "2", "3"]);
     assert.deepEqual(inner.writes, [
-      segmentKey("2026-11-01", 1, 0),
-      segmentKey("2026-11-01", 1, 2),
+      segmentKey("2026-11-01", 1, 0n, 1n),
+      segmentKey("2026-11-01", 1, 2n, 3n),
     ]);
   } finally {
     await sink.close();
@@ -130,9 +137,84 @@ Deno.test("BatchedSink over LocalSink writes NDJSON files under the segment keys
     }
     assert.deepEqual(await sink.flushSealed(4), ["3", "4", "5"]);
     await sink.close();
-    const text = await Deno.readTextFile(`${dir}/${segmentKey("2026-11-03", 4, 3)}`);
+    const text = await Deno.readTextFile(`${dir}/${segmentKey("2026-11-03", 4, 3n, 5n)}`);
     assert.deepEqual(text.trim().split("\n").map((l) => JSON.parse(l).o), [3, 4, 5]);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Makes one `write()` of the inner sink wait until released (a request delivered late). */
+class HeldSink implements Sink {
+  readonly name: string;
+  readonly #inner: Sink;
+  #hold: Promise<void> | undefined;
+  #release = () => {};
+  constructor(inner: Sink) {
+    this.#inner = inner;
+    this.name = inner.name;
+  }
+  holdNextWrite(): void {
+    this.#hold = new Promise((resolve) => this.#release = resolve);
+  }
+  release(): void {
+    this.#release();
+  }
+  async write(key: string, body: Uint8Array, p: RecordPosition): Promise<void> {
+    const hold = this.#hold;
+    this.#hold = undefined;
+    await hold;
+    return this.#inner.write(key, body, p);
+  }
+  remove(key: string): Promise<void> {
+    return this.#inner.remove!(key);
+  }
+  probe(): Promise<void> {
+    return this.#inner.probe();
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+async function readableLines(dir: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const e of Deno.readDir(`${dir}/orders/dt=2026-11-01/part=0`)) {
+    keys.push(`orders/dt=2026-11-01/part=0/${e.name}`);
+  }
+  const lines: string[] = [];
+  for (const s of readableSegments(keys)) {
+    lines.push(...(await Deno.readTextFile(`${dir}/${s.key}`)).split("\n").filter(Boolean));
+  }
+  return lines;
+}
+
+Deno.test("BatchedSink on local disk: a stale member's late tail write cannot shrink the segment the new owner committed", async () => {
+  const dir = await Deno.makeTempDir();
+  const stale = new HeldSink(new LocalSink({ dir }));
+  const a = new BatchedSink({ inner: stale, records: 10, maxAgeMs: 20 });
+  const b = new BatchedSink({ inner: new LocalSink({ dir }), records: 10, maxAgeMs: 60_000 });
+  const add = (sink: BatchedSink, from: number, to: number) => {
+    for (let o = from; o < to; o++) {
+      sink.append(0, { offset: String(o), dt: "2026-11-01", body: line(`r${o}`) });
+    }
+  };
+  try {
+    add(a, 0, 3);
+    await new Promise((r) => setTimeout(r, 150)); // A's first tail write (0-2) lands
+    stale.holdNextWrite();
+    add(a, 3, 5);
+    await new Promise((r) => setTimeout(r, 150)); // A's second tail write (0-4) is held
+    add(b, 0, 10); // B re-reads the partition and seals the segment
+    assert.equal((await b.flushSealed(0)).length, 10, "B commits offsets 0-9");
+    const committed = await readableLines(dir);
+    assert.equal(committed.length, 10);
+    stale.release();
+    await new Promise((r) => setTimeout(r, 150)); // A's late write lands, A removes 0-2
+    assert.deepEqual(await readableLines(dir), committed);
+  } finally {
+    await a.close();
+    await b.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

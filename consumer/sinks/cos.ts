@@ -82,6 +82,25 @@ export class CosSink implements Sink {
     }
   }
 
+  /** DELETEs the object at `key` (S3 answers 204 whether or not it existed). */
+  async remove(key: string): Promise<void> {
+    assertSafeKey(key);
+    const fullKey = this.#prefix + key;
+    const release = await this.#slot();
+    try {
+      await this.#client.deleteObject({ Bucket: this.#cos.bucket, Key: fullKey }).promise();
+    } catch (error) {
+      const described = describeCosError(error, this.#cos);
+      throw new SinkWriteError(`Cannot delete ${fullKey}: ${described.message}`, {
+        key,
+        retryable: true,
+        cause: error,
+      });
+    } finally {
+      release();
+    }
+  }
+
   /** HEADs the bucket: resolves when it exists and the credentials work. */
   async probe(): Promise<void> {
     try {

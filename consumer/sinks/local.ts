@@ -122,6 +122,21 @@ export class LocalSink implements Sink {
     }
   }
 
+  /** Unlinks `<dir>/<key>` (nothing to do when it is not there). */
+  async remove(key: string): Promise<void> {
+    assertSafeKey(key);
+    try {
+      await Deno.remove(joinPath(this.#root, key).path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw new SinkWriteError(`Cannot remove ${key}: ${(error as Error).message}`, {
+        key,
+        retryable: true,
+        cause: error,
+      });
+    }
+  }
+
   /** Checks the root is a writable directory by creating and removing a probe file. */
   async probe(): Promise<void> {
     await Deno.mkdir(this.#root, { recursive: true });

@@ -25,10 +25,10 @@ export interface Sink {
    */
   write(key: string, body: Uint8Array, position: RecordPosition): Promise<void>;
   /**
-   * True when `write()` resolves only once a group of records is flushed (batched layout):
-   * callers must then not bound the number of concurrent writes below the group size.
+   * Removes the object at `key`; resolves when it is gone or was not there. The batched layout
+   * uses it to drop versions of a segment that a greater version supersedes.
    */
-  readonly buffering?: boolean;
+  remove?(key: string): Promise<void>;
   /** Readiness: resolves when the sink accepts writes, rejects with the reason otherwise. */
   probe(): Promise<void>;
   /** Flushes what is buffered and releases resources. */
