@@ -38,8 +38,9 @@ const worker = new Worker(`data:text/javascript,${encodeURIComponent(source)}`, 
   deno: { permissions: "none" },
 });
 worker.onmessage = (event: MessageEvent<string>) => {
-  loaded = true;
   stdout.write(encoder.encode(event.data + "\n"));
+  if (!loaded) checkMemory(true); // right after the load reply, so the host knows it at once
+  loaded = true;
 };
 worker.onerror = (event) => {
   event.preventDefault();
@@ -50,13 +51,14 @@ worker.onerror = (event) => {
 };
 
 let checks = 0;
-const watchdog = setInterval(() => {
+function checkMemory(report: boolean): void {
   const rss = Deno.memoryUsage().rss;
-  if (rss > Number(rssLimit) || checks++ % RSS_REPORT_EVERY === 0) {
+  if (report || rss > Number(rssLimit)) {
     stdout.write(encoder.encode(JSON.stringify({ type: "memory", rss }) + "\n"));
   }
   if (rss > Number(rssLimit)) Deno.exit(RSS_EXIT_CODE);
-}, RSS_CHECK_MS);
+}
+const watchdog = setInterval(() => checkMemory(++checks % RSS_REPORT_EVERY === 0), RSS_CHECK_MS);
 Deno.unrefTimer(watchdog);
 
 let buffer = "";

@@ -195,16 +195,15 @@ export class ScoringHost {
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;
       const score = reply.scores[k];
-      if (typeof score === "number") {
-        results[index] = Object.freeze(
-          reasons === undefined
-            ? { score, scorer: name, fallback: false }
-            : { score, scorer: name, fallback: true, reason: reasons.get(index)! },
-        );
-      } else failed.push({ index, reason: "invalid_result" });
+      if (typeof score !== "number") continue; // named in reply.errors (checked by the protocol)
+      results[index] = Object.freeze(
+        reasons === undefined
+          ? { score, scorer: name, fallback: false }
+          : { score, scorer: name, fallback: true, reason: reasons.get(index)! },
+      );
     }
     for (const [k, reason, message] of reply.errors) {
-      failed[failed.findIndex((f) => f.index === indices[k])]!.reason = reason;
+      failed.push({ index: indices[k]!, reason });
       this.#count(slot, reason, message, 1);
     }
     if (reasons === undefined) this.#counts.scored += indices.length - failed.length;
@@ -351,11 +350,8 @@ export class ScoringHost {
         }
       }
     }));
-    for (const [file, slot] of this.#slots) {
-      if (keep.get(file) === slot) continue;
-      await slot.close();
-      if (!keep.has(file)) this.#log(`plugins: unloaded ${slot.spec.name} (${file})`);
-    }
+    // Swap first, then stop what was replaced or removed: calls never see a stopped plugin.
+    const previous = this.#slots;
     this.#slots = keep;
     this.#failed = failed;
     this.#disabled = disabled;
@@ -366,6 +362,11 @@ export class ScoringHost {
     this.#conflicts = conflicts;
     this.#listed = new Set(manifest.scorers.filter((s) => s.enabled).map((s) => s.channel));
     this.#fallback = slots.find((slot) => slot.entry.source === "fallback");
+    for (const [file, slot] of previous) {
+      if (keep.get(file) === slot) continue;
+      await slot.close();
+      if (!keep.has(file)) this.#log(`plugins: unloaded ${slot.spec.name} (${file})`);
+    }
   }
 
   #startSlot(entry: Entry, fingerprint: string): Promise<Slot> {

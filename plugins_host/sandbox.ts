@@ -52,7 +52,7 @@ function rssLimitBytes(memoryMb: number): number {
   return (2 * memoryMb + RSS_SLACK_MB) * 1024 * 1024;
 }
 
-/** The `deno` arguments that start a plugin with `limits`; exported for the README test. */
+/** The `deno` arguments that start a plugin: every permission denied but reads of its files. */
 export function sandboxArgs(
   o: Pick<LaunchOptions, "file" | "pluginsDir" | "options" | "limits">,
 ): string[] {
@@ -96,6 +96,7 @@ export class SandboxedPlugin implements PluginInstance {
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #log: PluginLog;
   #calls: Call[] = [];
+  #pending = new Set<Promise<ScoreReply>>();
   #nextId = 1;
   #failure: PluginFailure | undefined;
   #exited: Promise<void>;
@@ -172,7 +173,7 @@ export class SandboxedPlugin implements PluginInstance {
     const id = this.#nextId++;
     const deadline = this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
     const line = new TextEncoder().encode(JSON.stringify({ id, orders }) + "\n");
-    return new Promise((resolve, reject) => {
+    const call = new Promise<ScoreReply>((resolve, reject) => {
       const timer = setTimeout(
         () => this.#fail("timeout", `call ${id} ran past its ${Math.round(deadline)} ms deadline`),
         deadline,
@@ -180,6 +181,9 @@ export class SandboxedPlugin implements PluginInstance {
       this.#calls.push({ id, n: orders.length, resolve, reject, timer });
       this.#stdin.write(line).catch(() => this.#fail("crash", "stopped reading its input"));
     });
+    this.#pending.add(call);
+    call.then(() => this.#pending.delete(call), () => this.#pending.delete(call));
+    return call;
   }
 
   /** The last resident memory the process reported (see `_runner.ts`). */
@@ -187,7 +191,9 @@ export class SandboxedPlugin implements PluginInstance {
     return this.alive ? this.#rss : undefined;
   }
 
+  /** Lets the calls in flight finish (each within its deadline), then stops the process. */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
     this.#fail("crash", "closed by the host");
     await this.#exited;
   }

@@ -151,7 +151,8 @@ export interface PluginInstance {
   score(orders: readonly OrderData[]): Promise<ScoreReply>;
   /** Resident memory of the plugin's process in bytes, when known. */
   rssBytes(): number | undefined;
-  /** Stops the plugin; its process and everything it started are gone when this resolves. */
+  /** Stops the plugin after the calls in flight (each ends by its deadline); its process and
+   * everything it started are gone when this resolves. */
   close(): Promise<void>;
 }
 
