@@ -14,9 +14,22 @@ import type { CliOptions } from "./cli.ts";
 import { Pacer } from "./pacer.ts";
 import { newAckLatency, ProduceRun, type ProduceSummary } from "./produce.ts";
 import { Progress } from "./progress.ts";
-import { type DeliveryReport, KafkaPublisher, TopicNotFoundError } from "./publisher.ts";
+import {
+  type DeliveryReport,
+  KafkaPublisher,
+  type Publisher,
+  TopicNotFoundError,
+} from "./publisher.ts";
 import { jsonLinesSource, type SourceItem, syntheticSource } from "./sources.ts";
 import { SyntheticOrders } from "./synthetic.ts";
+import { ManifestError, ScoringHost } from "../plugins_host/host.ts";
+import { type ChannelMix, mixForChannels } from "./channel_mix.ts";
+import {
+  DEFAULT_HOLD_TOPIC,
+  type EdgeChannelCounts,
+  EdgePublisher,
+  enabledChannels,
+} from "./edge.ts";
 
 /** Where the CLI reads and writes; the real process by default, swappable in tests. */
 export interface MainIo {
@@ -57,17 +70,11 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   const topic = cli.topic ?? settings.topics.orders;
 
   // Open the input before connecting, so a missing file is a usage error, not a Kafka one.
-  let source: Iterable<SourceItem> | AsyncIterable<SourceItem>;
+  let source: Iterable<SourceItem> | AsyncIterable<SourceItem> | undefined;
   let sourceName = "synthetic";
   let file: Deno.FsFile | undefined;
   let generator: SyntheticOrders | undefined;
-  if (cli.file === undefined) {
-    generator = new SyntheticOrders({
-      ...(cli.seed === undefined ? {} : { seed: cli.seed }),
-      mix: cli.mix,
-    });
-    source = syntheticSource(generator, cli.count);
-  } else {
+  if (cli.file !== undefined) {
     let stream: ReadableStream<Uint8Array>;
     if (cli.file === "-") {
       stream = io.stdin;
@@ -98,6 +105,73 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   });
   const log = (line: string) => progress.log(line);
   const run = new ProduceRun();
+
+  // The scoring host: to score at the edge, and to know the channels synthetic orders come
+  // from when --mix is not given (a discovered file's channel is known only once it loaded).
+  let host: ScoringHost | undefined;
+  let followMix: ReturnType<typeof setInterval> | undefined;
+  const closeHost = async () => {
+    clearInterval(followMix);
+    await host?.close();
+  };
+  if (cli.score || (cli.file === undefined && cli.mix === undefined)) {
+    try {
+      host = await ScoringHost.start({ pluginsDir: settings.pluginsDir, watch: true, log });
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      file?.close();
+      io.stderr(
+        `error: Cannot load the scoring plugins from ${settings.pluginsDir}: ${error.message}\n` +
+          `Fix the manifest (deno task plugins validate), point PLUGINS_DIR at the plugins` +
+          (cli.score ? "" : ", or choose the channels with --mix") + `.\n`,
+      );
+      return 2;
+    }
+  }
+  if (cli.file === undefined) {
+    let mix: ChannelMix | undefined = cli.mix;
+    let channels = "";
+    if (mix === undefined && host !== undefined) {
+      const served = enabledChannels(host.status());
+      channels = served.join(",");
+      mix = mixForChannels(served);
+      if (mix === undefined) {
+        await closeHost();
+        io.stderr(
+          `error: Cannot choose channels for synthetic orders: the plugins in ` +
+            `${host.pluginsDir} serve no channel (every scorer is disabled or failed)\n` +
+            `Enable a scorer in its manifest.json, or choose the channels with --mix.\n`,
+        );
+        return 2;
+      }
+    }
+    const synthetic = new SyntheticOrders({
+      ...(cli.seed === undefined ? {} : { seed: cli.seed }),
+      ...(mix === undefined ? {} : { mix }),
+    });
+    generator = synthetic;
+    source = syntheticSource(synthetic, cli.count, { withOrder: cli.score });
+    if (cli.mix === undefined && host !== undefined) {
+      // Follow the plugins live: a dropped-in scorer's channel gets orders without a restart,
+      // a removed or disabled one stops getting them. Reading status() is cheap (no plugin call).
+      const watched = host;
+      followMix = setInterval(() => {
+        const served = enabledChannels(watched.status());
+        const now = served.join(",");
+        if (now === channels) return;
+        const next = mixForChannels(served);
+        if (next === undefined) {
+          log(`plugins serve no channel now: keeping the synthetic channels ${channels}`);
+          return;
+        }
+        channels = now;
+        synthetic.setMix(next);
+        log(`synthetic channels now follow the plugins: ${describeMix(next)}`);
+      }, MIX_FOLLOW_MS);
+    }
+  }
+  if (source === undefined) throw new TypeError("Cannot produce: no source (a bug)");
+  const orders = source;
   const ackLatency = newAckLatency();
   let metricsServer: ProducerMetricsServer | undefined;
   if (cli.metricsPort !== undefined) {
@@ -107,6 +181,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
       });
     } catch (error) {
       file?.close();
+      await closeHost();
       io.stderr(
         `error: Cannot serve metrics on 127.0.0.1:${cli.metricsPort}: ${
           (error as Error).message
@@ -144,21 +219,52 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     retry: { retries: cli.retries, initialRetryTime: 300, maxRetryTime: 5_000 },
   });
   const connectStarted = performance.now();
-  let publisher: KafkaPublisher;
-  try {
-    publisher = await KafkaPublisher.connect({
+  let publisher: Publisher;
+  let edge: EdgePublisher | undefined;
+  const connect = (to: string) =>
+    KafkaPublisher.connect({
       kafka,
-      topic,
+      topic: to,
       idempotent: cli.idempotent,
       retries: cli.retries,
       deliveryTimeoutMs: cli.timeoutS * 1000,
     });
+  let main: KafkaPublisher | undefined;
+  try {
+    main = await connect(topic);
+    publisher = main;
+    if (cli.score && host !== undefined) {
+      const scorer = host;
+      edge = new EdgePublisher({
+        main,
+        score: (list) => scorer.score(list),
+        ...(cli.holdAbove === undefined ? {} : {
+          hold: {
+            publisher: await connect(cli.holdTopic),
+            topic: cli.holdTopic,
+            above: cli.holdAbove,
+          },
+        }),
+      });
+      publisher = edge;
+    }
   } catch (error) {
     offSignal();
     file?.close();
+    await main?.close().catch(() => {});
     await metricsServer?.close();
+    await closeHost();
     const seconds = ((performance.now() - connectStarted) / 1000).toFixed(1);
-    if (error instanceof TopicNotFoundError) {
+    if (
+      error instanceof TopicNotFoundError && error.topic === cli.holdTopic &&
+      topic !== cli.holdTopic
+    ) {
+      io.stderr(
+        `error: ${error.message} (--hold-topic: where orders scoring above ${cli.holdAbove} go)\n` +
+          `Create it (locally: bash dev/kafka.sh start creates "${DEFAULT_HOLD_TOPIC}"), ` +
+          `or choose another with --hold-topic.\n`,
+      );
+    } else if (error instanceof TopicNotFoundError) {
       io.stderr(
         `error: ${error.message}\nCreate it (locally: bash dev/kafka.sh start creates "orders"), ` +
           `or choose another with --topic / ORDERS_TOPIC.\n`,
@@ -182,7 +288,13 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     log(
       `producing to "${topic}" on ${settings.kafka.brokers.join(",")} ` +
         `(${settings.kafka.securityProtocol}) from ${sourceName}` +
-        (generator === undefined ? "" : ` (seed ${generator.seed})`) +
+        (generator === undefined
+          ? ""
+          : ` (seed ${generator.seed}; channels ${describeMix(generator.mix)})`) +
+        (cli.score ? `, scoring at the edge with ${host?.pluginsDir}` : "") +
+        (cli.holdAbove === undefined
+          ? ""
+          : `, holding scores above ${cli.holdAbove} in "${cli.holdTopic}"`) +
         `: batch ${cli.batchSize}, linger ${cli.lingerMs} ms, in flight ${cli.maxInFlight}, ` +
         `idempotent ${cli.idempotent ? "on" : "off"}`,
     );
@@ -194,7 +306,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   let summary: ProduceSummary;
   try {
     summary = await run.run({
-      source,
+      source: orders,
       publisher,
       lingerMs: cli.lingerMs,
       batchSize: cli.batchSize,
@@ -228,6 +340,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     offSignal();
     await closeWithin(publisher, 5_000, log);
     await metricsServer?.close();
+    await closeHost();
     try {
       file?.close();
     } catch {
@@ -236,17 +349,22 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   }
 
   io.stderr(formatSummary(summary, topic));
+  if (edge !== undefined) io.stderr(formatEdgeSummary(edge.counts(), cli));
   if (summary.firstError !== undefined) {
     const d = describeKafkaError(summary.firstError, settings.kafka);
     io.stderr(`error: ${summary.failed} records not acknowledged: ${d.message}\n${d.remedy}\n`);
   }
-  if (cli.json) io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli))}\n`);
+  if (cli.json) {
+    io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli, edge?.counts()))}\n`);
+  }
   return summary.failed > 0 || summary.invalid > 0 ? 1 : 0;
 }
 
-/** Consumer-only variables: a broken sink setting must not stop the producer. */
-const CONSUMER_ONLY =
-  /^(SINK|SINK_[A-Z_]+|COS_[A-Z_]+|HTTP_HOST|HTTP_PORT|PLUGINS_DIR|CONSUMER_GROUP)$/;
+/**
+ * Consumer-only variables: a broken sink setting must not stop the producer. `PLUGINS_DIR` is
+ * shared: the producer scores with the same plugins and draws synthetic channels from them.
+ */
+const CONSUMER_ONLY = /^(SINK|SINK_[A-Z_]+|COS_[A-Z_]+|HTTP_HOST|HTTP_PORT|CONSUMER_GROUP)$/;
 
 /** The environment without the consumer-only variables (the producer reads only its own). */
 export function producerEnv(
@@ -265,9 +383,12 @@ async function* take<T>(items: AsyncIterable<T>, count: number | undefined): Asy
 }
 
 function deliveryLine(report: DeliveryReport): string {
+  const score = report.record.headers?.["risk.score"];
   const base = {
     key: report.record.key,
     ...(report.record.line === undefined ? {} : { line: report.record.line }),
+    ...(report.topic === undefined ? {} : { topic: report.topic }),
+    ...(score === undefined ? {} : { risk_score: Number(score) }),
   };
   return JSON.stringify(
     report.status === "acked"
@@ -293,7 +414,12 @@ export function formatSummary(s: ProduceSummary, topic: string): string {
     `p99 ${ms(s.latencyMs.p99)}\n`;
 }
 
-function summaryJson(s: ProduceSummary, topic: string, cli: CliOptions): Record<string, unknown> {
+function summaryJson(
+  s: ProduceSummary,
+  topic: string,
+  cli: CliOptions,
+  edge: ReadonlyMap<string, EdgeChannelCounts> | undefined,
+): Record<string, unknown> {
   return {
     topic,
     sent: s.sent,
@@ -306,12 +432,73 @@ function summaryJson(s: ProduceSummary, topic: string, cli: CliOptions): Record<
     batches: s.batches,
     stopped_by: s.stoppedBy,
     idempotent: cli.idempotent,
+    ...(edge === undefined ? {} : edgeJson(edge, cli)),
     ...(s.firstError === undefined ? {} : { error: s.firstError.message }),
   };
 }
 
+/**
+ * The `--json` fields of edge scoring: `scored` (orders scored, per channel, with how many the
+ * fallback scored) and, with `--hold-above`, `held` (orders acknowledged on the hold topic, in
+ * total and per channel; every channel scored is listed, 0 included).
+ */
+function edgeJson(
+  edge: ReadonlyMap<string, EdgeChannelCounts>,
+  cli: CliOptions,
+): Record<string, unknown> {
+  const channels = [...edge.keys()].sort();
+  const sum = (f: (c: EdgeChannelCounts) => number) =>
+    channels.reduce((n, c) => n + f(edge.get(c)!), 0);
+  return {
+    scored: {
+      total: sum((c) => c.scored),
+      fallbacks: sum((c) => c.fallbacks),
+      by_channel: Object.fromEntries(
+        channels.map((
+          c,
+        ) => [c, { scored: edge.get(c)!.scored, fallbacks: edge.get(c)!.fallbacks }]),
+      ),
+    },
+    ...(cli.holdAbove === undefined ? {} : {
+      held: {
+        topic: cli.holdTopic,
+        above: cli.holdAbove,
+        total: sum((c) => c.held),
+        by_channel: Object.fromEntries(channels.map((c) => [c, edge.get(c)!.held])),
+      },
+    }),
+  };
+}
+
+/** Human edge-scoring summary for stderr: scored and held orders per channel. */
+export function formatEdgeSummary(
+  edge: ReadonlyMap<string, EdgeChannelCounts>,
+  cli: Pick<CliOptions, "holdAbove" | "holdTopic">,
+): string {
+  const channels = [...edge.keys()].sort();
+  const list = (f: (c: EdgeChannelCounts) => number) =>
+    channels.map((c) => `${c} ${f(edge.get(c)!)}`).join(", ") || "none";
+  let text = `scored at the edge: ${list((c) => c.scored)} (fallback: ${
+    list((c) => c.fallbacks)
+  })\n`;
+  if (cli.holdAbove !== undefined) {
+    const total = channels.reduce((n, c) => n + edge.get(c)!.held, 0);
+    text += `held for review in "${cli.holdTopic}" (score > ${cli.holdAbove}): ${total}: ${
+      list((c) => c.held)
+    }\n`;
+  }
+  return text;
+}
+
+/** How often the synthetic mix is compared with the channels the plugins serve, ms. */
+const MIX_FOLLOW_MS = 500;
+
+function describeMix(mix: ChannelMix): string {
+  return mix.weights.map((w) => `${w.channel}=${Math.round(w.weight * 1000) / 1000}`).join(",");
+}
+
 async function closeWithin(
-  publisher: KafkaPublisher,
+  publisher: Publisher,
   ms: number,
   log: (line: string) => void,
 ): Promise<void> {
