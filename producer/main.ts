@@ -22,7 +22,7 @@ import {
 } from "./publisher.ts";
 import { jsonLinesSource, type SourceItem, syntheticSource } from "./sources.ts";
 import { SyntheticOrders } from "./synthetic.ts";
-import { ManifestError, ScoringHost } from "../plugins_host/host.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
 import { type ChannelMix, mixForChannels } from "./channel_mix.ts";
 import {
   DEFAULT_HOLD_TOPIC,
@@ -118,10 +118,11 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     try {
       host = await ScoringHost.start({ pluginsDir: settings.pluginsDir, watch: true, log });
     } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
+      // An invalid manifest (ManifestError) or a directory that is not there (NotFound).
       file?.close();
+      const why = error instanceof Error ? error.message : String(error);
       io.stderr(
-        `error: Cannot load the scoring plugins from ${settings.pluginsDir}: ${error.message}\n` +
+        `error: Cannot load the scoring plugins from ${settings.pluginsDir}: ${why}\n` +
           `Fix the manifest (deno task plugins validate), point PLUGINS_DIR at the plugins` +
           (cli.score ? "" : ", or choose the channels with --mix") + `.\n`,
       );
@@ -160,11 +161,13 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
         const now = served.join(",");
         if (now === channels) return;
         const next = mixForChannels(served);
+        channels = now; // compared next time, so each change is logged once
         if (next === undefined) {
-          log(`plugins serve no channel now: keeping the synthetic channels ${channels}`);
+          log(
+            `plugins serve no channel now: keeping the synthetic mix ${describeMix(synthetic.mix)}`,
+          );
           return;
         }
-        channels = now;
         synthetic.setMix(next);
         log(`synthetic channels now follow the plugins: ${describeMix(next)}`);
       }, MIX_FOLLOW_MS);
@@ -483,9 +486,9 @@ export function formatEdgeSummary(
   })\n`;
   if (cli.holdAbove !== undefined) {
     const total = channels.reduce((n, c) => n + edge.get(c)!.held, 0);
-    text += `held for review in "${cli.holdTopic}" (score > ${cli.holdAbove}): ${total}: ${
+    text += `held for review in "${cli.holdTopic}" (score > ${cli.holdAbove}): ${total} (${
       list((c) => c.held)
-    }\n`;
+    })\n`;
   }
   return text;
 }
