@@ -107,7 +107,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  * import assert from "node:assert/strict";
  * import { BatchedSink } from "./batched.ts";
  * import { segmentKey } from "./segment_key.ts";
-import type { Sink } from "./types.ts";
+ * import type { Sink } from "./types.ts";
  * const objects = new Map<string, string>();
  * const inner: Sink = {
  *   name: "memory",
