@@ -176,12 +176,15 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   if (source === undefined) throw new TypeError("Cannot produce: no source (a bug)");
   const orders = source;
   const ackLatency = newAckLatency();
+  let edge: EdgePublisher | undefined; // set once Kafka is connected, with --score
   let metricsServer: ProducerMetricsServer | undefined;
   if (cli.metricsPort !== undefined) {
     try {
-      metricsServer = startProducerMetrics({ counts: () => run.counts(), ackLatency }, {
-        port: cli.metricsPort,
-      });
+      metricsServer = startProducerMetrics({
+        counts: () => run.counts(),
+        ackLatency,
+        edge: () => cli.score ? edge?.counts() ?? new Map() : undefined,
+      }, { port: cli.metricsPort });
     } catch (error) {
       file?.close();
       await closeHost();
@@ -223,7 +226,6 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   });
   const connectStarted = performance.now();
   let publisher: Publisher;
-  let edge: EdgePublisher | undefined;
   const connect = (to: string) =>
     KafkaPublisher.connect({
       kafka,
