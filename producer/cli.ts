@@ -115,7 +115,7 @@ Output (logs and progress on stderr, data on stdout):
 
 Connection settings come from the environment / .env: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL,
 KAFKA_USERNAME, KAFKA_PASSWORD (or KAFKA_API_KEY), KAFKA_CA_FILE, EVENT_STREAMS_CREDENTIALS(_FILE),
-ORDERS_TOPIC, LOG_LEVEL.
+ORDERS_TOPIC, LOG_LEVEL; the scorer plugins from PLUGINS_DIR (default ./plugins).
 
 Exit status: 0 all records acknowledged; 1 some failed (or input invalid); 2 usage or settings error.
 Ctrl-C / SIGTERM: stop reading, deliver what is in flight, print the summary (twice: quit at once).
