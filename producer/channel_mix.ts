@@ -119,6 +119,11 @@ export class ChannelMix {
     return new ChannelMix(raw.map((w) => ({ channel: w.channel, weight: w.weight / total })));
   }
 
+  /** `web=0.6,partner=0.1,mobile=0.3`: the normalised weights, rounded to 3 decimals. */
+  toString(): string {
+    return this.weights.map((w) => `${w.channel}=${Math.round(w.weight * 1000) / 1000}`).join(",");
+  }
+
   /** Draw one channel according to the weights. */
   pick(random: SeededRandom): string {
     const r = random.next();

@@ -8,8 +8,10 @@
  */
 
 import type { ScoreFn, ScoreResult, ScorerStatus } from "../plugins_host/types.ts";
+import { mixForChannels } from "./channel_mix.ts";
 import type { DeliveryReport, Publisher } from "./publisher.ts";
 import type { OutgoingRecord } from "./sources.ts";
+import type { SyntheticOrders } from "./synthetic.ts";
 
 /** Kafka header names of an edge score (values are UTF-8 text). */
 export const EDGE_HEADERS = Object.freeze({
@@ -186,4 +188,103 @@ export function edgeHeaders(result: ScoreResult): Record<string, string> {
       [EDGE_HEADERS.fallback]: result.reason ?? "true",
     }
     : { [EDGE_HEADERS.score]: String(result.score), [EDGE_HEADERS.scorer]: result.scorer };
+}
+
+/** How often {@linkcode followPluginChannels} compares the mix with the plugins, ms. */
+export const MIX_FOLLOW_MS = 500;
+
+/**
+ * Keeps `generator`'s channel mix in line with the channels the plugins serve (the host's
+ * `status()`, which calls no plugin): a dropped-in scorer's channel gets orders without a
+ * restart, a removed or disabled one stops getting them. `current` is what the mix was built
+ * from. Each change is logged once; when no channel is left, the mix stays as it was. Returns a
+ * function that stops following.
+ */
+export function followPluginChannels(
+  host: { status(): readonly ScorerStatus[] },
+  generator: Pick<SyntheticOrders, "mix" | "setMix">,
+  current: readonly string[],
+  log: (line: string) => void,
+  intervalMs: number = MIX_FOLLOW_MS,
+): () => void {
+  let channels = current.join(",");
+  const timer = setInterval(() => {
+    const served = enabledChannels(host.status());
+    if (served.join(",") === channels) return;
+    channels = served.join(",");
+    const next = mixForChannels(served);
+    if (next === undefined) {
+      log(`plugins serve no channel now: keeping the synthetic mix ${generator.mix}`);
+      return;
+    }
+    generator.setMix(next);
+    log(`synthetic channels now follow the plugins: ${next}`);
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
+/** Where held orders went, for the summaries. */
+export interface HoldSummary {
+  readonly topic: string;
+  readonly above: number;
+}
+
+/**
+ * The `--json` fields of edge scoring: `scored` (orders scored, with how many the fallback
+ * scored, in total and per channel) and, with a hold threshold, `held` (orders acknowledged on
+ * the hold topic, in total and per channel; every channel scored is listed, 0 included).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { edgeSummaryJson } from "./edge.ts";
+ * const counts = new Map([["web", { scored: 3, fallbacks: 1, held: 2 }]]);
+ * const json = edgeSummaryJson(counts, { topic: "orders.review", above: 0.7 });
+ * assert.deepEqual(json.held, { topic: "orders.review", above: 0.7, total: 2, by_channel: { web: 2 } });
+ * ```
+ */
+export function edgeSummaryJson(
+  edge: ReadonlyMap<string, EdgeChannelCounts>,
+  hold: HoldSummary | undefined,
+): Record<string, unknown> {
+  const channels = [...edge.keys()].sort();
+  const of = (c: string) => edge.get(c)!;
+  const sum = (f: (c: EdgeChannelCounts) => number) => channels.reduce((n, c) => n + f(of(c)), 0);
+  return {
+    scored: {
+      total: sum((c) => c.scored),
+      fallbacks: sum((c) => c.fallbacks),
+      by_channel: Object.fromEntries(
+        channels.map((c) => [c, { scored: of(c).scored, fallbacks: of(c).fallbacks }]),
+      ),
+    },
+    ...(hold === undefined ? {} : {
+      held: {
+        topic: hold.topic,
+        above: hold.above,
+        total: sum((c) => c.held),
+        by_channel: Object.fromEntries(channels.map((c) => [c, of(c).held])),
+      },
+    }),
+  };
+}
+
+/** Human edge-scoring summary for stderr: scored, fallback and held orders per channel. */
+export function formatEdgeSummary(
+  edge: ReadonlyMap<string, EdgeChannelCounts>,
+  hold: HoldSummary | undefined,
+): string {
+  const channels = [...edge.keys()].sort();
+  const list = (f: (c: EdgeChannelCounts) => number) =>
+    channels.map((c) => `${c} ${f(edge.get(c)!)}`).join(", ") || "none";
+  let text = `scored at the edge: ${list((c) => c.scored)} (fallback: ${
+    list((c) => c.fallbacks)
+  })\n`;
+  if (hold !== undefined) {
+    const total = channels.reduce((n, c) => n + edge.get(c)!.held, 0);
+    text += `held for review in "${hold.topic}" (score > ${hold.above}): ${total} (${
+      list((c) => c.held)
+    })\n`;
+  }
+  return text;
 }

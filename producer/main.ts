@@ -26,9 +26,11 @@ import { ScoringHost } from "../plugins_host/host.ts";
 import { type ChannelMix, mixForChannels } from "./channel_mix.ts";
 import {
   DEFAULT_HOLD_TOPIC,
-  type EdgeChannelCounts,
   EdgePublisher,
+  edgeSummaryJson,
   enabledChannels,
+  followPluginChannels,
+  formatEdgeSummary,
 } from "./edge.ts";
 
 /** Where the CLI reads and writes; the real process by default, swappable in tests. */
@@ -109,9 +111,9 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   // The scoring host: to score at the edge, and to know the channels synthetic orders come
   // from when --mix is not given (a discovered file's channel is known only once it loaded).
   let host: ScoringHost | undefined;
-  let followMix: ReturnType<typeof setInterval> | undefined;
+  let stopFollowing: (() => void) | undefined;
   const closeHost = async () => {
-    clearInterval(followMix);
+    stopFollowing?.();
     await host?.close();
   };
   if (cli.score || (cli.file === undefined && cli.mix === undefined)) {
@@ -131,11 +133,10 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   }
   if (cli.file === undefined) {
     let mix: ChannelMix | undefined = cli.mix;
-    let channels = "";
+    let channels: readonly string[] = [];
     if (mix === undefined && host !== undefined) {
-      const served = enabledChannels(host.status());
-      channels = served.join(",");
-      mix = mixForChannels(served);
+      channels = enabledChannels(host.status());
+      mix = mixForChannels(channels);
       if (mix === undefined) {
         await closeHost();
         io.stderr(
@@ -153,24 +154,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     generator = synthetic;
     source = syntheticSource(synthetic, cli.count, { withOrder: cli.score });
     if (cli.mix === undefined && host !== undefined) {
-      // Follow the plugins live: a dropped-in scorer's channel gets orders without a restart,
-      // a removed or disabled one stops getting them. Reading status() is cheap (no plugin call).
-      const watched = host;
-      followMix = setInterval(() => {
-        const served = enabledChannels(watched.status());
-        const now = served.join(",");
-        if (now === channels) return;
-        const next = mixForChannels(served);
-        channels = now; // compared next time, so each change is logged once
-        if (next === undefined) {
-          log(
-            `plugins serve no channel now: keeping the synthetic mix ${describeMix(synthetic.mix)}`,
-          );
-          return;
-        }
-        synthetic.setMix(next);
-        log(`synthetic channels now follow the plugins: ${describeMix(next)}`);
-      }, MIX_FOLLOW_MS);
+      stopFollowing = followPluginChannels(host, synthetic, channels, log);
     }
   }
   if (source === undefined) throw new TypeError("Cannot produce: no source (a bug)");
@@ -293,9 +277,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     log(
       `producing to "${topic}" on ${settings.kafka.brokers.join(",")} ` +
         `(${settings.kafka.securityProtocol}) from ${sourceName}` +
-        (generator === undefined
-          ? ""
-          : ` (seed ${generator.seed}; channels ${describeMix(generator.mix)})`) +
+        (generator === undefined ? "" : ` (seed ${generator.seed}; channels ${generator.mix})`) +
         (cli.score ? `, scoring at the edge with ${host?.pluginsDir}` : "") +
         (cli.holdAbove === undefined
           ? ""
@@ -354,13 +336,17 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   }
 
   io.stderr(formatSummary(summary, topic));
-  if (edge !== undefined) io.stderr(formatEdgeSummary(edge.counts(), cli));
+  const hold = cli.holdAbove === undefined
+    ? undefined
+    : { topic: cli.holdTopic, above: cli.holdAbove };
+  if (edge !== undefined) io.stderr(formatEdgeSummary(edge.counts(), hold));
   if (summary.firstError !== undefined) {
     const d = describeKafkaError(summary.firstError, settings.kafka);
     io.stderr(`error: ${summary.failed} records not acknowledged: ${d.message}\n${d.remedy}\n`);
   }
   if (cli.json) {
-    io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli, edge?.counts()))}\n`);
+    const edgeFields = edge === undefined ? {} : edgeSummaryJson(edge.counts(), hold);
+    io.stdout(`${JSON.stringify({ ...summaryJson(summary, topic, cli), ...edgeFields })}\n`);
   }
   return summary.failed > 0 || summary.invalid > 0 ? 1 : 0;
 }
@@ -419,12 +405,7 @@ export function formatSummary(s: ProduceSummary, topic: string): string {
     `p99 ${ms(s.latencyMs.p99)}\n`;
 }
 
-function summaryJson(
-  s: ProduceSummary,
-  topic: string,
-  cli: CliOptions,
-  edge: ReadonlyMap<string, EdgeChannelCounts> | undefined,
-): Record<string, unknown> {
+function summaryJson(s: ProduceSummary, topic: string, cli: CliOptions): Record<string, unknown> {
   return {
     topic,
     sent: s.sent,
@@ -437,69 +418,8 @@ function summaryJson(
     batches: s.batches,
     stopped_by: s.stoppedBy,
     idempotent: cli.idempotent,
-    ...(edge === undefined ? {} : edgeJson(edge, cli)),
     ...(s.firstError === undefined ? {} : { error: s.firstError.message }),
   };
-}
-
-/**
- * The `--json` fields of edge scoring: `scored` (orders scored, per channel, with how many the
- * fallback scored) and, with `--hold-above`, `held` (orders acknowledged on the hold topic, in
- * total and per channel; every channel scored is listed, 0 included).
- */
-function edgeJson(
-  edge: ReadonlyMap<string, EdgeChannelCounts>,
-  cli: CliOptions,
-): Record<string, unknown> {
-  const channels = [...edge.keys()].sort();
-  const sum = (f: (c: EdgeChannelCounts) => number) =>
-    channels.reduce((n, c) => n + f(edge.get(c)!), 0);
-  return {
-    scored: {
-      total: sum((c) => c.scored),
-      fallbacks: sum((c) => c.fallbacks),
-      by_channel: Object.fromEntries(
-        channels.map((
-          c,
-        ) => [c, { scored: edge.get(c)!.scored, fallbacks: edge.get(c)!.fallbacks }]),
-      ),
-    },
-    ...(cli.holdAbove === undefined ? {} : {
-      held: {
-        topic: cli.holdTopic,
-        above: cli.holdAbove,
-        total: sum((c) => c.held),
-        by_channel: Object.fromEntries(channels.map((c) => [c, edge.get(c)!.held])),
-      },
-    }),
-  };
-}
-
-/** Human edge-scoring summary for stderr: scored and held orders per channel. */
-export function formatEdgeSummary(
-  edge: ReadonlyMap<string, EdgeChannelCounts>,
-  cli: Pick<CliOptions, "holdAbove" | "holdTopic">,
-): string {
-  const channels = [...edge.keys()].sort();
-  const list = (f: (c: EdgeChannelCounts) => number) =>
-    channels.map((c) => `${c} ${f(edge.get(c)!)}`).join(", ") || "none";
-  let text = `scored at the edge: ${list((c) => c.scored)} (fallback: ${
-    list((c) => c.fallbacks)
-  })\n`;
-  if (cli.holdAbove !== undefined) {
-    const total = channels.reduce((n, c) => n + edge.get(c)!.held, 0);
-    text += `held for review in "${cli.holdTopic}" (score > ${cli.holdAbove}): ${total} (${
-      list((c) => c.held)
-    })\n`;
-  }
-  return text;
-}
-
-/** How often the synthetic mix is compared with the channels the plugins serve, ms. */
-const MIX_FOLLOW_MS = 500;
-
-function describeMix(mix: ChannelMix): string {
-  return mix.weights.map((w) => `${w.channel}=${Math.round(w.weight * 1000) / 1000}`).join(",");
 }
 
 async function closeWithin(
