@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { OrderData } from "../core/order.ts";
-import { EdgePublisher } from "./edge.ts";
+import { ChannelMix } from "./channel_mix.ts";
+import { EdgePublisher, followPluginChannels } from "./edge.ts";
+import { SyntheticOrders } from "./synthetic.ts";
 import type { DeliveryReport, Publisher } from "./publisher.ts";
 import type { OutgoingRecord } from "./sources.ts";
 
@@ -95,4 +97,47 @@ Deno.test("EdgePublisher counts only acknowledged held orders, and sends nothing
   const failed = await broken.publish(records);
   assert.deepEqual(failed.map((r) => r.status), ["failed", "failed", "failed", "failed"]);
   assert.equal(main.sent.length, 0);
+});
+
+Deno.test("followPluginChannels() follows the plugins' channels, logs each change once, keeps the mix when none is left", async () => {
+  const row = (channel: string, state: "ready" | "disabled") => ({
+    channel,
+    name: channel,
+    file: `/p/${channel}.ts`,
+    source: "manifest" as const,
+    state,
+    lastError: undefined,
+    lastFailure: undefined,
+    restarts: 0,
+    busyMs: 0,
+    memoryMb: 64,
+    deadlineMs: 250,
+    rssBytes: undefined,
+    isolation: "sandbox" as const,
+  });
+  let status = [row("web", "ready")];
+  const generator = new SyntheticOrders({ seed: 1, mix: ChannelMix.parse("web=1") });
+  const logs: string[] = [];
+  const stop = followPluginChannels(
+    { status: () => status },
+    generator,
+    ["web"],
+    (l) => logs.push(l),
+    5,
+  );
+  const tick = () => new Promise((r) => setTimeout(r, 30));
+  try {
+    await tick();
+    assert.deepEqual(logs, [], "no change, no log");
+    status = [row("web", "ready"), row("pos", "ready")];
+    await tick();
+    assert.equal(String(generator.mix), "web=0.857,pos=0.143");
+    status = [row("web", "disabled")];
+    await tick();
+    assert.equal(String(generator.mix), "web=0.857,pos=0.143", "no channel left: mix kept");
+    assert.equal(logs.length, 2, logs.join("\n"));
+    assert.match(logs[1]!, /serve no channel now/);
+  } finally {
+    stop();
+  }
 });
