@@ -26,7 +26,7 @@ const { values } = parseArgs({
     chunk: { type: "string", default: "500" },
     /** Partitions handled at once. */
     lanes: { type: "string", default: "6" },
-    repeat: { type: "string", default: "3" },
+    repeat: { type: "string", default: "5" },
     out: { type: "string", default: "bench/scoring.md" },
   },
 });

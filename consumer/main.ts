@@ -291,7 +291,7 @@ async function main(): Promise<number> {
   log(`consumer: stopping (${reason}), deadline ${shutdownTimeout} ms`);
   // One deadline for the whole stop. The worker stops fetching, commits what is durable and
   // leaves the group within it; closing the sink (the batched layout writes its open segments,
-  // uncommitted either way), the HTTP server and the scoring workers get what is left of it.
+  // uncommitted either way), the HTTP server and the scoring plugin processes get what is left of it.
   // Nothing that could still be running after the deadline is awaited: a stalled S3 cannot
   // hold the process past it.
   const deadlineAt = Date.now() + shutdownTimeout;

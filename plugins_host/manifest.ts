@@ -114,21 +114,40 @@ const LIMIT_FIELDS = ["memoryMb", "deadlineMs"] as const;
 const SCORER_FIELDS = new Set(["name", "channel", "module", "enabled", "options", ...LIMIT_FIELDS]);
 const FALLBACK_FIELDS = new Set(["module", "options", ...LIMIT_FIELDS]);
 
-function parseLimits(
+/** Checks what scorer entries and the fallback share: known fields, module, options, limits. */
+function parsePlugin(
   raw: Record<string, unknown>,
   label: string,
+  fields: ReadonlySet<string>,
   problems: string[],
-): PluginLimits {
-  const out = { memoryMb: DEFAULT_MEMORY_MB, deadlineMs: DEFAULT_DEADLINE_MS };
+): ManifestFallback {
+  for (const key of Object.keys(raw)) {
+    if (!fields.has(key)) problems.push(`${label}: "${key}" is not a known field`);
+  }
+  const { module, options } = raw;
+  if (typeof module !== "string") {
+    problems.push(`${label}: "module" must be a string path like "./web.ts"`);
+  } else {
+    const problem = modulePathProblem(module);
+    if (problem !== undefined) problems.push(`${label}: ${problem}`);
+  }
+  if (options !== undefined && !isRecord(options)) {
+    problems.push(`${label}: "options" must be an object`);
+  }
+  const limits = { memoryMb: DEFAULT_MEMORY_MB, deadlineMs: DEFAULT_DEADLINE_MS };
   for (const key of LIMIT_FIELDS) {
     const value = raw[key];
     if (value === undefined) continue;
     const [min, max] = LIMIT_RANGES[key];
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
       problems.push(`${label}: "${key}" must be an integer from ${min} to ${max}`);
-    } else out[key] = value;
+    } else limits[key] = value;
   }
-  return out;
+  return Object.freeze({
+    module: module as string,
+    options: Object.freeze({ ...(options as Record<string, unknown> | undefined) }),
+    ...limits,
+  });
 }
 
 /**
@@ -182,10 +201,8 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
         return;
       }
       const before = problems.length;
-      for (const key of Object.keys(raw)) {
-        if (!SCORER_FIELDS.has(key)) problems.push(`${label}: "${key}" is not a known field`);
-      }
-      const { name, channel, module, options } = raw;
+      const plugin = parsePlugin(raw, label, SCORER_FIELDS, problems);
+      const { name, channel } = raw;
       const enabled = raw.enabled ?? true;
       if (typeof name !== "string" || !SCORER_NAME_PATTERN.test(name)) {
         problems.push(`${label}: "name" must match ${SCORER_NAME_PATTERN}`);
@@ -193,17 +210,7 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
       if (typeof channel !== "string" || !CHANNEL_PATTERN.test(channel)) {
         problems.push(`${label}: "channel" must match ${CHANNEL_PATTERN}`);
       }
-      if (typeof module !== "string") {
-        problems.push(`${label}: "module" must be a string path like "./web.ts"`);
-      } else {
-        const problem = modulePathProblem(module);
-        if (problem !== undefined) problems.push(`${label}: ${problem}`);
-      }
       if (typeof enabled !== "boolean") problems.push(`${label}: "enabled" must be true or false`);
-      const limits = parseLimits(raw, label, problems);
-      if (options !== undefined && !isRecord(options)) {
-        problems.push(`${label}: "options" must be an object`);
-      }
       if (typeof channel === "string") {
         const previous = byChannel.get(channel);
         if (previous !== undefined) {
@@ -220,10 +227,8 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
         scorers.push(Object.freeze({
           name: name as string,
           channel: channel as string,
-          module: module as string,
           enabled: enabled as boolean,
-          options: Object.freeze({ ...(options as Record<string, unknown> | undefined) }),
-          ...limits,
+          ...plugin,
         }));
       }
     });
@@ -234,26 +239,8 @@ export function parseManifest(value: unknown, file = MANIFEST_FILE): Manifest {
     problems.push(`"fallback" must be an object like { "module": "./default.ts", "options": {} }`);
   } else {
     const before = problems.length;
-    for (const key of Object.keys(value.fallback)) {
-      if (!FALLBACK_FIELDS.has(key)) problems.push(`fallback: "${key}" is not a known field`);
-    }
-    const { module, options } = value.fallback;
-    if (typeof module !== "string") problems.push(`fallback: "module" must be a string path`);
-    else {
-      const problem = modulePathProblem(module);
-      if (problem !== undefined) problems.push(`fallback: ${problem}`);
-    }
-    if (options !== undefined && !isRecord(options)) {
-      problems.push(`fallback: "options" must be an object`);
-    }
-    const limits = parseLimits(value.fallback, "fallback", problems);
-    if (problems.length === before) {
-      fallback = Object.freeze({
-        module: module as string,
-        options: Object.freeze({ ...(options as Record<string, unknown> | undefined) }),
-        ...limits,
-      });
-    }
+    const plugin = parsePlugin(value.fallback, "fallback", FALLBACK_FIELDS, problems);
+    if (problems.length === before) fallback = plugin;
   }
   if (problems.length > 0 || fallback === undefined) throw new ManifestError(file, problems);
   return Object.freeze({

@@ -128,7 +128,15 @@ export class SandboxedPlugin implements PluginInstance {
 
   /** Starts the process and waits for the plugin to load; rejects with `ScorerLoadError`. */
   static launch(o: LaunchOptions): Promise<SandboxedPlugin> {
-    const plugin = new SandboxedPlugin(o);
+    let plugin: SandboxedPlugin;
+    try {
+      plugin = new SandboxedPlugin(o);
+    } catch (error) {
+      // Not found on PATH, or not allowed by the run permission (`run: ["deno"]`).
+      const why = `cannot start "${DENO_COMMAND}" (${(error as Error).message}); ` +
+        `the host starts the deno on PATH and needs permission to run it`;
+      return Promise.reject(new ScorerLoadError(o.file, `Cannot load scorer ${o.file}: ${why}`));
+    }
     return new Promise((resolve, reject) => {
       const fail = (why: string) => {
         clearTimeout(timer);
@@ -168,10 +176,11 @@ export class SandboxedPlugin implements PluginInstance {
     return this.#failure === undefined;
   }
 
-  score(orders: readonly OrderData[]): Promise<ScoreReply> {
+  score(orders: readonly OrderData[], deadlineMs?: number): Promise<ScoreReply> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const id = this.#nextId++;
-    const deadline = this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
+    const deadline = deadlineMs ??
+      this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
     const line = new TextEncoder().encode(JSON.stringify({ id, orders }) + "\n");
     const call = new Promise<ScoreReply>((resolve, reject) => {
       const timer = setTimeout(

@@ -78,7 +78,8 @@ export class Slot {
       ? `manifest says channel "${entry.channel}" but the spec says "${spec.channel}"`
       : entry.name !== undefined && spec.name !== entry.name
       ? `manifest says name "${entry.name}" but the spec says "${spec.name}"`
-      : await instance.score([sampleOrder(spec.channel)]).then(
+      // The smoke test is the first call (code not yet compiled): it gets the load timeout.
+      : await instance.score([sampleOrder(spec.channel)], options.loadTimeoutMs).then(
         (reply) => reply.errors[0] && `smoke test failed: ${reply.errors[0][2]}`,
         (error) => `smoke test failed: ${(error as Error).message}`,
       );
@@ -144,7 +145,12 @@ export class Slot {
       this.#restarts++;
       this.#restarting = this.#launch(this.#options).then(
         async (instance) => {
-          if (this.#closed) await instance.close();
+          // A warm-up call with the load timeout, as at the first start (uncompiled code).
+          const warm = await instance.score(
+            [sampleOrder(this.spec.channel)],
+            this.#options.loadTimeoutMs,
+          ).then(() => true, () => false);
+          if (this.#closed || !warm) await instance.close();
           else this.#instance = instance;
         },
         (error) => {

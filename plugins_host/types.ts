@@ -147,8 +147,11 @@ export interface PluginInstance {
   readonly spec: ScorerSpec;
   /** False once it died or was closed. */
   readonly alive: boolean;
-  /** Scores orders; rejects with {@linkcode PluginFailure} when the whole plugin failed. */
-  score(orders: readonly OrderData[]): Promise<ScoreReply>;
+  /**
+   * Scores orders; rejects with {@linkcode PluginFailure} when the whole plugin failed.
+   * `deadlineMs` replaces the plugin's own deadline (the first call after a start gets longer).
+   */
+  score(orders: readonly OrderData[], deadlineMs?: number): Promise<ScoreReply>;
   /** Resident memory of the plugin's process in bytes, when known. */
   rssBytes(): number | undefined;
   /** Stops the plugin after the calls in flight (each ends by its deadline); its process and

@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { ScoringHost } from "../plugins_host/host.ts";
+import { ConsumerMetrics } from "../consumer/metrics.ts";
+import { consumerExposition } from "../consumer/http/exposition.ts";
+import { renderPrometheus } from "../mod.ts";
 import type { ScorerStatus } from "../plugins_host/types.ts";
 import {
   LOAD_TIMEOUT_MS,
@@ -399,6 +402,16 @@ Deno.test("attack: channel hijack — a discovered file cannot take a manifest c
     const table = new TextDecoder().decode(cli.stdout);
     assert.match(table, /web\s+evil\s+evil\.ts\s+conflict/);
     assert.match(table, /STATE\s+MEMORY\s+DEADLINE/);
+    const metrics = renderPrometheus(
+      consumerExposition({
+        metrics: new ConsumerMetrics({ now: Date.now }),
+        inFlight: () => 0,
+        probeSink: () => Promise.resolve(),
+        scoring: host,
+      }, { version: "test", deno: Deno.version.deno }),
+    );
+    // evil.ts, evil2.ts, and the real web.ts, now unlisted and discovered: web belongs to broken.ts.
+    assert.match(metrics, /orderflow_scorers\{state="conflict"\} 3/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * ScoringHost against real scorer files in temporary plugin directories: hostile plugins are
- * isolated in their sandboxed workers, other channels keep their correct scores.
+ * isolated in their sandbox processes, other channels keep their correct scores.
  */
 import assert from "node:assert/strict";
 import { ScoringHost } from "../plugins_host/host.ts";
@@ -38,7 +38,7 @@ const HOSTILE: Record<string, string> = {
   ),
 };
 
-/** Plugins that never load (kept apart: `deno test` type-checks every worker graph, ~1 s each). */
+/** Plugins that never load. */
 const BROKEN: Record<string, string> = {
   "syntax.ts":
     `import { defineScorer } from "@orderflow/scorer";\nexport default defineScorer({ spec: {`,
