@@ -16,6 +16,7 @@ import {
 } from "./types.ts";
 import { PER_ORDER_BUDGET_MS } from "./manifest.ts";
 import { PluginLog } from "./plugin_log.ts";
+import { plainOrderData } from "./order_data.ts";
 import { RSS_EXIT_CODE } from "./_limits.ts";
 import {
   LOAD_LIMIT_BYTES,
@@ -181,7 +182,9 @@ export class SandboxedPlugin implements PluginInstance {
     const id = this.#nextId++;
     const deadline = deadlineMs ??
       this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
-    const line = new TextEncoder().encode(JSON.stringify({ id, orders }) + "\n");
+    // Plain OrderData: an Order's own JSON is the wire shape (unit_price, created_at).
+    const plain = orders.map(plainOrderData);
+    const line = new TextEncoder().encode(JSON.stringify({ id, orders: plain }) + "\n");
     const call = new Promise<ScoreReply>((resolve, reject) => {
       const timer = setTimeout(
         () => this.#fail("timeout", `call ${id} ran past its ${Math.round(deadline)} ms deadline`),
