@@ -113,6 +113,10 @@ export class SandboxedPlugin implements PluginInstance {
       args: sandboxArgs(o),
       clearEnv: true,
       env: { NO_COLOR: "1" },
+      // Own session: a terminal's Ctrl-C (SIGINT to the whole foreground process group) must
+      // reach the host only, which then drains with its plugins alive; they still end with the
+      // host, when their stdin closes.
+      detached: true,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
