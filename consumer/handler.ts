@@ -61,6 +61,10 @@ export interface StoredOutcome {
   readonly fallback: boolean;
   /** Produce → stored latency in ms, when the producer stamped `produced_at`. */
   readonly latencyMs: number | undefined;
+  /** The producer's edge score (valid `risk.score` header), stored as `edge_risk_score`. */
+  readonly edgeRiskScore?: number;
+  /** True when the record had a `risk.score` header that is not a number in [0, 1] (ignored). */
+  readonly edgeScoreInvalid?: boolean;
 }
 
 /** The record cannot ever be processed: the shell must send it to the DLQ. */
@@ -169,6 +173,26 @@ function producedAtMs(record: ConsumedRecord, order: OrderData): number | undefi
 function recordTime(record: ConsumedRecord): number | undefined {
   const timestamp = Number(record.timestamp);
   return Number.isSafeInteger(timestamp) && timestamp > 0 ? timestamp : undefined;
+}
+
+/** The edge score header `deno task produce --score` stamps (see `producer/edge.ts`). */
+const EDGE_SCORE_HEADER = "risk.score";
+/** A decimal number as `String(number)` writes one, with an exponent for tiny scores. */
+const DECIMAL = /^(?:\d+(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * The `risk.score` header: `{ score }` when it is a decimal number in [0, 1], `{ invalid }` when
+ * present but not (it is only a hint from the producer, so a bad one is ignored, never a reason
+ * to dead-letter the order), `{}` when absent.
+ */
+export function edgeScoreHeader(
+  value: HeaderValue | undefined,
+): { readonly score?: number; readonly invalid?: true } {
+  if (value === undefined) return {};
+  const text = headerText(value);
+  if (text === undefined || text.length > 32 || !DECIMAL.test(text)) return { invalid: true };
+  const score = Number(text);
+  return score >= 0 && score <= 1 ? { score } : { invalid: true };
 }
 
 function describe(error: unknown): string {
@@ -307,6 +331,7 @@ export async function prepareBatch(
       readonly result: ScoreResult;
       readonly key: string;
       readonly producedAt: number | undefined;
+      readonly edge: { readonly score?: number; readonly invalid?: true };
     }[] = [];
     valid.forEach(({ index, order }, i) => {
       const record = records[index]!;
@@ -322,18 +347,20 @@ export async function prepareBatch(
       }
       const key = orderKey(order);
       const producedAt = producedAtMs(record, order);
-      lines.push(enrichedJson(
-        order,
-        producedAt === undefined
-          ? { consumedAt, riskScore: result.score, scorer: result.scorer }
-          : { consumedAt, producedAt, riskScore: result.score, scorer: result.scorer },
-      ));
-      ready.push({ index, order, result, key, producedAt });
+      const edge = edgeScoreHeader(record.headers[EDGE_SCORE_HEADER]);
+      lines.push(enrichedJson(order, {
+        consumedAt,
+        ...(producedAt === undefined ? {} : { producedAt }),
+        riskScore: result.score,
+        ...(edge.score === undefined ? {} : { edgeRiskScore: edge.score }),
+        scorer: result.scorer,
+      }));
+      ready.push({ index, order, result, key, producedAt, edge });
     });
     lines.push(""); // the last line's "\n"
     const bytes = encoder.encode(lines.join("\n"));
     let start = 0;
-    for (const { index, order, result, key, producedAt } of ready) {
+    for (const { index, order, result, key, producedAt, edge } of ready) {
       const end = bytes.indexOf(NEWLINE, start) + 1;
       if (end === 0) throw new RangeError("Cannot slice encoded lines: a line has no newline");
       const record = records[index]!;
@@ -355,6 +382,8 @@ export async function prepareBatch(
           scorer: result.scorer,
           fallback: result.fallback,
           latencyMs: undefined,
+          ...(edge.score === undefined ? {} : { edgeRiskScore: edge.score }),
+          ...(edge.invalid ? { edgeScoreInvalid: true } : {}),
         }),
       });
       start = end;

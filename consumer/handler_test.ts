@@ -298,3 +298,31 @@ Deno.test("handleBatch() dead-letters a record the sink refuses for good as sink
   const out = await handleBatch([rec(0, JSON.stringify(order("ord-r")))], env(sink));
   assert.deepEqual(out.map((o) => o.kind === "dead-letter" ? o.reason : o.kind), ["sink_rejected"]);
 });
+
+Deno.test("prepareBatch() keeps a valid risk.score header as edge_risk_score and ignores invalid ones", async () => {
+  const records = [
+    rec(0, JSON.stringify(order("e-ok")), { "risk.score": enc.encode("0.42") }),
+    rec(1, JSON.stringify(order("e-tiny")), { "risk.score": "1e-7" }),
+    rec(2, JSON.stringify(order("e-none"))),
+    ...["1.5", "-0.1", "abc", "", "NaN", "0x1", " 0.3", "Infinity"].map((bad, i) =>
+      rec(3 + i, JSON.stringify(order(`e-bad-${i}`)), { "risk.score": bad })
+    ),
+  ];
+  const out = await prepareBatch(records, env(new LocalSink({ dir: "/nonexistent" })));
+  const body = (i: number) => {
+    const o = out[i]!;
+    assert.equal(o.kind, "prepared", `record ${i} is stored, never dead-lettered`);
+    return o.kind === "prepared" ? JSON.parse(new TextDecoder().decode(o.body)) : {};
+  };
+  assert.equal(body(0).edge_risk_score, 0.42);
+  assert.equal(body(0).risk_score, 0.021, "the consumer's own score stays next to it");
+  assert.equal(body(1).edge_risk_score, 1e-7);
+  assert.equal("edge_risk_score" in body(2), false);
+  for (let i = 3; i < records.length; i++) {
+    assert.equal("edge_risk_score" in body(i), false, `record ${i}`);
+    const o = out[i]!;
+    assert.equal(o.kind === "prepared" && o.stored.edgeScoreInvalid, true, `record ${i} counted`);
+  }
+  const first = out[0]!;
+  assert.equal(first.kind === "prepared" && first.stored.edgeRiskScore, 0.42);
+});

@@ -34,6 +34,20 @@ export interface ChannelRisk {
   readonly max: number;
 }
 
+/** How the producer's edge scores of one channel compare with the consumer's own. */
+export interface ChannelEdge {
+  /** Stored orders that carried a valid edge score (`risk.score` header). */
+  readonly scored: number;
+  /** Of those, orders whose edge and consumer scores differ by more than {@linkcode EDGE_DISAGREEMENT}. */
+  readonly disagreements: number;
+}
+
+/**
+ * Edge and consumer scores "disagree" when they differ by more than this: the same plugins give
+ * the same score, so a gap means the producer ran another version or its fallback scored.
+ */
+export const EDGE_DISAGREEMENT = 0.1;
+
 /** One of the highest-value orders seen. */
 export interface TopOrder {
   readonly orderId: string;
@@ -146,6 +160,11 @@ export class ConsumerMetrics {
   readonly #topIds = new Set<string>();
   readonly #maxChannels: number;
   readonly #risk = new Map<string, { count: number; sum: number; max: number }>();
+  readonly #edge = new Map<string, { scored: number; disagreements: number }>();
+  readonly #edgeScored: Counter;
+  readonly #edgeDisagreements: Counter;
+  /** Stored orders whose `risk.score` header was present but not a number in [0, 1]. */
+  readonly edgeScoreInvalid: Count;
   readonly #lag = new Map<number, number>();
   readonly #committed = new Map<number, string>();
   readonly #paused = new Set<number>();
@@ -256,6 +275,21 @@ export class ConsumerMetrics {
         for (const [channel, risk] of this.#risk) g.set(risk.sum / risk.count, { channel });
       },
     });
+    this.#edgeScored = r.counter({
+      name: "orderflow_edge_scored_total",
+      help: "Stored orders that carried the producer's edge score (risk.score header), by channel.",
+      labelNames: ["channel"],
+    });
+    this.#edgeDisagreements = r.counter({
+      name: "orderflow_edge_disagreements_total",
+      help:
+        `Stored orders whose edge score and consumer score differ by more than ${EDGE_DISAGREEMENT}, by channel.`,
+      labelNames: ["channel"],
+    });
+    this.edgeScoreInvalid = countOf(r.counter({
+      name: "orderflow_edge_score_invalid_total",
+      help: "Stored orders whose risk.score header was not a number in [0, 1] (ignored).",
+    }));
     r.gauge({
       name: "orderflow_group_member",
       help: "1 while joined to the consumer group, 0 otherwise.",
@@ -289,6 +323,17 @@ export class ConsumerMetrics {
     risk.count++;
     risk.sum += o.riskScore;
     risk.max = Math.max(risk.max, o.riskScore);
+    if (o.edgeScoreInvalid === true) this.edgeScoreInvalid.inc();
+    if (o.edgeRiskScore !== undefined) {
+      let edge = this.#edge.get(channel);
+      if (edge === undefined) this.#edge.set(channel, edge = { scored: 0, disagreements: 0 });
+      edge.scored++;
+      this.#edgeScored.inc(1, { channel });
+      if (Math.abs(o.edgeRiskScore - o.riskScore) > EDGE_DISAGREEMENT) {
+        edge.disagreements++;
+        this.#edgeDisagreements.inc(1, { channel });
+      }
+    }
     if (!this.#topIds.has(o.orderId)) {
       const full = this.#top.size === this.#top.capacity;
       const displaced = full ? this.#top.min : undefined;
@@ -394,6 +439,11 @@ export class ConsumerMetrics {
       out.set(channel, Object.freeze({ count: r.count, mean: r.sum / r.count, max: r.max }));
     }
     return out;
+  }
+
+  /** Edge-score agreement per channel (only channels with edge-scored orders). */
+  edgeByChannel(): ReadonlyMap<string, ChannelEdge> {
+    return new Map([...this.#edge].map(([c, e]) => [c, Object.freeze({ ...e })]));
   }
 
   /** Lag per partition from the last refresh. */

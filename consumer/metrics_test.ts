@@ -82,3 +82,22 @@ Deno.test("ConsumerMetrics aggregates channels beyond maxChannels as _other", ()
   m.recordStored(stored("b", 1, { channel: "pos" }));
   assert.deepEqual([...m.riskByChannel().keys()], ["web", OTHER_CHANNEL]);
 });
+
+Deno.test("ConsumerMetrics counts edge-scored orders and disagreements > 0.1 per channel", () => {
+  const m = new ConsumerMetrics({ now: () => 1_000_000 });
+  m.recordStored(stored("a", 1, { riskScore: 0.5, edgeRiskScore: 0.5 }));
+  m.recordStored(stored("b", 1, { riskScore: 0.5, edgeRiskScore: 0.65 }));
+  m.recordStored(stored("c", 1, { riskScore: 0.5, edgeRiskScore: 0.4 })); // 0.0999…: agrees
+  m.recordStored(stored("d", 1, { channel: "pos", riskScore: 0.1, edgeRiskScore: 0.9 }));
+  m.recordStored(stored("e", 1, { channel: "pos" })); // no edge score
+  m.recordStored(stored("f", 1, { edgeScoreInvalid: true }));
+  assert.deepEqual(Object.fromEntries(m.edgeByChannel()), {
+    web: { scored: 3, disagreements: 1 },
+    pos: { scored: 1, disagreements: 1 },
+  });
+  assert.equal(m.edgeScoreInvalid.value, 1);
+  const text = renderPrometheus(m.registry, { now: 1_000_000 });
+  assert.match(text, /orderflow_edge_scored_total\{channel="web"\} 3/);
+  assert.match(text, /orderflow_edge_disagreements_total\{channel="pos"\} 1/);
+  assert.match(text, /orderflow_edge_score_invalid_total 1/);
+});

@@ -15,6 +15,11 @@ export interface EnrichedOrder extends RawOrder {
   readonly latency_ms: number;
   /** Risk score from the scorer, in [0, 1]. */
   readonly risk_score: number;
+  /**
+   * The producer's edge score (Kafka header `risk.score`, `deno task produce --score`), in
+   * [0, 1]; absent when the record had no valid one.
+   */
+  readonly edge_risk_score?: number;
   /** Name of the scorer that produced `risk_score` (the fallback scorer's name on fallback). */
   readonly scorer: string;
 }
@@ -27,6 +32,8 @@ export interface EnrichOptions {
   readonly producedAt?: number;
   /** Score in [0, 1]. */
   readonly riskScore: number;
+  /** The producer's edge score in [0, 1], when the record had a valid `risk.score` header. */
+  readonly edgeRiskScore?: number;
   /** Scorer name; non-empty. */
   readonly scorer: string;
 }
@@ -41,8 +48,12 @@ export interface EnrichOptions {
  * Clocks of producer and consumer hosts can disagree; a negative difference is clamped to 0,
  * which means "at most the skew", not "zero latency".
  *
- * Throws `RangeError` if `consumedAt` or a given `producedAt` is not finite, or `riskScore` is
- * not a finite number in [0, 1]; `TypeError` if `scorer` is empty or not a string.
+ * `edge_risk_score` follows `risk_score` only when `edgeRiskScore` is given (an order published
+ * without edge scoring keeps exactly the fields it had before edge scoring existed).
+ *
+ * Throws `RangeError` if `consumedAt` or a given `producedAt` is not finite, or `riskScore` (or
+ * a given `edgeRiskScore`) is not a finite number in [0, 1]; `TypeError` if `scorer` is empty or
+ * not a string.
  *
  * @example
  * ```ts
@@ -70,6 +81,7 @@ export function enrich(order: OrderData, options: EnrichOptions): EnrichedOrder 
     consumed_at: new Date(options.consumedAt).toISOString(),
     latency_ms: latency,
     risk_score: options.riskScore,
+    ...(options.edgeRiskScore === undefined ? {} : { edge_risk_score: options.edgeRiskScore }),
     scorer: options.scorer,
   };
 }
@@ -110,7 +122,9 @@ export function enrichedJson(order: OrderData, options: EnrichOptions): string {
     `"channel":"${order.channel}","items":[${items}],"total":${order.total},` +
     `"currency":"${order.currency}","created_at":"${order.createdAt}"${producedAt},` +
     `"consumed_at":"${new Date(options.consumedAt).toISOString()}","latency_ms":${latency},` +
-    `"risk_score":${options.riskScore},"scorer":${quote(options.scorer)}}`;
+    `"risk_score":${options.riskScore}${
+      options.edgeRiskScore === undefined ? "" : `,"edge_risk_score":${options.edgeRiskScore}`
+    },"scorer":${quote(options.scorer)}}`;
 }
 
 /** Characters JSON.stringify copies as they are (printable ASCII but `"` and `\`). */
@@ -122,7 +136,7 @@ function quote(text: string): string {
 
 /** Checks the options; returns `latency_ms`. */
 function checkedLatency(order: OrderData, options: EnrichOptions): number {
-  const { consumedAt, producedAt, riskScore, scorer } = options;
+  const { consumedAt, producedAt, riskScore, edgeRiskScore, scorer } = options;
   if (typeof consumedAt !== "number" || !Number.isFinite(consumedAt)) {
     throw new RangeError(
       `Cannot enrich order: consumedAt must be a finite number, got ${consumedAt}`,
@@ -138,6 +152,14 @@ function checkedLatency(order: OrderData, options: EnrichOptions): number {
   if (typeof riskScore !== "number" || !(riskScore >= 0 && riskScore <= 1)) {
     throw new RangeError(
       `Cannot enrich order: riskScore must be a number in [0, 1], got ${riskScore}`,
+    );
+  }
+  if (
+    edgeRiskScore !== undefined &&
+    (typeof edgeRiskScore !== "number" || !(edgeRiskScore >= 0 && edgeRiskScore <= 1))
+  ) {
+    throw new RangeError(
+      `Cannot enrich order: edgeRiskScore must be a number in [0, 1] when given, got ${edgeRiskScore}`,
     );
   }
   if (typeof scorer !== "string" || scorer.length === 0) {

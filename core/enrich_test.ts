@@ -118,6 +118,7 @@ Deno.test("enrichedJson() writes the same text as JSON.stringify(enrich())", () 
       consumedAt: CREATED + random() * 10_000,
       ...(random() < 0.5 ? { producedAt: CREATED + random() * 20_000 } : {}),
       riskScore: pick(scores),
+      ...(random() < 0.5 ? { edgeRiskScore: pick(scores) } : {}),
       scorer: pick(scorers),
     };
     equal(enrichedJson(o, options), JSON.stringify(enrich(o, options)));
@@ -146,4 +147,19 @@ Deno.test("enrichedJson() rejects invalid options like enrich()", () => {
   throws(() => enrichedJson(o, { consumedAt: NaN, riskScore: 0, scorer: "x" }), RangeError);
   throws(() => enrichedJson(o, { consumedAt: 1, riskScore: 1.5, scorer: "x" }), RangeError);
   throws(() => enrichedJson(o, { consumedAt: 1, riskScore: 0, scorer: "" }), TypeError);
+  for (const edgeRiskScore of [NaN, -0.1, 1.01, Infinity]) {
+    const bad = { consumedAt: 1, riskScore: 0, edgeRiskScore, scorer: "x" };
+    throws(() => enrichedJson(o, bad), RangeError);
+    throws(() => enrich(o, bad), RangeError);
+  }
+});
+
+Deno.test("enrich() keeps the edge score right after risk_score, and only when given", () => {
+  const o = order();
+  const base = { consumedAt: CREATED, riskScore: 0.25, scorer: "web" };
+  const keys = Object.keys(enrich(o, { ...base, edgeRiskScore: 0.5 }));
+  equal(keys[keys.indexOf("risk_score") + 1], "edge_risk_score");
+  equal(enrich(o, { ...base, edgeRiskScore: 0.5 }).edge_risk_score, 0.5);
+  equal("edge_risk_score" in enrich(o, base), false);
+  equal(enrichedJson(o, base).includes("edge_risk_score"), false);
 });

@@ -2,7 +2,7 @@
 # Local Apache Kafka (KRaft, single node) from Maven Central jars.
 #
 #   bash dev/kafka.sh start                 start in the background (idempotent), wait until ready,
-#                                           create topics `orders` and `orders.dlq`
+#                                           create topics `orders`, `orders.dlq`, `orders.review`
 #   bash dev/kafka.sh stop                  SIGTERM, wait, SIGKILL after a timeout
 #   bash dev/kafka.sh status                exit 0 when running, 3 when not
 #   bash dev/kafka.sh tool <Class> [args]   run a Kafka tool class with the broker's classpath
@@ -36,7 +36,7 @@ SASL_ENV="$RUN/sasl.env"
 PLAINTEXT_PORT="${KAFKA_PLAINTEXT_PORT:-9092}"
 SASL_SSL_PORT="${KAFKA_SASL_PORT:-9093}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9094}"
-TOPICS=("orders" "orders.dlq")
+TOPICS=("orders" "orders.dlq" "orders.review")
 TOPIC_PARTITIONS=6
 WARMUP_GROUP=orderflow-consumer
 

@@ -16,6 +16,7 @@ import {
 } from "./types.ts";
 import { PER_ORDER_BUDGET_MS } from "./manifest.ts";
 import { PluginLog } from "./plugin_log.ts";
+import { plainOrderData } from "./order_data.ts";
 import { RSS_EXIT_CODE } from "./_limits.ts";
 import {
   LOAD_LIMIT_BYTES,
@@ -112,6 +113,10 @@ export class SandboxedPlugin implements PluginInstance {
       args: sandboxArgs(o),
       clearEnv: true,
       env: { NO_COLOR: "1" },
+      // Own session: a terminal's Ctrl-C (SIGINT to the whole foreground process group) must
+      // reach the host only, which then drains with its plugins alive; they still end with the
+      // host, when their stdin closes.
+      detached: true,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -181,7 +186,9 @@ export class SandboxedPlugin implements PluginInstance {
     const id = this.#nextId++;
     const deadline = deadlineMs ??
       this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
-    const line = new TextEncoder().encode(JSON.stringify({ id, orders }) + "\n");
+    // Plain OrderData: an Order's own JSON is the wire shape (unit_price, created_at).
+    const plain = orders.map(plainOrderData);
+    const line = new TextEncoder().encode(JSON.stringify({ id, orders: plain }) + "\n");
     const call = new Promise<ScoreReply>((resolve, reject) => {
       const timer = setTimeout(
         () => this.#fail("timeout", `call ${id} ran past its ${Math.round(deadline)} ms deadline`),

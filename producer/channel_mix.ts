@@ -18,6 +18,42 @@ export interface ChannelWeight {
 /** Default mix: mostly web, a third mobile, a few partner orders. */
 export const DEFAULT_CHANNEL_MIX = "web=0.6,partner=0.1,mobile=0.3";
 
+/** Weight of a channel the default mix does not name (the weight of its smallest channel). */
+export const NEW_CHANNEL_WEIGHT = 0.1;
+
+/**
+ * The mix for a set of channels (the plugins' enabled channels): a channel of
+ * {@linkcode DEFAULT_CHANNEL_MIX} keeps its weight there, any other gets
+ * {@linkcode NEW_CHANNEL_WEIGHT}, so the repository's three channels give exactly the default
+ * mix (same order too, so `--seed` repeats the same orders) and a dropped-in channel gets a
+ * small, steady share. Known channels come in the default's order, new ones after, sorted.
+ * Returns `undefined` for no channels.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mixForChannels } from "./channel_mix.ts";
+ * const mix = mixForChannels(["web", "partner", "mobile", "pos"]);
+ * assert.deepEqual(mix?.weights.map((w) => w.channel), ["web", "partner", "mobile", "pos"]);
+ * assert.equal(mix?.weights.find((w) => w.channel === "pos")?.weight, 0.1 / 1.1);
+ * assert.equal(mixForChannels([]), undefined);
+ * ```
+ */
+export function mixForChannels(channels: Iterable<string>): ChannelMix | undefined {
+  const defaults = new Map(
+    ChannelMix.parse(DEFAULT_CHANNEL_MIX).weights.map((w) => [w.channel, w.weight]),
+  );
+  const wanted = new Set(channels);
+  const names = [
+    ...[...defaults.keys()].filter((c) => wanted.has(c)),
+    ...[...wanted].filter((c) => !defaults.has(c)).sort(),
+  ];
+  if (names.length === 0) return undefined;
+  return ChannelMix.parse(
+    names.map((c) => `${c}=${defaults.get(c) ?? NEW_CHANNEL_WEIGHT}`).join(","),
+  );
+}
+
 /**
  * A weighted choice of channels, parsed from text like `web=0.6,partner=0.1,mobile=0.3`.
  * Any channel name allowed by the order contract is accepted, so new channels can be exercised.
@@ -81,6 +117,11 @@ export class ChannelMix {
       throw new RangeError(`Cannot parse channel mix "${text}": all weights are zero`);
     }
     return new ChannelMix(raw.map((w) => ({ channel: w.channel, weight: w.weight / total })));
+  }
+
+  /** `web=0.6,partner=0.1,mobile=0.3`: the normalised weights, rounded to 3 decimals. */
+  toString(): string {
+    return this.weights.map((w) => `${w.channel}=${Math.round(w.weight * 1000) / 1000}`).join(",");
   }
 
   /** Draw one channel according to the weights. */

@@ -6,6 +6,7 @@
 
 import { parseArgs } from "node:util";
 import { ChannelMix, DEFAULT_CHANNEL_MIX } from "./channel_mix.ts";
+import { DEFAULT_HOLD_TOPIC } from "./edge.ts";
 
 /** A command-line mistake; `main` prints it with a remedy and exits 2. */
 export class UsageError extends Error {
@@ -35,7 +36,14 @@ export interface CliOptions {
   readonly durationS?: number;
   readonly rate: number;
   readonly seed?: number;
-  readonly mix: ChannelMix;
+  /** `--mix`; undefined: synthetic orders follow the plugins' enabled channels. */
+  readonly mix?: ChannelMix;
+  /** Score each order at the edge (`--score`, implied by `--hold-above`). */
+  readonly score: boolean;
+  /** `--hold-above`: orders scoring above it go to {@linkcode CliOptions.holdTopic}. */
+  readonly holdAbove?: number;
+  /** `--hold-topic` (default {@linkcode DEFAULT_HOLD_TOPIC}). */
+  readonly holdTopic: string;
   readonly validate: boolean;
   /** Topic override (default: settings `ORDERS_TOPIC`). */
   readonly topic?: string;
@@ -68,10 +76,20 @@ Source:
   --duration S          stop reading input after S seconds (decimals allowed)
   --rate R              records per second, 0 = as fast as possible (default ${CLI_DEFAULTS.rate})
   --seed N              reproducible synthetic orders: same seed, same IDs and contents
-  --mix SPEC            synthetic channel mix, any channel names (default ${DEFAULT_CHANNEL_MIX})
+  --mix SPEC            synthetic channel mix, any channel names (default: the channels the
+                        plugins serve — $PLUGINS_DIR, else ./plugins: manifest.json's enabled
+                        entries and discovered files — followed live during the run; known
+                        channels weigh as in ${DEFAULT_CHANNEL_MIX}, others 0.1)
   --file PATH | -       read JSON lines (one order per line) from PATH, or stdin with "-"
   --no-validate         send input lines as they are, without Order.fromRaw (key = orderId if
                         readable, else null): exercises the consumer's dead-letter path
+
+Edge scoring (the consumer's scoring plugins: same manifest, sandbox and limits, hot reload):
+  --score               score each order before publishing; headers risk.score, risk.scorer
+                        (and risk.fallback=<why> when the fallback scored it)
+  --hold-above X        orders scoring above X (0..1) go to the hold topic instead; the summary
+                        counts them per channel (implies --score)
+  --hold-topic NAME     the hold topic (default "${DEFAULT_HOLD_TOPIC}"; must exist)
 
 Delivery (acks=all, snappy, key = orderId, headers produced_at + schema):
   --topic NAME          topic to publish to (default $ORDERS_TOPIC, else "orders")
@@ -97,7 +115,7 @@ Output (logs and progress on stderr, data on stdout):
 
 Connection settings come from the environment / .env: KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL,
 KAFKA_USERNAME, KAFKA_PASSWORD (or KAFKA_API_KEY), KAFKA_CA_FILE, EVENT_STREAMS_CREDENTIALS(_FILE),
-ORDERS_TOPIC, LOG_LEVEL.
+ORDERS_TOPIC, LOG_LEVEL; the scorer plugins from PLUGINS_DIR (default ./plugins).
 
 Exit status: 0 all records acknowledged; 1 some failed (or input invalid); 2 usage or settings error.
 Ctrl-C / SIGTERM: stop reading, deliver what is in flight, print the summary (twice: quit at once).
@@ -106,6 +124,7 @@ Examples:
   deno task produce --count 10000 --rate 1000
   deno task produce --seed 42 --count 100 --mix web=0.5,mobile=0.3,kiosk=0.2
   deno task produce --duration 60 --rate 50 --json > summary.json
+  deno task produce --duration 300 --rate 20 --hold-above 0.7     # edge scores, review topic
   deno task produce --file orders.jsonl
   deno task produce --file - --no-validate < broken.jsonl
   set -a; . .run/kafka/sasl.env; set +a; deno task produce --count 100   # local SASL_SSL
@@ -141,6 +160,9 @@ export function parseCli(args: readonly string[]): CliOptions {
         rate: { type: "string" },
         seed: { type: "string" },
         mix: { type: "string" },
+        score: { type: "boolean" },
+        "hold-above": { type: "string" },
+        "hold-topic": { type: "string" },
         validate: { type: "boolean" },
         topic: { type: "string" },
         "batch-size": { type: "string" },
@@ -162,8 +184,9 @@ export function parseCli(args: readonly string[]): CliOptions {
   }
   const v = parsed.values;
   const mix = (() => {
+    if (v.mix === undefined) return undefined;
     try {
-      return ChannelMix.parse(v.mix ?? DEFAULT_CHANNEL_MIX);
+      return ChannelMix.parse(v.mix);
     } catch (error) {
       throw new UsageError(`Invalid --mix: ${(error as Error).message}`, { cause: error });
     }
@@ -177,6 +200,20 @@ export function parseCli(args: readonly string[]): CliOptions {
   }
   if (!fromFile && v.validate === false) {
     throw new UsageError(`Cannot use --no-validate without --file (synthetic orders are valid)`);
+  }
+  const holdAbove = optionalNumber("--hold-above", v["hold-above"], {
+    min: 0,
+    max: 1,
+    integer: false,
+  });
+  if (v["hold-topic"] !== undefined && holdAbove === undefined) {
+    throw new UsageError(`Cannot use --hold-topic without --hold-above (nothing would be held)`);
+  }
+  const score = (v.score ?? false) || holdAbove !== undefined;
+  if (score && v.validate === false) {
+    throw new UsageError(
+      `Cannot combine --score or --hold-above with --no-validate (scorers need valid orders)`,
+    );
   }
   const durationS = optionalNumber("--duration", v.duration, { min: 0, integer: false });
   if (durationS === 0) throw new UsageError(`Invalid --duration: must be > 0`);
@@ -194,7 +231,12 @@ export function parseCli(args: readonly string[]): CliOptions {
     ...(v.seed === undefined
       ? {}
       : { seed: optionalNumber("--seed", v.seed, { min: 0, max: 0xffffffff, integer: true }) }),
-    mix,
+    ...(mix === undefined ? {} : { mix }),
+    score,
+    ...(holdAbove === undefined ? {} : { holdAbove }),
+    holdTopic: v["hold-topic"] === undefined
+      ? DEFAULT_HOLD_TOPIC
+      : checkTopicName(v["hold-topic"], "--hold-topic"),
     validate: v.validate ?? true,
     ...(v.topic === undefined ? {} : { topic: checkTopicName(v.topic) }),
     batchSize:
@@ -247,10 +289,10 @@ function optionalNumber(
   return value;
 }
 
-function checkTopicName(topic: string): string {
+function checkTopicName(topic: string, flag = "--topic"): string {
   if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) {
     throw new UsageError(
-      `Invalid --topic: "${topic}" is not a Kafka topic name (a-z A-Z 0-9 . _ -)`,
+      `Invalid ${flag}: "${topic}" is not a Kafka topic name (a-z A-Z 0-9 . _ -)`,
     );
   }
   return topic;

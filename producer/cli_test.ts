@@ -11,7 +11,9 @@ Deno.test("parseCli() applies defaults for a synthetic run", () => {
   assert.equal(o.idempotent, false);
   assert.equal(o.validate, true);
   assert.equal(o.file, undefined);
-  assert.deepEqual(o.mix.weights.map((w) => w.channel), ["web", "partner", "mobile"]);
+  assert.equal(o.mix, undefined, "no --mix: the plugins' channels decide");
+  assert.equal(o.score, false);
+  assert.equal(o.holdAbove, undefined);
 });
 
 Deno.test("parseCli() leaves count unlimited with --duration or --file", () => {
@@ -42,7 +44,7 @@ Deno.test("parseCli() reads negated and valued flags", () => {
   ]);
   assert.equal(o.idempotent, true);
   assert.equal(o.seed, 42);
-  assert.deepEqual(o.mix.weights.map((w) => w.channel), ["web", "kiosk"]);
+  assert.deepEqual(o.mix?.weights.map((w) => w.channel), ["web", "kiosk"]);
   assert.equal(o.rate, 1000);
   assert.equal(o.topic, "t.x");
   assert.deepEqual([o.batchSize, o.lingerMs, o.maxInFlight], [10, 0, 1]);
@@ -67,8 +69,20 @@ Deno.test("parseCli() rejects unknown flags, bad values and contradictions", () 
       ["--no-validate"],
       ["--file", "x", "--seed", "1"],
       ["--file", ""],
+      ["--hold-above", "1.5"],
+      ["--hold-above", "x"],
+      ["--hold-topic", "review"],
+      ["--hold-above", "0.5", "--hold-topic", "a/b"],
+      ["--score", "--file", "x", "--no-validate"],
     ]
   ) {
     assert.throws(() => parseCli(args), UsageError, args.join(" "));
   }
+});
+
+Deno.test("parseCli() reads the edge-scoring flags: --hold-above implies --score", () => {
+  assert.equal(parseCli(["--score"]).score, true);
+  const o = parseCli(["--hold-above", "0.7"]);
+  assert.deepEqual([o.score, o.holdAbove, o.holdTopic], [true, 0.7, "orders.review"]);
+  assert.equal(parseCli(["--hold-above", "0", "--hold-topic", "t.r"]).holdTopic, "t.r");
 });

@@ -13,6 +13,7 @@ import {
   renderPrometheus,
 } from "../mod.ts";
 import type { ProduceCounts } from "./produce.ts";
+import type { EdgeChannelCounts } from "./edge.ts";
 
 /** What the producer's `/metrics` reads. */
 export interface ProducerObserved {
@@ -20,6 +21,26 @@ export interface ProducerObserved {
   counts(): ProduceCounts;
   /** Ack latency in ms (the histogram passed to `ProduceRun.run`). */
   readonly ackLatency: LatencyHistogram;
+  /** Edge-scoring counts per channel, with `--score` (undefined or empty: no such metrics). */
+  readonly edge?: () => ReadonlyMap<string, EdgeChannelCounts> | undefined;
+}
+
+function perChannel(
+  name: string,
+  help: string,
+  edge: ReadonlyMap<string, EdgeChannelCounts>,
+  value: (c: EdgeChannelCounts) => number,
+): MetricSnapshot {
+  return {
+    name,
+    help,
+    type: "counter",
+    samples: [...edge].sort(([a], [b]) => a.localeCompare(b)).map(([channel, c]) => ({
+      suffix: "",
+      labels: [["channel", channel] as const],
+      value: value(c),
+    })),
+  };
 }
 
 function counter(name: string, help: string, value: number): MetricSnapshot {
@@ -83,9 +104,35 @@ export function producerExposition(observed: ProducerObserved): MetricSource {
           { ...observed.ackLatency.collect(now), help: "Send to broker acknowledgement latency." },
           "orderflow_producer_ack_latency_seconds",
         ),
+        ...edgeFamilies(observed.edge?.()),
       ];
     },
   });
+}
+
+/** `--score` families: orders scored at the edge, by the fallback, and held, per channel. */
+function edgeFamilies(edge: ReadonlyMap<string, EdgeChannelCounts> | undefined): MetricSnapshot[] {
+  if (edge === undefined) return [];
+  return [
+    perChannel(
+      "orderflow_producer_edge_scored_total",
+      "Orders scored at the edge (--score), by channel.",
+      edge,
+      (c) => c.scored,
+    ),
+    perChannel(
+      "orderflow_producer_edge_fallbacks_total",
+      "Orders the fallback scored at the edge (their channel's scorer did not), by channel.",
+      edge,
+      (c) => c.fallbacks,
+    ),
+    perChannel(
+      "orderflow_producer_held_total",
+      "Orders held for review (--hold-above) and acknowledged on the hold topic, by channel.",
+      edge,
+      (c) => c.held,
+    ),
+  ];
 }
 
 /** A running producer metrics server. */

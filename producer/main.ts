@@ -19,9 +19,24 @@ import type { CliOptions } from "./cli.ts";
 import { Pacer } from "./pacer.ts";
 import { newAckLatency, ProduceRun, type ProduceSummary } from "./produce.ts";
 import { Progress } from "./progress.ts";
-import { type DeliveryReport, KafkaPublisher, TopicNotFoundError } from "./publisher.ts";
+import {
+  type DeliveryReport,
+  KafkaPublisher,
+  type Publisher,
+  TopicNotFoundError,
+} from "./publisher.ts";
 import { jsonLinesSource, type SourceItem, syntheticSource } from "./sources.ts";
 import { SyntheticOrders } from "./synthetic.ts";
+import { ScoringHost } from "../plugins_host/host.ts";
+import { type ChannelMix, mixForChannels } from "./channel_mix.ts";
+import {
+  DEFAULT_HOLD_TOPIC,
+  EdgePublisher,
+  edgeSummaryJson,
+  enabledChannels,
+  followPluginChannels,
+  formatEdgeSummary,
+} from "./edge.ts";
 
 /** Where the CLI reads and writes; the real process by default, swappable in tests. */
 export interface MainIo {
@@ -62,17 +77,11 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   const topic = cli.topic ?? settings.topics.orders;
 
   // Open the input before connecting, so a missing file is a usage error, not a Kafka one.
-  let source: Iterable<SourceItem> | AsyncIterable<SourceItem>;
+  let source: Iterable<SourceItem> | AsyncIterable<SourceItem> | undefined;
   let sourceName = "synthetic";
   let file: Deno.FsFile | undefined;
   let generator: SyntheticOrders | undefined;
-  if (cli.file === undefined) {
-    generator = new SyntheticOrders({
-      ...(cli.seed === undefined ? {} : { seed: cli.seed }),
-      mix: cli.mix,
-    });
-    source = syntheticSource(generator, cli.count);
-  } else {
+  if (cli.file !== undefined) {
     let stream: ReadableStream<Uint8Array>;
     if (cli.file === "-") {
       stream = io.stdin;
@@ -105,15 +114,71 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   const kafkajsPatches = installKafkajsPatches();
   if (!cli.quiet) log(describePatchReport(kafkajsPatches));
   const run = new ProduceRun();
+
+  // The scoring host: to score at the edge, and to know the channels synthetic orders come
+  // from when --mix is not given (a discovered file's channel is known only once it loaded).
+  let host: ScoringHost | undefined;
+  let stopFollowing: (() => void) | undefined;
+  const closeHost = async () => {
+    stopFollowing?.();
+    await host?.close();
+  };
+  if (cli.score || (cli.file === undefined && cli.mix === undefined)) {
+    try {
+      host = await ScoringHost.start({ pluginsDir: settings.pluginsDir, watch: true, log });
+    } catch (error) {
+      // An invalid manifest (ManifestError) or a directory that is not there (NotFound).
+      file?.close();
+      const why = error instanceof Error ? error.message : String(error);
+      io.stderr(
+        `error: Cannot load the scoring plugins from ${settings.pluginsDir}: ${why}\n` +
+          `Fix the manifest (deno task plugins validate), point PLUGINS_DIR at the plugins` +
+          (cli.score ? "" : ", or choose the channels with --mix") + `.\n`,
+      );
+      return 2;
+    }
+  }
+  if (cli.file === undefined) {
+    let mix: ChannelMix | undefined = cli.mix;
+    let channels: readonly string[] = [];
+    if (mix === undefined && host !== undefined) {
+      channels = enabledChannels(host.status());
+      mix = mixForChannels(channels);
+      if (mix === undefined) {
+        await closeHost();
+        io.stderr(
+          `error: Cannot choose channels for synthetic orders: the plugins in ` +
+            `${host.pluginsDir} serve no channel (every scorer is disabled or failed)\n` +
+            `Enable a scorer in its manifest.json, or choose the channels with --mix.\n`,
+        );
+        return 2;
+      }
+    }
+    const synthetic = new SyntheticOrders({
+      ...(cli.seed === undefined ? {} : { seed: cli.seed }),
+      ...(mix === undefined ? {} : { mix }),
+    });
+    generator = synthetic;
+    source = syntheticSource(synthetic, cli.count, { withOrder: cli.score });
+    if (cli.mix === undefined && host !== undefined) {
+      stopFollowing = followPluginChannels(host, synthetic, channels, log);
+    }
+  }
+  if (source === undefined) throw new TypeError("Cannot produce: no source (a bug)");
+  const orders = source;
   const ackLatency = newAckLatency();
+  let edge: EdgePublisher | undefined; // set once Kafka is connected, with --score
   let metricsServer: ProducerMetricsServer | undefined;
   if (cli.metricsPort !== undefined) {
     try {
-      metricsServer = startProducerMetrics({ counts: () => run.counts(), ackLatency }, {
-        port: cli.metricsPort,
-      });
+      metricsServer = startProducerMetrics({
+        counts: () => run.counts(),
+        ackLatency,
+        edge: () => cli.score ? edge?.counts() ?? new Map() : undefined,
+      }, { port: cli.metricsPort });
     } catch (error) {
       file?.close();
+      await closeHost();
       io.stderr(
         `error: Cannot serve metrics on 127.0.0.1:${cli.metricsPort}: ${
           (error as Error).message
@@ -152,22 +217,52 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   });
   const connectStarted = performance.now();
   let connectMs = 0;
-  let publisher: KafkaPublisher;
-  try {
-    publisher = await KafkaPublisher.connect({
+  let publisher: Publisher;
+  const connect = (to: string) =>
+    KafkaPublisher.connect({
       kafka,
-      topic,
+      topic: to,
       idempotent: cli.idempotent,
       retries: cli.retries,
       deliveryTimeoutMs: cli.timeoutS * 1000,
     });
+  let main: KafkaPublisher | undefined;
+  try {
+    main = await connect(topic);
     connectMs = performance.now() - connectStarted;
+    publisher = main;
+    if (cli.score && host !== undefined) {
+      const scorer = host;
+      edge = new EdgePublisher({
+        main,
+        score: (list) => scorer.score(list),
+        ...(cli.holdAbove === undefined ? {} : {
+          hold: {
+            publisher: await connect(cli.holdTopic),
+            topic: cli.holdTopic,
+            above: cli.holdAbove,
+          },
+        }),
+      });
+      publisher = edge;
+    }
   } catch (error) {
     offSignal();
     file?.close();
+    await main?.close().catch(() => {});
     await metricsServer?.close();
+    await closeHost();
     const seconds = ((performance.now() - connectStarted) / 1000).toFixed(1);
-    if (error instanceof TopicNotFoundError) {
+    if (
+      error instanceof TopicNotFoundError && error.topic === cli.holdTopic &&
+      topic !== cli.holdTopic
+    ) {
+      io.stderr(
+        `error: ${error.message} (--hold-topic: where orders scoring above ${cli.holdAbove} go)\n` +
+          `Create it (locally: bash dev/kafka.sh start creates "${DEFAULT_HOLD_TOPIC}"), ` +
+          `or choose another with --hold-topic.\n`,
+      );
+    } else if (error instanceof TopicNotFoundError) {
       io.stderr(
         `error: ${error.message}\nCreate it (locally: bash dev/kafka.sh start creates "orders"), ` +
           `or choose another with --topic / ORDERS_TOPIC.\n`,
@@ -191,7 +286,11 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     log(
       `producing to "${topic}" on ${settings.kafka.brokers.join(",")} ` +
         `(${settings.kafka.securityProtocol}) from ${sourceName}` +
-        (generator === undefined ? "" : ` (seed ${generator.seed})`) +
+        (generator === undefined ? "" : ` (seed ${generator.seed}; channels ${generator.mix})`) +
+        (cli.score ? `, scoring at the edge with ${host?.pluginsDir}` : "") +
+        (cli.holdAbove === undefined
+          ? ""
+          : `, holding scores above ${cli.holdAbove} in "${cli.holdTopic}"`) +
         `: batch ${cli.batchSize}, linger ${cli.lingerMs} ms, in flight ${cli.maxInFlight}, ` +
         `idempotent ${cli.idempotent ? "on" : "off"}`,
     );
@@ -204,7 +303,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   let closeMs = 0;
   try {
     summary = await run.run({
-      source,
+      source: orders,
       publisher,
       lingerMs: cli.lingerMs,
       batchSize: cli.batchSize,
@@ -240,6 +339,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     await closeWithin(publisher, 5_000, log);
     closeMs = performance.now() - closeStarted;
     await metricsServer?.close();
+    await closeHost();
     try {
       file?.close();
     } catch {
@@ -248,19 +348,33 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
   }
 
   io.stderr(formatSummary(summary, topic));
+  const hold = cli.holdAbove === undefined
+    ? undefined
+    : { topic: cli.holdTopic, above: cli.holdAbove };
+  if (edge !== undefined) io.stderr(formatEdgeSummary(edge.counts(), hold));
   if (summary.firstError !== undefined) {
     const d = describeKafkaError(summary.firstError, settings.kafka);
     io.stderr(`error: ${summary.failed} records not acknowledged: ${d.message}\n${d.remedy}\n`);
   }
   if (cli.json) {
-    io.stdout(`${JSON.stringify(summaryJson(summary, topic, cli, { connectMs, closeMs }))}\n`);
+    const edgeFields = edge === undefined ? {} : edgeSummaryJson(edge.counts(), hold);
+    io.stdout(
+      `${
+        JSON.stringify({
+          ...summaryJson(summary, topic, cli, { connectMs, closeMs }),
+          ...edgeFields,
+        })
+      }\n`,
+    );
   }
   return summary.failed > 0 || summary.invalid > 0 ? 1 : 0;
 }
 
-/** Consumer-only variables: a broken sink setting must not stop the producer. */
-const CONSUMER_ONLY =
-  /^(SINK|SINK_[A-Z_]+|COS_[A-Z_]+|HTTP_HOST|HTTP_PORT|PLUGINS_DIR|CONSUMER_GROUP)$/;
+/**
+ * Consumer-only variables: a broken sink setting must not stop the producer. `PLUGINS_DIR` is
+ * shared: the producer scores with the same plugins and draws synthetic channels from them.
+ */
+const CONSUMER_ONLY = /^(SINK|SINK_[A-Z_]+|COS_[A-Z_]+|HTTP_HOST|HTTP_PORT|CONSUMER_GROUP)$/;
 
 /** The environment without the consumer-only variables (the producer reads only its own). */
 export function producerEnv(
@@ -279,9 +393,12 @@ async function* take<T>(items: AsyncIterable<T>, count: number | undefined): Asy
 }
 
 function deliveryLine(report: DeliveryReport): string {
+  const score = report.record.headers?.["risk.score"];
   const base = {
     key: report.record.key,
     ...(report.record.line === undefined ? {} : { line: report.record.line }),
+    ...(report.topic === undefined ? {} : { topic: report.topic }),
+    ...(score === undefined ? {} : { risk_score: Number(score) }),
   };
   return JSON.stringify(
     report.status === "acked"
@@ -338,7 +455,7 @@ function summaryJson(
 }
 
 async function closeWithin(
-  publisher: KafkaPublisher,
+  publisher: Publisher,
   ms: number,
   log: (line: string) => void,
 ): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { producerEnv } from "./main.ts";
 
-Deno.test("producerEnv() drops consumer-only variables and keeps Kafka and topic settings", () => {
+Deno.test("producerEnv() drops consumer-only variables and keeps Kafka, topic and plugins settings", () => {
   const env = producerEnv({
     KAFKA_BROKERS: "b:9093",
     KAFKA_PASSWORD: "x",
@@ -23,5 +23,6 @@ Deno.test("producerEnv() drops consumer-only variables and keeps Kafka and topic
     "KAFKA_PASSWORD",
     "LOG_LEVEL",
     "ORDERS_TOPIC",
+    "PLUGINS_DIR",
   ]);
 });

@@ -1,6 +1,7 @@
 /**
  * Delivery to Kafka: a kafkajs producer with acks=all, retries with backoff, snappy compression,
- * key = order ID, headers `produced_at` and `schema`, and a delivery report for every record.
+ * key = order ID, headers `produced_at` and `schema` (plus the record's own, e.g. edge scores),
+ * and a delivery report for every record.
  *
  * @module
  */
@@ -31,6 +32,8 @@ export interface AckedReport {
   readonly offset: string;
   /** From handing the batch to kafkajs to the broker's acknowledgement, in ms. */
   readonly latencyMs: number;
+  /** The topic, when not the run's topic (an order held for review by `--hold-above`). */
+  readonly topic?: string;
 }
 
 /** A record that was not acknowledged after the retries (it may or may not be in the log). */
@@ -39,6 +42,8 @@ export interface FailedReport {
   readonly record: OutgoingRecord;
   readonly error: Error;
   readonly latencyMs: number;
+  /** The topic, when not the run's topic (an order held for review by `--hold-above`). */
+  readonly topic?: string;
 }
 
 /** How one record ended. */
@@ -174,7 +179,7 @@ export class KafkaPublisher implements Publisher {
       value: typeof r.value === "string"
         ? r.value
         : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-      headers,
+      headers: r.headers === undefined ? headers : { ...headers, ...r.headers },
     }));
     const started = this.#now();
     let metadata: RecordMetadata[];

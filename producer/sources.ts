@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Order, OrderValidationError } from "../core/order.ts";
+import { Order, type OrderData, OrderValidationError } from "../core/order.ts";
 import { readLines } from "./line_reader.ts";
 import type { SyntheticOrders } from "./synthetic.ts";
 
@@ -17,6 +17,10 @@ export interface OutgoingRecord {
   readonly value: string | Uint8Array;
   /** Input line number for file/stdin input. */
   readonly line?: number;
+  /** The order as scorers see it, when the record is a valid order (to score it at the edge). */
+  readonly order?: OrderData;
+  /** Headers of this record, added to the batch's `produced_at` and `schema` (edge scores). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A record to send, or an input line that was rejected (and is not sent). */
@@ -25,7 +29,8 @@ export type SourceItem =
   | { readonly kind: "invalid"; readonly line: number; readonly reason: string };
 
 /**
- * Synthetic orders as records, `count` of them (endless when undefined).
+ * Synthetic orders as records, `count` of them (endless when undefined); with `withOrder` each
+ * record carries its {@linkcode OrderData} for edge scoring.
  *
  * @example
  * ```ts
@@ -40,8 +45,14 @@ export type SourceItem =
 export function* syntheticSource(
   generator: SyntheticOrders,
   count?: number,
+  options: { readonly withOrder?: boolean } = {},
 ): Generator<SourceItem> {
   for (let i = 0; count === undefined || i < count; i++) {
+    if (options.withOrder === true) {
+      const { orderId, json, order } = generator.nextWithData();
+      yield { kind: "record", record: { key: orderId, value: json, order } };
+      continue;
+    }
     const { orderId, json } = generator.nextJson();
     yield { kind: "record", record: { key: orderId, value: json } };
   }
@@ -127,7 +138,12 @@ export async function* jsonLinesSource(
         : Order.fromRaw(raw, { now: options.now() });
       yield {
         kind: "record",
-        record: { key: order.orderId, value: JSON.stringify(order.toJSON()), line: line.number },
+        record: {
+          key: order.orderId,
+          value: JSON.stringify(order.toJSON()),
+          line: line.number,
+          order,
+        },
       };
     } catch (error) {
       if (!(error instanceof OrderValidationError)) throw error;

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { OrderData } from "../core/order.ts";
 import { ChannelMix, DEFAULT_CHANNEL_MIX } from "./channel_mix.ts";
 import { randomSeed, SeededRandom } from "./random.ts";
 
@@ -89,7 +90,7 @@ export class SyntheticOrders {
   /** The seed in use (random when none was given). */
   readonly seed: number;
   readonly #random: SeededRandom;
-  readonly #mix: ChannelMix;
+  #mix: ChannelMix;
   readonly #now: () => number;
   readonly #customers: number;
   readonly #catalog: readonly CatalogEntry[];
@@ -110,6 +111,19 @@ export class SyntheticOrders {
       throw new RangeError(`Cannot create synthetic orders: customers must be >= 1`);
     }
     this.#catalog = buildCatalog();
+  }
+
+  /** The channel mix in use. */
+  get mix(): ChannelMix {
+    return this.#mix;
+  }
+
+  /**
+   * Replaces the channel mix from the next order on (the producer follows the plugins' enabled
+   * channels during a run). The seeded draws go on from where they are.
+   */
+  setMix(mix: ChannelMix): void {
+    this.#mix = mix;
   }
 
   /** How many orders were generated so far. */
@@ -133,6 +147,25 @@ export class SyntheticOrders {
   nextJson(): { readonly orderId: string; readonly json: string } {
     const order = this.#draw();
     return { orderId: order.orderId, json: JSON.stringify(order) };
+  }
+
+  /**
+   * Like {@linkcode SyntheticOrders.nextJson}, plus the order as scorers see it
+   * ({@linkcode OrderData}: camelCase, `unitPrice`), for scoring at the edge. Same draws, so a
+   * seed gives the same orders whichever method is used.
+   */
+  nextWithData(): { readonly orderId: string; readonly json: string; readonly order: OrderData } {
+    const o = this.#draw();
+    const order: OrderData = {
+      orderId: o.orderId,
+      customerId: o.customerId,
+      channel: o.channel,
+      items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPrice: i.unit_price })),
+      total: o.total,
+      currency: o.currency,
+      createdAt: o.created_at,
+    };
+    return { orderId: o.orderId, json: JSON.stringify(o), order };
   }
 
   #draw(): { -readonly [K in keyof SyntheticOrder]: SyntheticOrder[K] } & {

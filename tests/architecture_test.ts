@@ -14,7 +14,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kafkajs_patches: [],
   plugins_host: ["core", "sdk"],
   plugins: ["sdk"],
-  producer: ["core", "config", "clients", "kafkajs_patches", "mod.ts"],
+  producer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "mod.ts"],
   consumer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "mod.ts"],
   dlq: ["core", "config", "clients"],
   tools: ["core", "config", "clients", "consumer", "plugins_host", "producer", "mod.ts"],

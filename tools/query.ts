@@ -25,7 +25,9 @@ const HELP = `Usage: deno task query [options] "<SQL>"
 
 Runs SQL with DuckDB over the stored orders: a view "orders" with every field of the stored JSON
 (orderId, customerId, channel, items, total, currency, created_at, produced_at, consumed_at,
-latency_ms, risk_score, scorer) plus dt (DATE, from the dt= folder; filtering on it skips files)
+latency_ms, risk_score, edge_risk_score, scorer) plus dt (DATE, from the dt= folder; filtering on
+it skips files; edge_risk_score is the producer's --score: NULL for orders without one, and no
+such column while no stored order has one)
 and, for the batched layout, part (the Kafka partition). Of the versions of a batched segment,
 only the one with the most records is read, so no order is counted twice.
 

@@ -123,6 +123,22 @@ function render(s) {
     cell(tr, fmt(o.total, 2), "num");
     cell(tr, fmt(o.riskScore, 2), "num");
   });
+  // Orders the producer scored at the edge (--score) and how often the consumer's own score
+  // differs from it by more than 0.1: another plugin version at the edge, or its fallback.
+  fillTable("edge", s.edgeByChannel, (tr, e) => {
+    cell(tr, e.channel);
+    cell(tr, fmt(e.scored), "num");
+    cell(tr, fmt(e.disagreements), "num");
+    cell(tr, e.scored === 0 ? "–" : `${fmt((100 * e.disagreements) / e.scored, 1)} %`, "num");
+  });
+  text(
+    "edge-note",
+    s.edgeByChannel.length === 0
+      ? "no edge-scored orders yet (deno task produce --score)"
+      : s.edgeScoreInvalid > 0
+      ? `${fmt(s.edgeScoreInvalid)} invalid risk.score headers ignored`
+      : "",
+  );
   fillTable("dlq", s.deadLetters, (tr, d) => {
     cell(tr, d.reason);
     cell(tr, fmt(d.count), "num");

@@ -178,6 +178,12 @@ export function buildSnapshot(
       mean: num(r.mean),
       max: num(r.max),
     })).sort((a, b) => a.channel.localeCompare(b.channel)),
+    edgeByChannel: [...m.edgeByChannel()].map(([channel, e]) => ({
+      channel,
+      scored: e.scored,
+      disagreements: e.disagreements,
+    })).sort((a, b) => a.channel.localeCompare(b.channel)),
+    edgeScoreInvalid: m.edgeScoreInvalid.value,
     topOrders: m.topOrders(),
     deadLetters: [...m.deadLetteredByReason].map(([reason, count]) => ({ reason, count })),
     partitions: partitions.map((p) => ({
