@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { onStopSignals, writeAllSync } from "../cli/process_io.ts";
 import type { Admin, Kafka } from "kafkajs";
 import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
@@ -293,26 +294,12 @@ async function run(
   }
 }
 
-function writeAllSync(target: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = new TextEncoder().encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(target.writeSync(bytes));
-}
-
 function processIo(): MainIo {
   return {
     env: Deno.env.toObject(),
     stdout: (text) => writeAllSync(Deno.stdout, text),
     stderr: (text) => writeAllSync(Deno.stderr, text),
-    onSignal: (handler) => {
-      const onInt = () => handler("SIGINT");
-      const onTerm = () => handler("SIGTERM");
-      Deno.addSignalListener("SIGINT", onInt);
-      Deno.addSignalListener("SIGTERM", onTerm);
-      return () => {
-        Deno.removeSignalListener("SIGINT", onInt);
-        Deno.removeSignalListener("SIGTERM", onTerm);
-      };
-    },
+    onSignal: onStopSignals,
   };
 }
 

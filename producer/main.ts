@@ -6,6 +6,7 @@
  * @module
  */
 
+import { onStopSignals, writeAllSync } from "../cli/process_io.ts";
 import { type ProducerMetricsServer, startProducerMetrics } from "./http.ts";
 import {
   describePatchReport,
@@ -498,11 +499,6 @@ class LineBuffer {
   }
 }
 
-function writeAllSync(target: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = new TextEncoder().encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(target.writeSync(bytes));
-}
-
 function processIo(): MainIo {
   return {
     env: Deno.env.toObject(),
@@ -510,16 +506,7 @@ function processIo(): MainIo {
     stdout: (text) => writeAllSync(Deno.stdout, text),
     stderr: (text) => writeAllSync(Deno.stderr, text),
     stderrIsTerminal: Deno.stderr.isTerminal(),
-    onSignal: (handler) => {
-      const onInt = () => handler("SIGINT");
-      const onTerm = () => handler("SIGTERM");
-      Deno.addSignalListener("SIGINT", onInt);
-      Deno.addSignalListener("SIGTERM", onTerm);
-      return () => {
-        Deno.removeSignalListener("SIGINT", onInt);
-        Deno.removeSignalListener("SIGTERM", onTerm);
-      };
-    },
+    onSignal: onStopSignals,
   };
 }
 

@@ -14,9 +14,10 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kafkajs_patches: [],
   plugins_host: ["core", "sdk"],
   plugins: ["sdk"],
-  producer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "mod.ts"],
+  producer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "cli", "mod.ts"],
   consumer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "mod.ts"],
-  dlq: ["core", "config", "clients"],
+  dlq: ["core", "config", "clients", "cli"],
+  cli: [],
   tools: ["core", "config", "clients", "consumer", "plugins_host", "producer", "mod.ts"],
 };
 
