@@ -31,6 +31,7 @@
  */
 import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
+import { treeRssKb } from "./_report.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -79,38 +80,6 @@ const decoder = new TextDecoder();
 const MiB = 1024 * 1024;
 const records = Number(values.records);
 const interval = Number(values.interval);
-
-/** RSS (KiB) of `root` and all its descendants, from one `ps` call. */
-async function treeRssKb(root: number): Promise<{ kb: number; processes: number }> {
-  const out = await new Deno.Command("ps", {
-    args: ["-e", "-o", "pid=,ppid=,rss="],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
-  for (const line of decoder.decode(out.stdout).split("\n")) {
-    const [pid, ppid, kb] = line.trim().split(/\s+/).map(Number);
-    if (pid === undefined || ppid === undefined || kb === undefined || !Number.isFinite(kb)) {
-      continue;
-    }
-    rss.set(pid, kb);
-    const list = children.get(ppid) ?? [];
-    list.push(pid);
-    children.set(ppid, list);
-  }
-  let kb = 0;
-  let processes = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    if (!rss.has(pid)) continue;
-    kb += rss.get(pid)!;
-    processes++;
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return { kb, processes };
-}
 
 /** The `deno run` flags of the `consume` task, without `--env-file`, V8 flags replaced. */
 async function consumeFlags(): Promise<string[]> {
