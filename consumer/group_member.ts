@@ -23,6 +23,10 @@ import { StopRequested } from "./retry.ts";
 import type { Layout, MemberContext } from "./layouts/types.ts";
 import { PerOrderLayout } from "./layouts/per_order.ts";
 import { BatchedLayout } from "./layouts/batched.ts";
+import { type FirstFetch, MemberReadiness } from "./member_readiness.ts";
+import { LagRefresher } from "./lag.ts";
+
+export type { FirstFetch } from "./member_readiness.ts";
 
 /** Options for {@linkcode GroupMember.start}. */
 export interface GroupMemberOptions {
@@ -111,24 +115,6 @@ export class MissingTopicsError extends Error {
 }
 
 /**
- * The member's first fetch after its first group join, once answered: the fetch positions are
- * resolved (with `fromBeginning: false`, the end offsets: a record produced after this point
- * is not skipped), and from then on a record produced to an assigned partition is fetched at
- * once (each fetch is a long poll the broker answers as soon as data arrives). A member assigned
- * no partitions fetches nothing but still reaches this point.
- */
-export interface FirstFetch {
-  /** Partitions of the orders topic assigned at that join (may be empty). */
-  readonly partitions: readonly number[];
-  /** When the group join completed, ms since process start (`performance.now()`). */
-  readonly joinedAt: number;
-  /** When the first fetch after it was issued, ms since process start. */
-  readonly fetchAt: number;
-  /** When that fetch was answered, ms since process start. */
-  readonly answeredAt: number;
-}
-
-/**
  * A running consumer-group member. Create with {@linkcode GroupMember.start}, stop with
  * {@linkcode GroupMember.stop}.
  */
@@ -146,17 +132,11 @@ export class GroupMember {
   readonly #layout: Layout;
   readonly #crashed: Promise<Error>;
   #resolveCrash: (error: Error) => void = () => {};
+  readonly #readiness: MemberReadiness;
+  readonly #lag: LagRefresher;
   #summaryTimer: ReturnType<typeof setInterval> | undefined;
-  #lagBusy = false;
   #stopped: Promise<StopReport> | undefined;
   #running: Promise<void> | undefined;
-  /** The admin client is connected (lag can be fetched). */
-  #adminReady = false;
-  /** The last group join (partitions, when, its first fetch), until `#firstFetch` resolves. */
-  #join:
-    | { readonly partitions: readonly number[]; readonly at: number; fetchAt?: number }
-    | undefined;
-  readonly #firstFetch = Promise.withResolvers<FirstFetch>();
 
   private constructor(options: GroupMemberOptions) {
     this.#options = options;
@@ -175,6 +155,8 @@ export class GroupMember {
     });
     this.#producer = options.kafka.producer({ ...DLQ_PRODUCER_CONFIG });
     this.#admin = options.kafka.admin();
+    this.#readiness = new MemberReadiness(options.topic, this.#metrics);
+    this.#lag = new LagRefresher(this.#admin, options, this.#metrics, this.#log);
     this.#dlq = new DeadLetterPublisher(this.#producer, {
       topic: options.dlqTopic,
       sourceTopic: options.topic,
@@ -240,40 +222,10 @@ export class GroupMember {
       if (!e.payload.restart) this.#resolveCrash(e.payload.error);
     });
     // Liveness and readiness for /healthz and /readyz (consumer/http).
-    const metrics = this.#metrics;
-    this.#consumer.on(events.GROUP_JOIN, () => metrics.setJoined(true));
-    for (const left of [events.REBALANCING, events.STOP, events.CRASH, events.DISCONNECT]) {
-      this.#consumer.on(left, () => metrics.setJoined(false));
-    }
-    this.#consumer.on(events.FETCH_START, () => metrics.tick());
-    // Readiness: the first fetch after a join, once answered (kafkajs emits FETCH_START before
-    // it resolves the fetch positions and FETCH after the broker answered).
-    this.#consumer.on(events.GROUP_JOIN, (e) => {
-      this.#join = {
-        partitions: Object.freeze([...e.payload.memberAssignment[this.#options.topic] ?? []]),
-        at: performance.now(),
-      };
-    });
-    this.#consumer.on(events.FETCH_START, () => {
-      if (this.#join !== undefined) this.#join.fetchAt ??= performance.now();
-    });
-    this.#consumer.on(events.FETCH, () => {
-      const join = this.#join;
-      if (join?.fetchAt === undefined) return;
-      this.#join = undefined;
-      this.#firstFetch.resolve(
-        Object.freeze({
-          partitions: join.partitions,
-          joinedAt: join.at,
-          fetchAt: join.fetchAt,
-          answeredAt: performance.now(),
-        }),
-      );
-    });
-    this.#consumer.on(events.HEARTBEAT, () => metrics.tick());
+    this.#readiness.watch(this.#consumer);
     await this.#producer.connect();
     await this.#admin.connect();
-    this.#adminReady = true;
+    this.#lag.connected = true;
     // Fail fast and by name: a missing DLQ topic would otherwise stall the first bad record's
     // partition forever, a missing orders topic ends in kafkajs' anonymous protocol error.
     const existing = new Set(await this.#admin.listTopics());
@@ -307,7 +259,7 @@ export class GroupMember {
    * to start.
    */
   firstFetch(): Promise<FirstFetch> {
-    return this.#firstFetch.promise;
+    return this.#readiness.firstFetch;
   }
 
   /** Metrics of this member (live object; read it, don't mutate it). */
@@ -328,29 +280,8 @@ export class GroupMember {
     return this.#layout.inFlight();
   }
 
-  async #refreshLag(): Promise<void> {
-    if (this.#lagBusy || !this.#adminReady || this.#stopController.signal.aborted) return;
-    this.#lagBusy = true;
-    try {
-      const [ends, committed] = await Promise.all([
-        this.#admin.fetchTopicOffsets(this.#options.topic),
-        this.#admin.fetchOffsets({ groupId: this.#options.groupId, topics: [this.#options.topic] }),
-      ]);
-      const done = new Map<number, bigint>();
-      for (const p of committed[0]?.partitions ?? []) {
-        done.set(p.partition, BigInt(p.offset === "-1" ? "0" : p.offset));
-      }
-      for (const end of ends) {
-        const low = BigInt(end.low);
-        const committedAt = done.get(end.partition) ?? low;
-        const from = committedAt > low ? committedAt : low;
-        this.#metrics.setLag(end.partition, Number(BigInt(end.high) - from));
-      }
-    } catch (error) {
-      this.#log(`consumer: cannot fetch lag: ${(error as Error).message}`);
-    } finally {
-      this.#lagBusy = false;
-    }
+  #refreshLag(): Promise<void> {
+    return this.#lag.refresh(this.#stopController.signal);
   }
 
   /** Current lag per partition (high watermark − committed), fetched from the broker now. */
