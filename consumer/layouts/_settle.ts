@@ -1,16 +1,19 @@
 /**
- * What both layouts do with records they could not store, and how they wait out an outage.
+ * What both layouts share: the round loop over a chunk (retry until done, pausing and probing
+ * through an outage), what they do with records they could not store, and how they wait out an
+ * outage.
  *
  * @module
  */
 import type {
   ConsumedRecord,
   DeadLetterOutcome,
+  HandlerEnv,
   PreparedRecord,
   RecordOutcome,
 } from "../handler.ts";
 import { backoffDelay, heartbeating, heartbeatingSleep } from "../retry.ts";
-import type { BatchContext, MemberContext } from "./types.ts";
+import type { BatchContext, Layout, MemberContext } from "./types.ts";
 
 /** A record that was not stored: a dead letter, or a failure to retry. */
 export type Unstored = Exclude<RecordOutcome | PreparedRecord, { kind: "stored" | "prepared" }>;
@@ -95,4 +98,82 @@ export class Settler {
       }
     }
   }
+}
+
+/** What one round over a chunk left behind. */
+export interface Round {
+  /** Records to handle again (in offset order). */
+  readonly failed: readonly ConsumedRecord[];
+  /** Why to retry although no record failed (a segment write failed), when so. */
+  readonly otherFailure?: string;
+  /** The partition was revoked meanwhile: stop at once (its next owner re-reads the records). */
+  readonly revoked?: boolean;
+}
+
+/**
+ * A layout as rounds over a chunk: each round handles the records still pending, the loop
+ * commits what became durable, and retries the failures (pausing the partition and probing the
+ * sink in between) until a round leaves nothing to retry or the member stops.
+ */
+export abstract class SettlingLayout implements Layout {
+  protected readonly ctx: MemberContext;
+  protected readonly settler: Settler;
+  /** What preparing records needs from the member (`prepareBatch`, `handleBatch`). */
+  protected readonly prepareEnv: Pick<HandlerEnv, "score" | "now" | "maxBytes">;
+
+  constructor(ctx: MemberContext) {
+    this.ctx = ctx;
+    this.settler = new Settler(ctx);
+    this.prepareEnv = { score: ctx.score, now: ctx.now, maxBytes: ctx.maxBytes };
+  }
+
+  /** One round over `pending` (the whole `chunk` first, then what failed). */
+  protected abstract round(
+    pending: readonly ConsumedRecord[],
+    batch: BatchContext,
+    chunk: readonly ConsumedRecord[],
+  ): Promise<Round>;
+  /** Commits (or schedules the commit of) what is durable, after every round. */
+  protected abstract commit(batch: BatchContext): void | Promise<void>;
+  /** Resolves when the sink answers again (between retry rounds). */
+  protected abstract probe(): Promise<void>;
+  /** Called once before the first round and once after the last (not when revoked). */
+  protected begin(_chunk: readonly ConsumedRecord[], _batch: BatchContext): void {}
+  protected end(_chunk: readonly ConsumedRecord[], _batch: BatchContext): void {}
+
+  /** The member passes non-empty chunks only. */
+  async processChunk(
+    records: readonly ConsumedRecord[],
+    batch: BatchContext,
+    attemptsSoFar: number,
+  ): Promise<number> {
+    const { metrics } = this.ctx;
+    const state = { paused: false, attempt: attemptsSoFar };
+    this.begin(records, batch);
+    let pending: readonly ConsumedRecord[] = records;
+    for (;;) {
+      const started = performance.now();
+      const { failed, otherFailure, revoked } = await this.round(pending, batch, records);
+      if (revoked === true) return state.attempt;
+      metrics.batchSeconds.observe((performance.now() - started) / 1000);
+      await this.commit(batch);
+      if (failed.length === 0 && otherFailure === undefined) break;
+      pending = failed;
+      metrics.retries.inc(Math.max(1, failed.length));
+      await this.settler.retryRound(
+        batch,
+        state,
+        failed.length > 0
+          ? `${failed.length} record(s) failed from offset ${failed[0]!.offset}`
+          : otherFailure!,
+        () => this.probe(),
+      );
+    }
+    this.end(records, batch);
+    return state.attempt;
+  }
+
+  abstract inFlight(): number;
+  abstract discard(partition: number): void;
+  abstract idle(): Promise<void>;
 }

@@ -20,14 +20,12 @@
 import { type ConsumedRecord, prepareBatch, type PreparedRecord } from "../handler.ts";
 import type { BatchedSink } from "../sinks/batched.ts";
 import { heartbeating } from "../retry.ts";
-import { Settler } from "./_settle.ts";
-import type { BatchContext, Layout, MemberContext } from "./types.ts";
+import { type Round, SettlingLayout } from "./_settle.ts";
+import type { BatchContext, MemberContext } from "./types.ts";
 
 /** Groups records into segment objects through a {@linkcode BatchedSink}. */
-export class BatchedLayout implements Layout {
-  readonly #ctx: MemberContext;
+export class BatchedLayout extends SettlingLayout {
   readonly #segments: BatchedSink;
-  readonly #settler: Settler;
   /** Records waiting in a retry loop (DLQ or scoring), per partition. */
   readonly #retrying = new Map<number, number>();
   /** Per partition: the offset this member started reading it from (since the last discard). */
@@ -36,74 +34,63 @@ export class BatchedLayout implements Layout {
   readonly #committed = new Map<number, string>();
 
   constructor(ctx: MemberContext, segments: BatchedSink) {
-    this.#ctx = ctx;
+    super(ctx);
     this.#segments = segments;
-    this.#settler = new Settler(ctx);
+  }
+
+  protected override begin(records: readonly ConsumedRecord[], batch: BatchContext): void {
+    const partition = batch.partition;
+    if (!this.#readFrom.has(partition)) this.#readFrom.set(partition, BigInt(records[0]!.offset));
   }
 
   /**
-   * Prepares a chunk, dead-letters bad records, appends the rest to their segments, writes the
-   * segments that are complete and marks their records done. Retries (with pause and backoff)
-   * until the chunk is appended and every complete segment is written.
+   * Prepares the pending records, dead-letters bad ones, appends the rest to their segments,
+   * writes the segments that are complete and marks their records done. The loop retries (with
+   * pause and backoff) until the chunk is appended and every complete segment is written.
    */
-  async processChunk(
-    records: readonly ConsumedRecord[],
+  protected async round(
+    pending: readonly ConsumedRecord[],
     batch: BatchContext,
-    attemptsSoFar: number,
-  ): Promise<number> {
-    const { tracker, metrics } = this.#ctx;
+    records: readonly ConsumedRecord[],
+  ): Promise<Round> {
+    const { tracker, metrics } = this.ctx;
     const partition = batch.partition;
-    if (!this.#readFrom.has(partition)) this.#readFrom.set(partition, BigInt(records[0]!.offset));
-    const state = { paused: false, attempt: attemptsSoFar };
-    let pending: readonly ConsumedRecord[] = records;
-    for (;;) {
-      const started = performance.now();
-      let failed: ConsumedRecord[] = [];
-      if (pending.length > 0) {
-        const prepared = await heartbeating(() =>
-          prepareBatch(pending, {
-            score: this.#ctx.score,
-            now: this.#ctx.now,
-            maxBytes: this.#ctx.maxBytes,
-          }), batch.heartbeat);
-        failed = await heartbeating(() => this.#settle(prepared), batch.heartbeat);
-      }
-      this.#retrying.set(partition, failed.length);
-      let sinkFailed = false;
-      try {
-        const flushed = await heartbeating(
-          () => this.#segments.flushSealed(partition),
-          batch.heartbeat,
-        );
-        for (const offset of flushed) tracker.markDone(partition, offset);
-      } catch (error) {
-        if (error instanceof RangeError && !tracker.partitions().includes(partition)) {
-          // The partition was revoked meanwhile; its records are re-read by its next owner.
-          batch.resolveOffset(records.at(-1)!.offset);
-          return state.attempt;
-        }
-        sinkFailed = true;
-        metrics.recordFailure("sink");
-        this.#settler.lastError = `sink: ${(error as Error).message}`;
-      }
-      metrics.batchSeconds.observe((performance.now() - started) / 1000);
-      await this.#commit(batch);
-      if (failed.length === 0 && !sinkFailed) break;
-      pending = failed;
-      metrics.retries.inc(Math.max(1, failed.length));
-      await this.#settler.retryRound(
-        batch,
-        state,
-        failed.length > 0
-          ? `${failed.length} record(s) failed from offset ${failed[0]!.offset}`
-          : "a segment write failed",
-        () => this.#segments.probe(),
+    let failed: ConsumedRecord[] = [];
+    if (pending.length > 0) {
+      const prepared = await heartbeating(
+        () => prepareBatch(pending, this.prepareEnv),
+        batch.heartbeat,
       );
+      failed = await heartbeating(() => this.#settle(prepared), batch.heartbeat);
     }
-    this.#retrying.set(partition, 0);
+    this.#retrying.set(partition, failed.length);
+    try {
+      const flushed = await heartbeating(
+        () => this.#segments.flushSealed(partition),
+        batch.heartbeat,
+      );
+      for (const offset of flushed) tracker.markDone(partition, offset);
+    } catch (error) {
+      if (error instanceof RangeError && !tracker.partitions().includes(partition)) {
+        // The partition was revoked meanwhile; its records are re-read by its next owner.
+        batch.resolveOffset(records.at(-1)!.offset);
+        return { failed, revoked: true };
+      }
+      metrics.recordFailure("sink");
+      this.settler.lastError = `sink: ${(error as Error).message}`;
+      return { failed, otherFailure: "a segment write failed" };
+    }
+    return { failed };
+  }
+
+  protected override end(records: readonly ConsumedRecord[], batch: BatchContext): void {
+    this.#retrying.set(batch.partition, 0);
     // Records of a segment still filling are handled: fetching them again would append twice.
     batch.resolveOffset(records.at(-1)!.offset);
-    return state.attempt;
+  }
+
+  protected probe(): Promise<void> {
+    return this.#segments.probe();
   }
 
   /**
@@ -112,16 +99,16 @@ export class BatchedLayout implements Layout {
    */
   async #settle(prepared: readonly PreparedRecord[]): Promise<ConsumedRecord[]> {
     const failed: ConsumedRecord[] = [];
-    this.#settler.lastError = undefined;
+    this.settler.lastError = undefined;
     const cut = prepared.findIndex((o) => o.kind === "retryable-failure");
     const now = cut < 0 ? prepared : prepared.slice(0, cut);
     const dead = now.filter((o) => o.kind === "dead-letter");
-    const dlqOk = await this.#settler.publishDeadLetters(dead);
-    const { metrics } = this.#ctx;
+    const dlqOk = await this.settler.publishDeadLetters(dead);
+    const { metrics } = this.ctx;
     for (const o of cut < 0 ? [] : prepared.slice(cut)) {
-      if (o.kind === "retryable-failure") this.#settler.settleUnstored(o, false, failed);
+      if (o.kind === "retryable-failure") this.settler.settleUnstored(o, false, failed);
       else {
-        this.#ctx.tracker.markFailed(o.record.partition, o.record.offset);
+        this.ctx.tracker.markFailed(o.record.partition, o.record.offset);
         failed.push(o.record);
       }
     }
@@ -134,11 +121,11 @@ export class BatchedLayout implements Layout {
           onWritten: () =>
             metrics.recordStored({
               ...o.stored,
-              latencyMs: o.producedAt === undefined ? undefined : this.#ctx.now() - o.producedAt,
+              latencyMs: o.producedAt === undefined ? undefined : this.ctx.now() - o.producedAt,
             }),
         });
       } else {
-        this.#settler.settleUnstored(o, dlqOk, failed);
+        this.settler.settleUnstored(o, dlqOk, failed);
       }
     }
     return failed;
@@ -148,8 +135,8 @@ export class BatchedLayout implements Layout {
    * Commits the contiguous done prefix of the partition, cut back to the last segment boundary
    * (or to where this member started reading, when that is later).
    */
-  async #commit(batch: BatchContext): Promise<void> {
-    const { tracker, metrics } = this.#ctx;
+  protected async commit(batch: BatchContext): Promise<void> {
+    const { tracker, metrics } = this.ctx;
     const done = tracker.uncommitted(batch.partition);
     const from = this.#readFrom.get(batch.partition);
     if (done === undefined || from === undefined) return;
@@ -158,7 +145,7 @@ export class BatchedLayout implements Layout {
     const offset = String(boundary > from ? boundary : from);
     if (offset === this.#committed.get(batch.partition)) return;
     await batch.commitOffsets({
-      topics: [{ topic: this.#ctx.topic, partitions: [{ partition: batch.partition, offset }] }],
+      topics: [{ topic: this.ctx.topic, partitions: [{ partition: batch.partition, offset }] }],
     });
     tracker.markCommitted(batch.partition, offset);
     this.#committed.set(batch.partition, offset);

@@ -15,15 +15,13 @@ import { type ConsumedRecord, handleBatch, type RecordOutcome } from "../handler
 import type { Sink } from "../sinks/types.ts";
 import { backoffDelay, delay } from "../../core/async.ts";
 import { heartbeating } from "../retry.ts";
-import { Settler } from "./_settle.ts";
-import type { BatchContext, Layout, MemberContext } from "./types.ts";
+import { type Round, SettlingLayout } from "./_settle.ts";
+import type { BatchContext, MemberContext } from "./types.ts";
 
 /** Writes each order as its own object through a {@linkcode Sink}. */
-export class PerOrderLayout implements Layout {
-  readonly #ctx: MemberContext;
+export class PerOrderLayout extends SettlingLayout {
   readonly #sink: Sink;
   readonly #concurrency: number;
-  readonly #settler: Settler;
   /** Partitions with durable offsets the background committer should commit. */
   readonly #dirty = new Set<number>();
   /** The background commit loop while it runs (one OffsetCommit request in flight at most). */
@@ -32,58 +30,45 @@ export class PerOrderLayout implements Layout {
 
   /** `concurrency`: concurrent sink writes per chunk. */
   constructor(ctx: MemberContext, sink: Sink, concurrency: number) {
-    this.#ctx = ctx;
+    super(ctx);
     this.#sink = sink;
     this.#concurrency = concurrency;
-    this.#settler = new Settler(ctx);
   }
 
-  async processChunk(
-    records: readonly ConsumedRecord[],
+  /** Writes the pending records, publishes dead letters, marks what is durable done. */
+  protected async round(
+    pending: readonly ConsumedRecord[],
     batch: BatchContext,
-    attemptsSoFar: number,
-  ): Promise<number> {
-    const { metrics } = this.#ctx;
-    const state = { paused: false, attempt: attemptsSoFar };
-    let pending: readonly ConsumedRecord[] = records;
-    while (pending.length > 0) {
-      const started = performance.now();
-      const outcomes = await heartbeating(() =>
-        handleBatch(pending, {
-          score: this.#ctx.score,
-          sink: this.#sink,
-          now: this.#ctx.now,
-          maxBytes: this.#ctx.maxBytes,
-          concurrency: this.#concurrency,
-        }), batch.heartbeat);
-      const failed = await heartbeating(() => this.#settle(outcomes), batch.heartbeat);
-      metrics.batchSeconds.observe((performance.now() - started) / 1000);
-      this.#commitDurable(batch);
-      if (failed.length === 0) break;
-      pending = failed;
-      metrics.retries.inc(failed.length);
-      await this.#settler.retryRound(
-        batch,
-        state,
-        `${failed.length} record(s) failed from offset ${failed[0]!.offset}`,
-        () => this.#sink.probe(),
-      );
-    }
-    return state.attempt;
+  ): Promise<Round> {
+    const outcomes = await heartbeating(() =>
+      handleBatch(pending, {
+        ...this.prepareEnv,
+        sink: this.#sink,
+        concurrency: this.#concurrency,
+      }), batch.heartbeat);
+    return { failed: await heartbeating(() => this.#settle(outcomes), batch.heartbeat) };
+  }
+
+  protected commit(batch: BatchContext): void {
+    this.#commitDurable(batch);
+  }
+
+  protected probe(): Promise<void> {
+    return this.#sink.probe();
   }
 
   /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
   async #settle(outcomes: readonly RecordOutcome[]): Promise<ConsumedRecord[]> {
     const failed: ConsumedRecord[] = [];
-    this.#settler.lastError = undefined;
+    this.settler.lastError = undefined;
     const dead = outcomes.filter((o) => o.kind === "dead-letter");
-    const dlqOk = await this.#settler.publishDeadLetters(dead);
+    const dlqOk = await this.settler.publishDeadLetters(dead);
     for (const o of outcomes) {
       if (o.kind === "stored") {
-        this.#ctx.tracker.markDone(o.record.partition, o.record.offset);
-        this.#ctx.metrics.recordStored(o);
+        this.ctx.tracker.markDone(o.record.partition, o.record.offset);
+        this.ctx.metrics.recordStored(o);
       } else {
-        this.#settler.settleUnstored(o, dlqOk, failed);
+        this.settler.settleUnstored(o, dlqOk, failed);
       }
     }
     return failed;
@@ -91,7 +76,7 @@ export class PerOrderLayout implements Layout {
 
   /** Moves the fetch position past the durable prefix and commits it in the background. */
   #commitDurable(batch: BatchContext): void {
-    const next = this.#ctx.tracker.commitable(batch.partition);
+    const next = this.ctx.tracker.commitable(batch.partition);
     if (next === undefined) return;
     batch.resolveOffset(String(BigInt(next) - 1n));
     this.#dirty.add(batch.partition);
@@ -100,7 +85,7 @@ export class PerOrderLayout implements Layout {
   }
 
   async #commitLoop(): Promise<void> {
-    const { tracker, metrics, stop } = this.#ctx;
+    const { tracker, metrics, stop } = this.ctx;
     let attempt = 0;
     while (this.#dirty.size > 0) {
       const partitions: { partition: number; offset: string }[] = [];
@@ -111,11 +96,11 @@ export class PerOrderLayout implements Layout {
       this.#dirty.clear();
       if (partitions.length === 0) return;
       try {
-        await this.#commitOffsets!({ topics: [{ topic: this.#ctx.topic, partitions }] });
+        await this.#commitOffsets!({ topics: [{ topic: this.ctx.topic, partitions }] });
       } catch (error) {
         for (const { partition } of partitions) this.#dirty.add(partition);
         attempt++;
-        this.#ctx.log(
+        this.ctx.log(
           `consumer: cannot commit offsets of partition(s) ${
             partitions.map((p) => p.partition).join(",")
           }: ${(error as Error).message}; ${
@@ -123,7 +108,7 @@ export class PerOrderLayout implements Layout {
           }`,
         );
         if (stop.aborted) return;
-        await delay(backoffDelay(attempt, this.#ctx.backoff), stop);
+        await delay(backoffDelay(attempt, this.ctx.backoff), stop);
         continue;
       }
       attempt = 0;
@@ -138,7 +123,7 @@ export class PerOrderLayout implements Layout {
 
   inFlight(): number {
     let n = 0;
-    for (const p of this.#ctx.tracker.partitions()) n += this.#ctx.tracker.inFlight(p);
+    for (const p of this.ctx.tracker.partitions()) n += this.ctx.tracker.inFlight(p);
     return n;
   }
 
