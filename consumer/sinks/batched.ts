@@ -30,20 +30,15 @@
  *
  * @module
  */
-import { segmentKey } from "./segment_key.ts";
 import type { Sink } from "./types.ts";
+import {
+  type BatchedItem,
+  type PartitionState,
+  type Segment,
+  SegmentWriter,
+} from "./_segment_writer.ts";
 
-/** One prepared record to append. */
-export interface BatchedItem {
-  /** Kafka offset (decimal string); offsets of a partition must be appended ascending. */
-  readonly offset: string;
-  /** `YYYY-MM-DD`: the `dt=` the record belongs to. */
-  readonly dt: string;
-  /** One NDJSON line (ending in `\n`). */
-  readonly body: Uint8Array;
-  /** Called once, when the record first lands in a written object. */
-  readonly onWritten?: () => void;
-}
+export type { BatchedItem } from "./_segment_writer.ts";
 
 /** Options for {@linkcode BatchedSink}. */
 export interface BatchedSinkOptions {
@@ -56,48 +51,6 @@ export interface BatchedSinkOptions {
   readonly now?: () => number;
   /** Log lines (tail-write failures). */
   readonly log?: (line: string) => void;
-}
-
-interface Item extends BatchedItem {
-  readonly off: bigint;
-}
-
-interface Segment {
-  readonly index: bigint;
-  readonly items: Item[];
-  /** Items (a prefix) contained in the objects last written. */
-  written: number;
-  /** When the oldest unwritten item was appended. */
-  dirtySince: number;
-  /** A tail write of this segment is queued. */
-  queued: boolean;
-}
-
-interface PartitionState {
-  epoch: number;
-  /**
-   * Per segment index, then per `dt` and first offset: the greatest version this member has made
-   * durable since it last read the partition from its commit. Dropped once the segment's complete
-   * objects are durable, and on a discard (a version written before it stays behind; readers
-   * skip it).
-   */
-  readonly versions: Map<bigint, Map<string, { key: string; last: bigint }>>;
-  open: Segment | undefined;
-  sealed: Segment[];
-  chain: Promise<unknown>;
-  failures: number;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**
@@ -128,11 +81,12 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  */
 export class BatchedSink {
   readonly #inner: Sink;
+  readonly #writer: SegmentWriter;
+  readonly #parts = new Map<number, PartitionState>();
   readonly #n: bigint;
   readonly #maxAge: number;
   readonly #now: () => number;
   readonly #log: (line: string) => void;
-  readonly #parts = new Map<number, PartitionState>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -151,6 +105,7 @@ export class BatchedSink {
     this.#maxAge = maxAge;
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? ((line) => console.error(line));
+    this.#writer = new SegmentWriter(this.#inner, this.#log);
   }
 
   /** `batched+<inner>`. */
@@ -221,60 +176,6 @@ export class BatchedSink {
     return run;
   }
 
-  /** Writes the first `count` items of a segment: one object per dt, all at once. */
-  async #write(partition: number, st: PartitionState, seg: Segment, count: number): Promise<void> {
-    const groups = new Map<string, Item[]>();
-    for (const item of seg.items.slice(0, count)) {
-      let group = groups.get(item.dt);
-      if (group === undefined) groups.set(item.dt, group = []);
-      group.push(item);
-    }
-    const written = await Promise.all(
-      [...groups].map(async ([dt, items]) => {
-        const first = items[0]!;
-        const last = items.at(-1)!.off;
-        const key = segmentKey(dt, partition, first.off, last);
-        await this.#inner.write(key, concat(items.map((i) => i.body)), {
-          partition,
-          offset: first.offset,
-        });
-        return { group: `${dt}/${first.off}`, key, last };
-      }),
-    );
-    for (const item of seg.items.slice(seg.written, count)) item.onWritten?.();
-    if (count > seg.written) seg.written = count;
-    let versions = st.versions.get(seg.index);
-    if (versions === undefined) st.versions.set(seg.index, versions = new Map());
-    for (const w of written) this.#supersede(partition, versions, w.group, w.key, w.last);
-  }
-
-  /**
-   * Records a durable version and removes the smaller of it and the version of the same `dt` and
-   * first offset recorded before: both are this member's own, both hold the log's records from
-   * that first offset on, and the greater one is durable, so it contains the smaller one. A
-   * removal that fails leaves a smaller version behind, which readers skip: logged, not retried.
-   */
-  #supersede(
-    partition: number,
-    versions: Map<string, { key: string; last: bigint }>,
-    group: string,
-    key: string,
-    last: bigint,
-  ): void {
-    const before = versions.get(group);
-    if (before?.key === key) return;
-    let stale = before?.key;
-    if (before === undefined || last > before.last) versions.set(group, { key, last });
-    else stale = key;
-    if (stale === undefined || this.#inner.remove === undefined) return;
-    this.#inner.remove(stale).catch((error) =>
-      this.#log(
-        `consumer: cannot remove the superseded segment object ${stale} of partition ` +
-          `${partition} (readers skip it): ${(error as Error).message}`,
-      )
-    );
-  }
-
   /**
    * Writes the partition's sealed segments (in order, after any write already queued) and
    * resolves with the offsets they hold: those records are durable and complete, their offsets
@@ -289,7 +190,9 @@ export class BatchedSink {
       const done: string[] = [];
       while (st.epoch === epoch && st.sealed.length > 0) {
         const seg = st.sealed[0]!;
-        if (seg.written < seg.items.length) await this.#write(partition, st, seg, seg.items.length);
+        if (seg.written < seg.items.length) {
+          await this.#writer.write(partition, st, seg, seg.items.length);
+        }
         st.sealed.shift();
         st.versions.delete(seg.index);
         for (const item of seg.items) done.push(item.offset);
@@ -319,7 +222,7 @@ export class BatchedSink {
     try {
       await this.#enqueue(st, async () => {
         if (st.epoch !== epoch || seg.written === seg.items.length) return;
-        await this.#write(partition, st, seg, seg.items.length);
+        await this.#writer.write(partition, st, seg, seg.items.length);
       });
       st.failures = 0;
     } catch (error) {
@@ -391,7 +294,7 @@ export class BatchedSink {
           await this.#enqueue(st, async () => {
             for (const seg of segs) {
               if (seg.written < seg.items.length) {
-                await this.#write(partition, st, seg, seg.items.length);
+                await this.#writer.write(partition, st, seg, seg.items.length);
               }
             }
           });

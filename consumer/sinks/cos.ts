@@ -58,20 +58,45 @@ export class CosSink implements Sink {
     };
   }
 
-  /** PUTs `body` at `key` (ContentType application/json); resolves once COS acknowledged it. */
-  async write(key: string, body: Uint8Array, _position?: RecordPosition): Promise<void> {
+  /**
+   * Runs one request on `key` (with the prefix) in a concurrency slot; a failure becomes a
+   * retryable {@linkcode SinkWriteError} that says what was attempted (`verb`) and why.
+   */
+  async #request(
+    key: string,
+    verb: string,
+    send: (fullKey: string) => Promise<void>,
+  ): Promise<void> {
     assertSafeKey(key);
     const fullKey = this.#prefix + key;
     const release = await this.#slot();
-    const put = () =>
-      this.#client.putObject({
-        Bucket: this.#cos.bucket,
-        Key: fullKey,
-        // The SDK wants a Buffer (a plain Uint8Array is taken for a stream).
-        Body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length),
-        ContentType: key.endsWith(".ndjson") ? "application/x-ndjson" : "application/json",
-      }).promise();
     try {
+      await send(fullKey);
+    } catch (error) {
+      const described = describeCosError(error, this.#cos);
+      throw new SinkWriteError(`Cannot ${verb} ${fullKey}: ${described.message}`, {
+        key,
+        retryable: true,
+        cause: error,
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /** PUTs `body` at `key` (ContentType application/json); resolves once COS acknowledged it. */
+  write(key: string, body: Uint8Array, _position?: RecordPosition): Promise<void> {
+    return this.#request(key, "put", async (fullKey) => {
+      const put = () =>
+        this.#client.putObject({
+          Bucket: this.#cos.bucket,
+          Key: fullKey,
+          // The SDK wants a Buffer (a plain Uint8Array is taken for a stream).
+          Body: Buffer.isBuffer(body)
+            ? body
+            : Buffer.from(body.buffer, body.byteOffset, body.length),
+          ContentType: key.endsWith(".ndjson") ? "application/x-ndjson" : "application/json",
+        }).promise();
       try {
         await put();
       } catch (error) {
@@ -88,35 +113,14 @@ export class CosSink implements Sink {
         this.#renewedOnRefusal++;
         await put();
       }
-    } catch (error) {
-      const described = describeCosError(error, this.#cos);
-      throw new SinkWriteError(`Cannot put ${fullKey}: ${described.message}`, {
-        key,
-        retryable: true,
-        cause: error,
-      });
-    } finally {
-      release();
-    }
+    });
   }
 
   /** DELETEs the object at `key` (S3 answers 204 whether or not it existed). */
-  async remove(key: string): Promise<void> {
-    assertSafeKey(key);
-    const fullKey = this.#prefix + key;
-    const release = await this.#slot();
-    try {
+  remove(key: string): Promise<void> {
+    return this.#request(key, "delete", async (fullKey) => {
       await this.#client.deleteObject({ Bucket: this.#cos.bucket, Key: fullKey }).promise();
-    } catch (error) {
-      const described = describeCosError(error, this.#cos);
-      throw new SinkWriteError(`Cannot delete ${fullKey}: ${described.message}`, {
-        key,
-        retryable: true,
-        cause: error,
-      });
-    } finally {
-      release();
-    }
+    });
   }
 
   /** Writes COS refused with 403 in IAM mode that succeeded after a token renewal. */
