@@ -21,6 +21,7 @@ import {
 } from "kafkajs";
 import SnappyCodec from "kafkajs-snappy";
 import type { KafkaSettings, LogLevel } from "../config/settings.ts";
+import { DENO_DENIED, errorChain, redactText } from "./_errors.ts";
 
 /** Log levels accepted by {@linkcode createKafka}; `none` silences kafkajs entirely. */
 export type KafkaLogLevelName = LogLevel | "none";
@@ -177,7 +178,7 @@ export function formatLogEntry(entry: LogEntry, secrets: readonly string[]): str
   const rest = Object.keys(extra).length > 0 ? ` ${safeJson(extra)}` : "";
   const where = entry.namespace ? `kafkajs ${entry.namespace}` : "kafkajs";
   const line = `${timestamp} ${level} [${where}] ${message}${rest}`;
-  return redactSecrets(line, secrets);
+  return redactText(line, secrets);
 }
 
 function safeJson(value: unknown): string {
@@ -186,14 +187,6 @@ function safeJson(value: unknown): string {
   } catch {
     return "[unserializable]";
   }
-}
-
-function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret !== "") out = out.split(secret).join("***");
-  }
-  return out;
 }
 
 /** What went wrong talking to Kafka, for a CLI: a one-line message and what to do about it. */
@@ -236,134 +229,108 @@ export interface KafkaErrorDescription {
  */
 export function describeKafkaError(err: unknown, kafka?: KafkaSettings): KafkaErrorDescription {
   const secrets = kafka?.sasl !== undefined ? [kafka.sasl.password] : [];
-  const chain = errorChain(err);
+  const chain = errorChain(err, { errorsOnly: true, first: "cause", aggregate: true });
   const names = chain.map((e) => e.name);
   const text = chain.map((e) => `${e.message} ${e.code ?? ""} ${e.type ?? ""}`).join(" | ");
-  const deepest = chain.at(-1);
-  const detail = redactSecrets(
+  const detail = redactText(
     chain.length > 0
       ? [...new Set(chain.map((e) => e.message).filter((m) => m !== ""))].join(": ")
       : String(err),
     secrets,
   );
   const has = (re: RegExp) => re.test(text);
-  const describe = (
-    kind: KafkaErrorDescription["kind"],
-    what: string,
-    remedy: string,
-  ): KafkaErrorDescription => Object.freeze({ kind, message: `${what}: ${detail}`, remedy });
-
-  if (names.includes("NotCapable") || names.includes("PermissionDenied")) {
-    return describe(
-      "permission",
-      "Deno denied access",
-      "run through the deno task (it grants the named permission set), or add the missing --allow-* flag",
-    );
-  }
-  if (
-    names.includes("KafkaJSSASLAuthenticationError") ||
-    has(/SASL_AUTHENTICATION_FAILED|authentication failed|Invalid username or password/i)
-  ) {
-    return describe(
-      "authentication",
-      "Kafka authentication failed",
-      'check KAFKA_PASSWORD / KAFKA_API_KEY (the Event Streams service credential\'s api_key) and KAFKA_USERNAME ("token"); create a new service credential if the key was rotated or deleted',
-    );
-  }
-  if (has(/AUTHORIZATION_FAILED|not authorized/i)) {
-    return describe(
-      "authorization",
-      "Kafka refused the operation (not authorized)",
-      "give the service credential a role that allows it (Writer for produce/consume, Manager to create topics), or check the topic/group names",
-    );
-  }
-  if (has(/UNKNOWN_TOPIC_OR_PARTITION|does not host this topic-partition|topic not found/i)) {
-    return describe(
-      "topic-not-found",
-      "Kafka topic does not exist",
-      "create the topic (Event Streams console → Topics, or `bash dev/kafka.sh start` locally), or fix ORDERS_TOPIC / DLQ_TOPIC",
-    );
-  }
-  if (has(/self[- ]signed certificate|unable to verify|UNABLE_TO_GET_ISSUER|CERT_|certificate/i)) {
-    return describe(
-      "tls",
-      "TLS certificate not trusted",
-      "set KAFKA_CA_FILE to the PEM of the CA that signed the broker's certificate (local broker: the KAFKA_CA_FILE line of .run/kafka/sasl.env); IBM Event Streams uses public CAs, so there it means a TLS-intercepting proxy or a wrong host",
-    );
-  }
-  if (
-    has(
-      /wrong version number|packet length too long|before secure TLS connection|ERR_SSL|SSL routines|unknown protocol|InvalidContentType|received corrupt message|tls handshake eof/i,
-    )
-  ) {
-    return describe(
-      "protocol-mismatch",
-      "TLS handshake failed (is this a PLAINTEXT port?)",
-      "KAFKA_SECURITY_PROTOCOL=SASL_SSL is talking to a plaintext listener: use the broker's SASL_SSL port (localhost:9093 locally, 9093 on Event Streams) or set KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
-    );
-  }
-  if (has(/ENOTFOUND|EAI_AGAIN|getaddrinfo|failed to lookup address|Name or service not known/i)) {
-    return describe(
-      "dns",
-      "Kafka broker host name does not resolve",
-      "check KAFKA_BROKERS (or kafka_brokers_sasl in the credential JSON) for typos, and the network/DNS",
-    );
-  }
-  if (has(/ECONNREFUSED|Connection refused/i)) {
-    return describe(
-      "refused",
-      "Kafka broker refused the connection",
-      "start the broker (`deno task kafka` locally) or fix the host:port in KAFKA_BROKERS",
-    );
-  }
   const silent = names.includes("KafkaJSConnectionClosedError") ||
     names.includes("KafkaJSRequestTimeoutError") ||
     has(/Connection timeout|Request timed out|Closed connection|ECONNRESET|timed out|ETIMEDOUT/i);
-  if (silent && kafka?.securityProtocol === "PLAINTEXT") {
-    return describe(
-      "protocol-mismatch",
-      "Kafka broker closed the connection or did not answer (PLAINTEXT client on a TLS port?)",
-      "if this is a SASL_SSL listener (9093 locally, IBM Event Streams), set KAFKA_SECURITY_PROTOCOL=SASL_SSL with KAFKA_PASSWORD (or EVENT_STREAMS_CREDENTIALS); otherwise check the broker is up and reachable",
-    );
-  }
-  if (silent) {
-    return describe(
-      "timeout",
-      "Kafka broker did not answer (timeout or closed connection)",
-      "if the port is a TLS/SASL_SSL listener (9093), set KAFKA_SECURITY_PROTOCOL=SASL_SSL (a PLAINTEXT client gets no answer there); otherwise check the broker is up and reachable (firewall, VPN)",
-    );
-  }
-  return describe(
-    "unknown",
-    `Kafka request failed (${deepest?.name ?? "error"})`,
-    "run with LOG_LEVEL=debug for kafkajs' own log, and check the broker address and credentials",
-  );
-}
-
-interface ErrorLike {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly type?: string;
-}
-
-function errorChain(err: unknown): ErrorLike[] {
-  const chain: ErrorLike[] = [];
-  const seen = new Set<unknown>();
-  let current: unknown = err;
-  while (current instanceof Error && !seen.has(current) && chain.length < 10) {
-    seen.add(current);
-    const record = current as Error & { code?: unknown; type?: unknown; originalError?: unknown };
-    chain.push({
-      name: current.name,
-      message: current.message,
-      ...(typeof record.code === "string" ? { code: record.code } : {}),
-      ...(typeof record.type === "string" ? { type: record.type } : {}),
+  // The first case that applies explains the failure.
+  const found = names.includes("NotCapable") || names.includes("PermissionDenied")
+    ? "permission"
+    : names.includes("KafkaJSSASLAuthenticationError")
+    ? "authentication"
+    : KAFKA_PATTERNS.find(([, re]) => has(re))?.[0] ??
+      (silent && kafka?.securityProtocol === "PLAINTEXT"
+        ? "plaintextOnTls"
+        : silent
+        ? "timeout"
+        : undefined);
+  if (found === undefined) {
+    return Object.freeze({
+      kind: "unknown",
+      message: `Kafka request failed (${chain.at(-1)?.name ?? "error"}): ${detail}`,
+      remedy:
+        "run with LOG_LEVEL=debug for kafkajs' own log, and check the broker address and credentials",
     });
-    current = current.cause ?? record.originalError;
   }
-  if (err instanceof AggregateError) {
-    for (const inner of err.errors) chain.push(...errorChain(inner));
-  }
-  return chain;
+  const [kind, what, remedy] = KAFKA_CASES[found];
+  return Object.freeze({ kind, message: `${what}: ${detail}`, remedy });
 }
+
+/** The cases {@linkcode describeKafkaError} tells apart: the kind, what failed, the remedy. */
+const KAFKA_CASES = {
+  permission: ["permission", DENO_DENIED.what, DENO_DENIED.remedy],
+  authentication: [
+    "authentication",
+    "Kafka authentication failed",
+    'check KAFKA_PASSWORD / KAFKA_API_KEY (the Event Streams service credential\'s api_key) and KAFKA_USERNAME ("token"); create a new service credential if the key was rotated or deleted',
+  ],
+  authorization: [
+    "authorization",
+    "Kafka refused the operation (not authorized)",
+    "give the service credential a role that allows it (Writer for produce/consume, Manager to create topics), or check the topic/group names",
+  ],
+  topicNotFound: [
+    "topic-not-found",
+    "Kafka topic does not exist",
+    "create the topic (Event Streams console → Topics, or `bash dev/kafka.sh start` locally), or fix ORDERS_TOPIC / DLQ_TOPIC",
+  ],
+  tls: [
+    "tls",
+    "TLS certificate not trusted",
+    "set KAFKA_CA_FILE to the PEM of the CA that signed the broker's certificate (local broker: the KAFKA_CA_FILE line of .run/kafka/sasl.env); IBM Event Streams uses public CAs, so there it means a TLS-intercepting proxy or a wrong host",
+  ],
+  tlsHandshake: [
+    "protocol-mismatch",
+    "TLS handshake failed (is this a PLAINTEXT port?)",
+    "KAFKA_SECURITY_PROTOCOL=SASL_SSL is talking to a plaintext listener: use the broker's SASL_SSL port (localhost:9093 locally, 9093 on Event Streams) or set KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
+  ],
+  dns: [
+    "dns",
+    "Kafka broker host name does not resolve",
+    "check KAFKA_BROKERS (or kafka_brokers_sasl in the credential JSON) for typos, and the network/DNS",
+  ],
+  refused: [
+    "refused",
+    "Kafka broker refused the connection",
+    "start the broker (`deno task kafka` locally) or fix the host:port in KAFKA_BROKERS",
+  ],
+  plaintextOnTls: [
+    "protocol-mismatch",
+    "Kafka broker closed the connection or did not answer (PLAINTEXT client on a TLS port?)",
+    "if this is a SASL_SSL listener (9093 locally, IBM Event Streams), set KAFKA_SECURITY_PROTOCOL=SASL_SSL with KAFKA_PASSWORD (or EVENT_STREAMS_CREDENTIALS); otherwise check the broker is up and reachable",
+  ],
+  timeout: [
+    "timeout",
+    "Kafka broker did not answer (timeout or closed connection)",
+    "if the port is a TLS/SASL_SSL listener (9093), set KAFKA_SECURITY_PROTOCOL=SASL_SSL (a PLAINTEXT client gets no answer there); otherwise check the broker is up and reachable (firewall, VPN)",
+  ],
+} as const satisfies Record<string, readonly [KafkaErrorDescription["kind"], string, string]>;
+
+/** Patterns of the error text, in the order they are tried, and the case each one means. */
+const KAFKA_PATTERNS: readonly (readonly [keyof typeof KAFKA_CASES, RegExp])[] = [
+  [
+    "authentication",
+    /SASL_AUTHENTICATION_FAILED|authentication failed|Invalid username or password/i,
+  ],
+  ["authorization", /AUTHORIZATION_FAILED|not authorized/i],
+  [
+    "topicNotFound",
+    /UNKNOWN_TOPIC_OR_PARTITION|does not host this topic-partition|topic not found/i,
+  ],
+  ["tls", /self[- ]signed certificate|unable to verify|UNABLE_TO_GET_ISSUER|CERT_|certificate/i],
+  [
+    "tlsHandshake",
+    /wrong version number|packet length too long|before secure TLS connection|ERR_SSL|SSL routines|unknown protocol|InvalidContentType|received corrupt message|tls handshake eof/i,
+  ],
+  ["dns", /ENOTFOUND|EAI_AGAIN|getaddrinfo|failed to lookup address|Name or service not known/i],
+  ["refused", /ECONNREFUSED|Connection refused/i],
+];
