@@ -28,18 +28,7 @@ import {
   recordTime,
 } from "./parse.ts";
 
-export type {
-  ConsumedRecord,
-  DeadLetterOutcome,
-  DeadLetterReason,
-  HeaderValue,
-  Issue,
-  PreparedOutcome,
-  PreparedRecord,
-  RecordOutcome,
-  RetryableOutcome,
-  StoredOutcome,
-} from "./outcomes.ts";
+export type * from "./outcomes.ts";
 export { edgeScoreHeader, parseRecord } from "./parse.ts";
 
 /** The scoring host's result and function types, re-exported for the handler's callers. */

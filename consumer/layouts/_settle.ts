@@ -60,6 +60,25 @@ export class Settler {
   }
 
   /**
+   * Settles a round's outcomes in order: publishes the dead letters among them, hands each
+   * record ready to store to `store`, and settles the rest as unstored (appended to `failed`).
+   * Returns `failed`.
+   */
+  async settle<T extends { readonly kind: "stored" | "prepared"; readonly record: ConsumedRecord }>(
+    outcomes: readonly (T | Unstored)[],
+    store: (o: T) => void,
+    failed: ConsumedRecord[],
+  ): Promise<ConsumedRecord[]> {
+    const dead = outcomes.filter((o): o is DeadLetterOutcome => o.kind === "dead-letter");
+    const dlqOk = await this.publishDeadLetters(dead);
+    for (const o of outcomes) {
+      if (o.kind === "stored" || o.kind === "prepared") store(o as T);
+      else this.settleUnstored(o as Unstored, dlqOk, failed);
+    }
+    return failed;
+  }
+
+  /**
    * One more retry round after a failure: pauses the partition the first time (and says why),
    * then backs off and probes the sink until it answers. Returns the attempt count.
    */

@@ -17,7 +17,12 @@
  *
  * @module
  */
-import { type ConsumedRecord, prepareBatch, type PreparedRecord } from "../handler.ts";
+import {
+  type ConsumedRecord,
+  prepareBatch,
+  type PreparedOutcome,
+  type PreparedRecord,
+} from "../handler.ts";
 import type { BatchedSink } from "../sinks/batched.ts";
 import { heartbeating } from "../retry.ts";
 import { type Round, SettlingLayout } from "./_settle.ts";
@@ -97,14 +102,10 @@ export class BatchedLayout extends SettlingLayout {
    * Dead-letters and appends up to the first scoring failure; returns the records to retry (DLQ,
    * scoring, and everything after a scoring failure).
    */
-  async #settle(prepared: readonly PreparedRecord[]): Promise<ConsumedRecord[]> {
+  #settle(prepared: readonly PreparedRecord[]): Promise<ConsumedRecord[]> {
     const failed: ConsumedRecord[] = [];
     this.settler.lastError = undefined;
     const cut = prepared.findIndex((o) => o.kind === "retryable-failure");
-    const now = cut < 0 ? prepared : prepared.slice(0, cut);
-    const dead = now.filter((o) => o.kind === "dead-letter");
-    const dlqOk = await this.settler.publishDeadLetters(dead);
-    const { metrics } = this.ctx;
     for (const o of cut < 0 ? [] : prepared.slice(cut)) {
       if (o.kind === "retryable-failure") this.settler.settleUnstored(o, false, failed);
       else {
@@ -112,8 +113,10 @@ export class BatchedLayout extends SettlingLayout {
         failed.push(o.record);
       }
     }
-    for (const o of now) {
-      if (o.kind === "prepared") {
+    const { metrics } = this.ctx;
+    return this.settler.settle(
+      cut < 0 ? prepared : prepared.slice(0, cut),
+      (o: PreparedOutcome) =>
         this.#segments.append(o.record.partition, {
           offset: o.record.offset,
           dt: o.dt,
@@ -123,12 +126,9 @@ export class BatchedLayout extends SettlingLayout {
               ...o.stored,
               latencyMs: o.producedAt === undefined ? undefined : this.ctx.now() - o.producedAt,
             }),
-        });
-      } else {
-        this.settler.settleUnstored(o, dlqOk, failed);
-      }
-    }
-    return failed;
+        }),
+      failed,
+    );
   }
 
   /**

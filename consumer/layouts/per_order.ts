@@ -11,7 +11,12 @@
  *
  * @module
  */
-import { type ConsumedRecord, handleBatch, type RecordOutcome } from "../handler.ts";
+import {
+  type ConsumedRecord,
+  handleBatch,
+  type RecordOutcome,
+  type StoredOutcome,
+} from "../handler.ts";
 import type { Sink } from "../sinks/types.ts";
 import { backoffDelay, delay } from "../../core/async.ts";
 import { heartbeating } from "../retry.ts";
@@ -58,20 +63,12 @@ export class PerOrderLayout extends SettlingLayout {
   }
 
   /** Publishes dead letters, marks durable records done / failed ones failed; returns failures. */
-  async #settle(outcomes: readonly RecordOutcome[]): Promise<ConsumedRecord[]> {
-    const failed: ConsumedRecord[] = [];
+  #settle(outcomes: readonly RecordOutcome[]): Promise<ConsumedRecord[]> {
     this.settler.lastError = undefined;
-    const dead = outcomes.filter((o) => o.kind === "dead-letter");
-    const dlqOk = await this.settler.publishDeadLetters(dead);
-    for (const o of outcomes) {
-      if (o.kind === "stored") {
-        this.ctx.tracker.markDone(o.record.partition, o.record.offset);
-        this.ctx.metrics.recordStored(o);
-      } else {
-        this.settler.settleUnstored(o, dlqOk, failed);
-      }
-    }
-    return failed;
+    return this.settler.settle(outcomes, (o: StoredOutcome) => {
+      this.ctx.tracker.markDone(o.record.partition, o.record.offset);
+      this.ctx.metrics.recordStored(o);
+    }, []);
   }
 
   /** Moves the fetch position past the durable prefix and commits it in the background. */
