@@ -12,7 +12,10 @@ export function writeAllSync(target: { writeSync(p: Uint8Array): number }, text:
   while (bytes.length > 0) bytes = bytes.subarray(target.writeSync(bytes));
 }
 
-/** Registers `handler` for SIGINT and SIGTERM; returns the function that unregisters it. */
+/**
+ * Registers `handler` for SIGINT and SIGTERM; returns the function that unregisters it. A task
+ * stopped by one exits with `SIGNAL_EXIT` (cli/usage.ts): 130 / 143.
+ */
 export function onStopSignals(handler: (signal: "SIGINT" | "SIGTERM") => void): () => void {
   const onInt = () => handler("SIGINT");
   const onTerm = () => handler("SIGTERM");

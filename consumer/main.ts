@@ -4,15 +4,16 @@
  * @module
  */
 import { settleWithin } from "../core/async.ts";
-import { parseArgs } from "node:util";
-import { describePatchReport, installKafkajsPatches } from "../kafkajs_patches/mod.ts";
 import {
-  loadSettingsFromEnvironment,
-  redact,
-  secretsOf,
-  SettingsError,
-} from "../config/settings.ts";
-import type { Settings } from "../config/settings.ts";
+  EXIT,
+  parseFlags,
+  runTask,
+  settingsOrUsage,
+  SIGNAL_EXIT,
+  UsageError,
+} from "../cli/usage.ts";
+import { describePatchReport, installKafkajsPatches } from "../kafkajs_patches/mod.ts";
+import { loadSettingsFromEnvironment, redact, secretsOf } from "../config/settings.ts";
 import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import { describeCosError, fetchIamToken, IamTokenError } from "../clients/cos.ts";
 import { GroupMember, MissingTopicsError } from "./group_member.ts";
@@ -61,16 +62,15 @@ Exit codes:
   130  a second SIGINT during the shutdown (143: a second SIGTERM): exited at once, nothing
        further committed`;
 
-function fail(message: string, remedy: string): never {
-  console.error(`${message}\n${remedy}`);
-  Deno.exit(2);
+function usage(message: string, remedy: string): never {
+  throw new UsageError(message, { remedy });
 }
 
 function parseMs(name: string, text: string | undefined, fallback: number | undefined) {
   if (text === undefined) return fallback;
   const m = /^(\d+)(ms|s)?$/.exec(text.trim());
   if (m === null) {
-    fail(
+    usage(
       `Cannot parse --${name} "${text}": not a duration`,
       `Use milliseconds, e.g. --${name} 5000 (or 5s).`,
     );
@@ -79,33 +79,23 @@ function parseMs(name: string, text: string | undefined, fallback: number | unde
 }
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args,
-      options: {
-        "help": { type: "boolean", short: "h" },
-        "from-beginning": { type: "boolean" },
-        "from-latest": { type: "boolean" },
-        "max-records": { type: "string" },
-        "until-idle": { type: "string" },
-        "shutdown-timeout": { type: "string" },
-        "summary-interval": { type: "string" },
-        "batch-records": { type: "string" },
-        "batch-max-age": { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`Cannot parse arguments: ${(error as Error).message}`, "Run with --help for usage.");
-  }
+  const { values: args } = parseFlags(Deno.args, {
+    string: [
+      "max-records",
+      "until-idle",
+      "shutdown-timeout",
+      "summary-interval",
+      "batch-records",
+      "batch-max-age",
+    ],
+    boolean: ["from-beginning", "from-latest"],
+  });
   if (args.help) {
     console.log(HELP);
-    return 0;
+    return EXIT.ok;
   }
   if (args["from-latest"] && args["from-beginning"]) {
-    fail(
+    usage(
       "Cannot use --from-latest with --from-beginning: they pick opposite start offsets",
       "Drop one (earliest is the default).",
     );
@@ -113,7 +103,7 @@ async function main(): Promise<number> {
   const maxRecordsText = args["max-records"];
   const maxRecords = maxRecordsText === undefined ? undefined : Number(maxRecordsText);
   if (maxRecords !== undefined && !(Number.isSafeInteger(maxRecords) && maxRecords > 0)) {
-    fail(
+    usage(
       `Cannot parse --max-records "${maxRecordsText}": not a positive integer`,
       "Use e.g. --max-records 1000.",
     );
@@ -124,30 +114,20 @@ async function main(): Promise<number> {
   const batchRecordsText = args["batch-records"];
   const batchRecords = batchRecordsText === undefined ? 1000 : Number(batchRecordsText);
   if (!(Number.isSafeInteger(batchRecords) && batchRecords > 0)) {
-    fail(
+    usage(
       `Cannot parse --batch-records "${batchRecordsText}": not a positive integer`,
       "Use e.g. --batch-records 1000.",
     );
   }
   const batchMaxAge = parseMs("batch-max-age", args["batch-max-age"], 5000)!;
   if (batchMaxAge < 1) {
-    fail(
+    usage(
       "Cannot use --batch-max-age 0: segments would never wait",
       "Use e.g. --batch-max-age 5000.",
     );
   }
 
-  let settings: Settings;
-  try {
-    settings = loadSettingsFromEnvironment();
-  } catch (error) {
-    if (error instanceof SettingsError) {
-      console.error(error.message);
-      console.error('Fix the variables above (see README, "Configuration") and run again.');
-      return 2;
-    }
-    throw error;
-  }
+  const settings = settingsOrUsage(loadSettingsFromEnvironment);
   const secrets = secretsOf(settings);
   const log = (line: string) => console.error(redact(line, secrets));
   log(describePatchReport(installKafkajsPatches()));
@@ -164,7 +144,7 @@ async function main(): Promise<number> {
     if (!(error instanceof ManifestError || error instanceof Deno.errors.NotFound)) throw error;
     log(`Cannot load the scoring plugins from ${settings.pluginsDir}: ${error.message}`);
     log("Fix the manifest (deno task plugins validate) or point PLUGINS_DIR at the plugins.");
-    return 2;
+    return EXIT.usage;
   }
   const kafka = createKafka(settings.kafka, {
     clientId: `${settings.kafka.clientId}-consumer`,
@@ -210,7 +190,7 @@ async function main(): Promise<number> {
       log(`Cannot start the consumer: ${d.message}`);
       log(`Fix: ${d.remedy}`);
       await Promise.allSettled([host.close(), sink.close()]);
-      return 2;
+      return EXIT.usage;
     }
     log(`consumer: sink not ready yet (will retry on write): ${(error as Error).message}`);
   }
@@ -289,7 +269,7 @@ async function main(): Promise<number> {
     }
     stopping = true;
     await Promise.allSettled([host.close(), sink.close(), http?.close()]);
-    return 1;
+    return EXIT.failure;
   }
 
   const { promise: stopSignal, resolve: requestStop } = Promise.withResolvers<string>();
@@ -297,7 +277,8 @@ async function main(): Promise<number> {
   // The first signal starts the graceful stop; another one while it runs exits at once (a second
   // Ctrl-C), 128 + signal number as shells report it. Nothing further is committed: commits only
   // ever carry durable offsets, so what is not durable is simply re-delivered.
-  const onSignal = (name: "SIGINT" | "SIGTERM", code: number) => () => {
+  const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
+    const code = SIGNAL_EXIT[name];
     if (!stopStarted) {
       requestStop(name);
       return;
@@ -308,8 +289,8 @@ async function main(): Promise<number> {
     );
     Deno.exit(code);
   };
-  const onInt = onSignal("SIGINT", 130);
-  const onTerm = onSignal("SIGTERM", 143);
+  const onInt = onSignal("SIGINT");
+  const onTerm = onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
 
@@ -372,10 +353,10 @@ async function main(): Promise<number> {
       `consumer: shutdown deadline of ${shutdownTimeout} ms passed ${unfinished}; ` +
         `${uncommitted}; they will be re-delivered, nothing past them was committed`,
     );
-    return 1;
+    return EXIT.failure;
   }
   log(`consumer: stopped cleanly; ${uncommitted}`);
-  return reason.startsWith("crash") ? 1 : 0;
+  return reason.startsWith("crash") ? EXIT.failure : EXIT.ok;
 }
 
 /**
@@ -395,5 +376,5 @@ function settleBy<T>(work: Promise<T>, deadlineAt: number): Promise<T | "deadlin
 }
 
 if (import.meta.main) {
-  Deno.exit(await main());
+  Deno.exit(await runTask("consume", main));
 }

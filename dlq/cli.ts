@@ -3,14 +3,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { numberFlag, parseFlags, UsageError } from "../cli/usage.ts";
 import type { RecordFilter } from "./record.ts";
 import { DEFAULT_MAX_CHARS } from "./show.ts";
-
-/** A command-line mistake; `main` prints it with a remedy and exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
 
 /** Defaults shown in `--help`. */
 export const DLQ_DEFAULTS = Object.freeze({
@@ -137,15 +132,6 @@ export function parseTime(flag: string, text: string, now: number): number {
   return ms;
 }
 
-function positiveInt(flag: string, text: string | undefined, fallback: number, max: number) {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isInteger(n) || n < 1 || n > max) {
-    throw new UsageError(`Invalid ${flag}: "${text}" is not an integer in 1..${max}`);
-  }
-  return n;
-}
-
 /**
  * Parses `args` (without the program name). Throws {@linkcode UsageError} for an unknown
  * command, unknown flags, flags of another command and bad values.
@@ -160,33 +146,22 @@ function positiveInt(flag: string, text: string | undefined, fallback: number, m
  * ```
  */
 export function parseCli(args: readonly string[], now: number = Date.now()): DlqCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        reason: { type: "string" },
-        since: { type: "string" },
-        until: { type: "string" },
-        "dry-run": { type: "boolean" },
-        group: { type: "string" },
-        limit: { type: "string" },
-        "max-chars": { type: "string" },
-        json: { type: "boolean" },
-        quiet: { type: "boolean" },
-        timeout: { type: "string" },
-        "progress-interval": { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`Cannot parse arguments: ${(error as Error).message}`, { cause: error });
-  }
-  const v = parsed.values;
+  const { values: v, positionals } = parseFlags(args, {
+    string: [
+      "reason",
+      "since",
+      "until",
+      "group",
+      "limit",
+      "max-chars",
+      "timeout",
+      "progress-interval",
+    ],
+    boolean: ["dry-run", "json", "quiet"],
+    positionals: true,
+  });
   if (v.help) return { command: "help" };
-  const [command, ...extra] = parsed.positionals;
+  const [command, ...extra] = positionals;
   if (command === undefined) throw new UsageError("Cannot run: no command (stats, show, redrive)");
   if (extra.length > 0) throw new UsageError(`Cannot run: unexpected argument "${extra[0]}"`);
   if (command !== "stats" && command !== "show" && command !== "redrive") {
@@ -202,18 +177,13 @@ export function parseCli(args: readonly string[], now: number = Date.now()): Dlq
       throw new UsageError(`Cannot use --${flag} with ${command}`);
     }
   }
-  const timeoutS = v.timeout === undefined ? DLQ_DEFAULTS.timeoutS : Number(v.timeout);
-  if (!Number.isFinite(timeoutS) || timeoutS < 0.1 || timeoutS > 3600) {
-    throw new UsageError(`Invalid --timeout: "${v.timeout}" is not a number in 0.1..3600`);
-  }
-  const progressS = v["progress-interval"] === undefined
-    ? DLQ_DEFAULTS.progressIntervalS
-    : Number(v["progress-interval"]);
-  if (!Number.isFinite(progressS) || progressS < 0.01 || progressS > 3600) {
-    throw new UsageError(
-      `Invalid --progress-interval: "${v["progress-interval"]}" is not a number in 0.01..3600`,
-    );
-  }
+  const timeoutS = numberFlag("--timeout", v.timeout, { min: 0.1, max: 3600, integer: false }) ??
+    DLQ_DEFAULTS.timeoutS;
+  const progressS = numberFlag("--progress-interval", v["progress-interval"], {
+    min: 0.01,
+    max: 3600,
+    integer: false,
+  }) ?? DLQ_DEFAULTS.progressIntervalS;
   const common: CommonOptions = {
     json: v.json ?? false,
     quiet: v.quiet ?? false,
@@ -238,8 +208,10 @@ export function parseCli(args: readonly string[], now: number = Date.now()): Dlq
       command,
       common,
       filter,
-      limit: positiveInt("--limit", v.limit, DLQ_DEFAULTS.limit, 1_000_000),
-      maxChars: positiveInt("--max-chars", v["max-chars"], DLQ_DEFAULTS.maxChars, 10_000_000),
+      limit: numberFlag("--limit", v.limit, { min: 1, max: 1_000_000, integer: true }) ??
+        DLQ_DEFAULTS.limit,
+      maxChars: numberFlag("--max-chars", v["max-chars"], { min: 1, max: 1e7, integer: true }) ??
+        DLQ_DEFAULTS.maxChars,
     };
   }
   if (v.group !== undefined && !/^[A-Za-z0-9._-]{1,249}$/.test(v.group)) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { DLQ_DEFAULTS, parseCli, parseTime, UsageError } from "./cli.ts";
+import { UsageError } from "../cli/usage.ts";
+import { DLQ_DEFAULTS, parseCli, parseTime } from "./cli.ts";
 
 Deno.test("parseCli: commands, defaults and filters", () => {
   assert.deepEqual(parseCli(["stats"]), {

@@ -5,10 +5,11 @@
  * @module
  */
 import { onStopSignals, writeAllSync } from "../cli/process_io.ts";
+import { EXIT, runTask, settingsOrUsage, SIGNAL_EXIT } from "../cli/usage.ts";
 import type { Admin, Kafka } from "kafkajs";
 import { createKafka, describeKafkaError } from "../clients/kafka.ts";
-import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
-import { type DlqCommand, HELP, parseCli, UsageError } from "./cli.ts";
+import { loadSettings, type Settings } from "../config/settings.ts";
+import { type DlqCommand, HELP, parseCli } from "./cli.ts";
 import { LedgerError } from "./ledger.ts";
 import { type DeadLetter, matches } from "./record.ts";
 import { ReadStalledError, remaining, scanTopic, topicRanges } from "./reader.ts";
@@ -32,9 +33,6 @@ export interface MainIo {
   readonly onSignal: (handler: (signal: "SIGINT" | "SIGTERM") => void) => () => void;
 }
 
-/** Exit code after a stop by signal (the shell's 128 + signal number). */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
-
 /** A failure explained to the user: message ("Cannot X: why"), remedy, exit code. */
 class DlqError extends Error {
   override name = "DlqError";
@@ -42,7 +40,7 @@ class DlqError extends Error {
   constructor(
     message: string,
     readonly remedy: string,
-    readonly code = 1,
+    readonly code: number = EXIT.failure,
     readonly jsonPrinted = false,
   ) {
     super(message);
@@ -68,28 +66,18 @@ export function dlqEnv(
   return Object.fromEntries(Object.entries(env).filter(([name]) => !NOT_MINE.test(name)));
 }
 
-/** Runs the CLI; resolves with the exit code. */
-export async function main(args: readonly string[], io: MainIo = processIo()): Promise<number> {
-  let cli: DlqCommand;
-  try {
-    cli = parseCli(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr(`dlq: error: ${error.message}\nRun "deno task dlq --help" for usage.\n`);
-    return 2;
-  }
+/** Runs the CLI; resolves with the exit code (cli/usage.ts: 0, 1, 2, 130/143). */
+export function main(args: readonly string[], io: MainIo = processIo()): Promise<number> {
+  return runTask("dlq", () => dlq(args, io), io.stderr);
+}
+
+async function dlq(args: readonly string[], io: MainIo): Promise<number> {
+  const cli = parseCli(args);
   if (cli.command === "help") {
     io.stdout(HELP);
-    return 0;
+    return EXIT.ok;
   }
-  let settings: Settings;
-  try {
-    settings = loadSettings(dlqEnv(io.env));
-  } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
-    io.stderr(`dlq: error: ${error.message}\nFix the environment (or .env) and run again.\n`);
-    return 2;
-  }
+  const settings = settingsOrUsage(() => loadSettings(dlqEnv(io.env)));
   const log = (line: string) => io.stderr(`${line}\n`);
   const kafka = createKafka(settings.kafka, {
     clientId: `${settings.kafka.clientId}-dlq`,
@@ -228,7 +216,7 @@ async function run(
       io.stderr(formatRedrive(report));
       if (report.totals.deferred === 0) {
         if (cli.common.json) io.stdout(`${JSON.stringify(report)}\n`);
-        return 0;
+        return EXIT.ok;
       }
       const message = `Cannot redrive ${report.totals.deferred} matching records in this run: ` +
         `the redrive group's commit metadata has no room to record more sends past the held records`;
@@ -238,7 +226,7 @@ async function run(
         message,
         "Redrive the held records first (run without filters, or with their --reason), then run " +
           "this redrive again.",
-        1,
+        EXIT.failure,
         true,
       );
     }
@@ -286,7 +274,7 @@ async function run(
         } in "${topic}"`,
       );
     }
-    return 0;
+    return EXIT.ok;
   } finally {
     clearInterval(timer);
     // The throwaway group never committed; delete it so it does not linger in group listings.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { EXIT, parseFlags, runTask, UsageError } from "../cli/usage.ts";
 import { ScoringHost } from "./host.ts";
 import { CHANNEL_PATTERN } from "../sdk/contract.ts";
 import { loadManifest, MANIFEST_FILE } from "./manifest.ts";
@@ -26,9 +26,10 @@ Options:
   --dir <path>      plugins directory (default: $PLUGINS_DIR or ./plugins)
   -h, --help        show this help`;
 
+/** A runtime failure (exit 1): the message and what to do about it. */
 function fail(message: string, remedy: string): never {
-  console.error(`error: ${message}\n  ${remedy}`);
-  Deno.exit(1);
+  console.error(`plugins: ${message}\n  ${remedy}`);
+  Deno.exit(EXIT.failure);
 }
 
 function table(rows: readonly ScorerStatus[], dir: string): string {
@@ -84,7 +85,7 @@ async function validate(dir: string): Promise<number> {
     }
   });
   console.log(failures === 0 ? "\nall scorers valid" : `\n${failures} problem(s)`);
-  return failures === 0 ? 0 : 1;
+  return failures === 0 ? EXIT.ok : EXIT.failure;
 }
 
 async function record(dir: string): Promise<void> {
@@ -167,9 +168,9 @@ Deno.test("${channel} scorer scores small orders at the baseline and large ones 
 
 async function scaffold(dir: string, channel: string | undefined): Promise<void> {
   if (channel === undefined || !CHANNEL_PATTERN.test(channel)) {
-    fail(
+    throw new UsageError(
       `Cannot scaffold a scorer: channel ${JSON.stringify(channel ?? "")} is not valid`,
-      `Use a name matching ${CHANNEL_PATTERN}, e.g. deno task plugins new pos`,
+      { remedy: `Use a name matching ${CHANNEL_PATTERN}, e.g. deno task plugins new pos` },
     );
   }
   const files = [[`${dir}/${channel}.ts`, scorerTemplate(channel)], [
@@ -196,35 +197,36 @@ async function scaffold(dir: string, channel: string | undefined): Promise<void>
 }
 
 async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { dir: { type: "string" }, help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseFlags(args, { string: ["dir"], positionals: true });
   if (values.help) {
     console.log(HELP);
-    return 0;
+    return EXIT.ok;
   }
   const dir = values.dir ?? Deno.env.get("PLUGINS_DIR") ?? "./plugins";
-  const [command = "list", arg] = positionals;
+  const [command = "list", arg, extra] = positionals;
+  if (extra !== undefined || (arg !== undefined && command !== "new")) {
+    throw new UsageError(`Cannot run ${command}: unexpected argument "${extra ?? arg}"`);
+  }
   switch (command) {
     case "list":
       await withHost(dir, (host) => {
         console.log(table(host.status(), host.pluginsDir));
         return Promise.resolve();
       });
-      return 0;
+      return EXIT.ok;
     case "validate":
       return await validate(dir);
     case "record":
       await record(dir);
-      return 0;
+      return EXIT.ok;
     case "new":
       await scaffold(dir, arg);
-      return 0;
+      return EXIT.ok;
     default:
-      fail(`Unknown command ${JSON.stringify(command)}`, "Run deno task plugins --help.");
+      throw new UsageError(
+        `Unknown command ${JSON.stringify(command)} (list, validate, record, new)`,
+      );
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runTask("plugins", () => main(Deno.args)));

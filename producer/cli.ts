@@ -4,14 +4,9 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { numberFlag, parseFlags, UsageError } from "../cli/usage.ts";
 import { ChannelMix, DEFAULT_CHANNEL_MIX } from "./channel_mix.ts";
 import { DEFAULT_HOLD_TOPIC } from "./edge.ts";
-
-/** A command-line mistake; `main` prints it with a remedy and exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
 
 /** Defaults of the delivery flags (also shown in `--help`). */
 export const CLI_DEFAULTS = Object.freeze({
@@ -145,44 +140,28 @@ Examples:
  * ```
  */
 export function parseCli(args: readonly string[]): CliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      allowNegative: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        file: { type: "string" },
-        count: { type: "string" },
-        duration: { type: "string" },
-        rate: { type: "string" },
-        seed: { type: "string" },
-        mix: { type: "string" },
-        score: { type: "boolean" },
-        "hold-above": { type: "string" },
-        "hold-topic": { type: "string" },
-        validate: { type: "boolean" },
-        topic: { type: "string" },
-        "batch-size": { type: "string" },
-        "linger-ms": { type: "string" },
-        "max-in-flight": { type: "string" },
-        idempotent: { type: "boolean" },
-        retries: { type: "string" },
-        timeout: { type: "string" },
-        json: { type: "boolean" },
-        deliveries: { type: "boolean" },
-        quiet: { type: "boolean" },
-        "progress-interval": { type: "string" },
-        "metrics-port": { type: "string" },
-      },
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`Cannot parse arguments: ${message}`, { cause: error });
-  }
-  const v = parsed.values;
+  const { values: v } = parseFlags(args, {
+    string: [
+      "file",
+      "count",
+      "duration",
+      "rate",
+      "seed",
+      "mix",
+      "hold-above",
+      "hold-topic",
+      "topic",
+      "batch-size",
+      "linger-ms",
+      "max-in-flight",
+      "retries",
+      "timeout",
+      "progress-interval",
+      "metrics-port",
+    ],
+    boolean: ["score", "validate", "idempotent", "json", "deliveries", "quiet"],
+    negatable: true,
+  });
   const mix = (() => {
     if (v.mix === undefined) return undefined;
     try {
@@ -201,7 +180,7 @@ export function parseCli(args: readonly string[]): CliOptions {
   if (!fromFile && v.validate === false) {
     throw new UsageError(`Cannot use --no-validate without --file (synthetic orders are valid)`);
   }
-  const holdAbove = optionalNumber("--hold-above", v["hold-above"], {
+  const holdAbove = numberFlag("--hold-above", v["hold-above"], {
     min: 0,
     max: 1,
     integer: false,
@@ -215,9 +194,9 @@ export function parseCli(args: readonly string[]): CliOptions {
       `Cannot combine --score or --hold-above with --no-validate (scorers need valid orders)`,
     );
   }
-  const durationS = optionalNumber("--duration", v.duration, { min: 0, integer: false });
+  const durationS = numberFlag("--duration", v.duration, { min: 0, integer: false });
   if (durationS === 0) throw new UsageError(`Invalid --duration: must be > 0`);
-  const count = optionalNumber("--count", v.count, { min: 0, integer: true });
+  const count = numberFlag("--count", v.count, { min: 0, integer: true });
   return Object.freeze({
     help: v.help ?? false,
     ...(v.file === undefined ? {} : { file: v.file }),
@@ -227,10 +206,10 @@ export function parseCli(args: readonly string[]): CliOptions {
       ? { count: CLI_DEFAULTS.count }
       : {}),
     ...(durationS === undefined ? {} : { durationS }),
-    rate: optionalNumber("--rate", v.rate, { min: 0, integer: false }) ?? CLI_DEFAULTS.rate,
+    rate: numberFlag("--rate", v.rate, { min: 0, integer: false }) ?? CLI_DEFAULTS.rate,
     ...(v.seed === undefined
       ? {}
-      : { seed: optionalNumber("--seed", v.seed, { min: 0, max: 0xffffffff, integer: true }) }),
+      : { seed: numberFlag("--seed", v.seed, { min: 0, max: 0xffffffff, integer: true }) }),
     ...(mix === undefined ? {} : { mix }),
     score,
     ...(holdAbove === undefined ? {} : { holdAbove }),
@@ -240,53 +219,34 @@ export function parseCli(args: readonly string[]): CliOptions {
     validate: v.validate ?? true,
     ...(v.topic === undefined ? {} : { topic: checkTopicName(v.topic) }),
     batchSize:
-      optionalNumber("--batch-size", v["batch-size"], { min: 1, max: 100_000, integer: true }) ??
+      numberFlag("--batch-size", v["batch-size"], { min: 1, max: 100_000, integer: true }) ??
         CLI_DEFAULTS.batchSize,
-    lingerMs:
-      optionalNumber("--linger-ms", v["linger-ms"], { min: 0, max: 60_000, integer: false }) ??
-        CLI_DEFAULTS.lingerMs,
+    lingerMs: numberFlag("--linger-ms", v["linger-ms"], { min: 0, max: 60_000, integer: false }) ??
+      CLI_DEFAULTS.lingerMs,
     maxInFlight:
-      optionalNumber("--max-in-flight", v["max-in-flight"], { min: 1, max: 1000, integer: true }) ??
+      numberFlag("--max-in-flight", v["max-in-flight"], { min: 1, max: 1000, integer: true }) ??
         CLI_DEFAULTS.maxInFlight,
     idempotent: v.idempotent ?? CLI_DEFAULTS.idempotent,
-    retries: optionalNumber("--retries", v.retries, { min: 0, max: 100, integer: true }) ??
+    retries: numberFlag("--retries", v.retries, { min: 0, max: 100, integer: true }) ??
       CLI_DEFAULTS.retries,
-    timeoutS: optionalNumber("--timeout", v.timeout, { min: 0.1, max: 3600, integer: false }) ??
+    timeoutS: numberFlag("--timeout", v.timeout, { min: 0.1, max: 3600, integer: false }) ??
       CLI_DEFAULTS.timeoutS,
     json: v.json ?? false,
     deliveries: v.deliveries ?? false,
     quiet: v.quiet ?? false,
-    progressIntervalS: optionalNumber("--progress-interval", v["progress-interval"], {
+    progressIntervalS: numberFlag("--progress-interval", v["progress-interval"], {
       min: 0.1,
       max: 3600,
       integer: false,
     }) ?? CLI_DEFAULTS.progressIntervalS,
     ...(v["metrics-port"] === undefined ? {} : {
-      metricsPort: optionalNumber("--metrics-port", v["metrics-port"], {
+      metricsPort: numberFlag("--metrics-port", v["metrics-port"], {
         min: 0,
         max: 65535,
         integer: true,
       }),
     }),
   }) as CliOptions;
-}
-
-function optionalNumber(
-  flag: string,
-  text: string | undefined,
-  limits: { min: number; max?: number; integer: boolean },
-): number | undefined {
-  if (text === undefined) return undefined;
-  const value = text.trim() === "" ? Number.NaN : Number(text);
-  const kind = limits.integer ? "an integer" : "a number";
-  const range = limits.max === undefined ? `>= ${limits.min}` : `${limits.min}..${limits.max}`;
-  if (
-    !Number.isFinite(value) || (limits.integer && !Number.isInteger(value)) ||
-    value < limits.min || (limits.max !== undefined && value > limits.max)
-  ) {
-    throw new UsageError(`Invalid ${flag}: "${text}" is not ${kind} in ${range}`);
-  }
-  return value;
 }
 
 function checkTopicName(topic: string, flag = "--topic"): string {

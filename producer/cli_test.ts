@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CLI_DEFAULTS, parseCli, UsageError } from "./cli.ts";
+import { UsageError } from "../cli/usage.ts";
+import { CLI_DEFAULTS, parseCli } from "./cli.ts";
 
 Deno.test("parseCli() applies defaults for a synthetic run", () => {
   const o = parseCli([]);

@@ -7,31 +7,29 @@
  */
 
 import { onStopSignals, writeAllSync } from "../cli/process_io.ts";
+import { EXIT, runTask, settingsOrUsage, SIGNAL_EXIT, UsageError } from "../cli/usage.ts";
 import { type ProducerMetricsServer, startProducerMetrics } from "./http.ts";
-import {
-  describePatchReport,
-  installKafkajsPatches,
-  patchReportJson,
-} from "../kafkajs_patches/mod.ts";
+import { describePatchReport, installKafkajsPatches } from "../kafkajs_patches/mod.ts";
 import { createKafka, describeKafkaError } from "../clients/kafka.ts";
-import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
-import { HELP, parseCli, UsageError } from "./cli.ts";
-import type { CliOptions } from "./cli.ts";
+import { loadSettings } from "../config/settings.ts";
+import { HELP, parseCli } from "./cli.ts";
+import { openFileInput } from "./input.ts";
+import {
+  connectFailureText,
+  deliveryLine,
+  formatSummary,
+  LineBuffer,
+  summaryJson,
+} from "./output.ts";
 import { Pacer } from "./pacer.ts";
 import { newAckLatency, ProduceRun, type ProduceSummary } from "./produce.ts";
 import { Progress } from "./progress.ts";
-import {
-  type DeliveryReport,
-  KafkaPublisher,
-  type Publisher,
-  TopicNotFoundError,
-} from "./publisher.ts";
-import { jsonLinesSource, type SourceItem, syntheticSource } from "./sources.ts";
+import { type DeliveryReport, KafkaPublisher, type Publisher } from "./publisher.ts";
+import { type SourceItem, syntheticSource } from "./sources.ts";
 import { SyntheticOrders } from "./synthetic.ts";
 import { ScoringHost } from "../plugins_host/host.ts";
 import { type ChannelMix, mixForChannels } from "./channel_mix.ts";
 import {
-  DEFAULT_HOLD_TOPIC,
   EdgePublisher,
   edgeSummaryJson,
   enabledChannels,
@@ -47,60 +45,36 @@ export interface MainIo {
   readonly stderr: (text: string) => void;
   readonly stderrIsTerminal: boolean;
   /** Register SIGINT/SIGTERM; returns an unregister function. */
-  readonly onSignal: (handler: (signal: string) => void) => () => void;
+  readonly onSignal: (handler: (signal: "SIGINT" | "SIGTERM") => void) => () => void;
 }
 
 const MAX_INVALID_LINES_SHOWN = 1000;
 
-/** Run the CLI; resolves with the exit code. */
-export async function main(args: readonly string[], io: MainIo = processIo()): Promise<number> {
-  let cli: CliOptions;
-  try {
-    cli = parseCli(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr(`error: ${error.message}\nRun "deno task produce --help" for usage.\n`);
-    return 2;
-  }
+/** Runs the CLI; resolves with the exit code (cli/usage.ts: 0, 1, 2, 130/143). */
+export function main(args: readonly string[], io: MainIo = processIo()): Promise<number> {
+  return runTask("produce", () => produce(args, io), io.stderr);
+}
+
+async function produce(args: readonly string[], io: MainIo): Promise<number> {
+  const cli = parseCli(args);
   if (cli.help) {
     io.stdout(HELP);
-    return 0;
+    return EXIT.ok;
   }
-
-  let settings: Settings;
-  try {
-    settings = loadSettings(producerEnv(io.env));
-  } catch (error) {
-    if (!(error instanceof SettingsError)) throw error;
-    io.stderr(`error: ${error.message}\nFix the environment (or .env) and run again.\n`);
-    return 2;
-  }
+  const settings = settingsOrUsage(() => loadSettings(producerEnv(io.env)));
   const topic = cli.topic ?? settings.topics.orders;
 
-  // Open the input before connecting, so a missing file is a usage error, not a Kafka one.
   let source: Iterable<SourceItem> | AsyncIterable<SourceItem> | undefined;
   let sourceName = "synthetic";
   let file: Deno.FsFile | undefined;
   let generator: SyntheticOrders | undefined;
   if (cli.file !== undefined) {
-    let stream: ReadableStream<Uint8Array>;
-    if (cli.file === "-") {
-      stream = io.stdin;
-      sourceName = "stdin";
-    } else {
-      try {
-        file = await Deno.open(cli.file, { read: true });
-      } catch (error) {
-        io.stderr(
-          `error: Cannot read orders file "${cli.file}": ${(error as Error).message}\n` +
-            `Check the path (or use --file - for stdin).\n`,
-        );
-        return 2;
-      }
-      stream = file.readable;
-      sourceName = cli.file;
-    }
-    source = take(jsonLinesSource(stream, { validate: cli.validate }), cli.count);
+    const input = await openFileInput(cli.file, {
+      stdin: io.stdin,
+      validate: cli.validate,
+      count: cli.count,
+    });
+    ({ source, name: sourceName, file } = input);
   }
 
   const progress = new Progress({
@@ -131,12 +105,11 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
       // An invalid manifest (ManifestError) or a directory that is not there (NotFound).
       file?.close();
       const why = error instanceof Error ? error.message : String(error);
-      io.stderr(
-        `error: Cannot load the scoring plugins from ${settings.pluginsDir}: ${why}\n` +
-          `Fix the manifest (deno task plugins validate), point PLUGINS_DIR at the plugins` +
-          (cli.score ? "" : ", or choose the channels with --mix") + `.\n`,
-      );
-      return 2;
+      throw new UsageError(`Cannot load the scoring plugins from ${settings.pluginsDir}: ${why}`, {
+        cause: error,
+        remedy: `Fix the manifest (deno task plugins validate), point PLUGINS_DIR at the plugins` +
+          (cli.score ? "" : ", or choose the channels with --mix") + `.`,
+      });
     }
   }
   if (cli.file === undefined) {
@@ -147,12 +120,11 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
       mix = mixForChannels(channels);
       if (mix === undefined) {
         await closeHost();
-        io.stderr(
-          `error: Cannot choose channels for synthetic orders: the plugins in ` +
-            `${host.pluginsDir} serve no channel (every scorer is disabled or failed)\n` +
-            `Enable a scorer in its manifest.json, or choose the channels with --mix.\n`,
+        throw new UsageError(
+          `Cannot choose channels for synthetic orders: the plugins in ${host.pluginsDir} ` +
+            `serve no channel (every scorer is disabled or failed)`,
+          { remedy: "Enable a scorer in its manifest.json, or choose the channels with --mix." },
         );
-        return 2;
       }
     }
     const synthetic = new SyntheticOrders({
@@ -180,13 +152,10 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     } catch (error) {
       file?.close();
       await closeHost();
-      io.stderr(
-        `error: Cannot serve metrics on 127.0.0.1:${cli.metricsPort}: ${
-          (error as Error).message
-        }\n` +
-          `Choose a free port with --metrics-port (0 picks one).\n`,
+      throw new UsageError(
+        `Cannot serve metrics on 127.0.0.1:${cli.metricsPort}: ${(error as Error).message}`,
+        { cause: error, remedy: "Choose a free port with --metrics-port (0 picks one)." },
       );
-      return 2;
     }
     log(`metrics: ${metricsServer.url}/metrics`);
   }
@@ -205,7 +174,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
           c.sent - c.acked - c.failed
         } records in flight unconfirmed\n`,
       );
-      Deno.exit(130);
+      Deno.exit(SIGNAL_EXIT[signal]);
     }
   });
 
@@ -254,33 +223,13 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     await metricsServer?.close();
     await closeHost();
     const seconds = ((performance.now() - connectStarted) / 1000).toFixed(1);
-    if (
-      error instanceof TopicNotFoundError && error.topic === cli.holdTopic &&
-      topic !== cli.holdTopic
-    ) {
-      io.stderr(
-        `error: ${error.message} (--hold-topic: where orders scoring above ${cli.holdAbove} go)\n` +
-          `Create it (locally: bash dev/kafka.sh start creates "${DEFAULT_HOLD_TOPIC}"), ` +
-          `or choose another with --hold-topic.\n`,
-      );
-    } else if (error instanceof TopicNotFoundError) {
-      io.stderr(
-        `error: ${error.message}\nCreate it (locally: bash dev/kafka.sh start creates "orders"), ` +
-          `or choose another with --topic / ORDERS_TOPIC.\n`,
-      );
-    } else {
-      const d = describeKafkaError(error, settings.kafka);
-      io.stderr(
-        `error: Cannot connect to Kafka at ${settings.kafka.brokers.join(",")} ` +
-          `(${settings.kafka.securityProtocol}) after ${seconds} s: ${d.message}\n${d.remedy}\n`,
-      );
-    }
+    io.stderr(connectFailureText(error, cli, topic, settings.kafka, seconds));
     if (cli.json) {
       io.stdout(
         `${JSON.stringify({ topic, error: (error as Error).message, sent: 0, acked: 0 })}\n`,
       );
     }
-    return 1;
+    return EXIT.failure;
   }
 
   if (!cli.quiet) {
@@ -368,7 +317,7 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
       }\n`,
     );
   }
-  return summary.failed > 0 || summary.invalid > 0 ? 1 : 0;
+  return summary.failed > 0 || summary.invalid > 0 ? EXIT.failure : EXIT.ok;
 }
 
 /**
@@ -382,77 +331,6 @@ export function producerEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !CONSUMER_ONLY.test(name)));
-}
-
-async function* take<T>(items: AsyncIterable<T>, count: number | undefined): AsyncGenerator<T> {
-  if (count === 0) return;
-  let n = 0;
-  for await (const item of items) {
-    yield item;
-    if (count !== undefined && ++n >= count) return;
-  }
-}
-
-function deliveryLine(report: DeliveryReport): string {
-  const score = report.record.headers?.["risk.score"];
-  const base = {
-    key: report.record.key,
-    ...(report.record.line === undefined ? {} : { line: report.record.line }),
-    ...(report.topic === undefined ? {} : { topic: report.topic }),
-    ...(score === undefined ? {} : { risk_score: Number(score) }),
-  };
-  return JSON.stringify(
-    report.status === "acked"
-      ? {
-        status: "acked",
-        ...base,
-        partition: report.partition,
-        offset: report.offset,
-        latency_ms: Math.round(report.latencyMs * 100) / 100,
-      }
-      : { status: "failed", ...base, error: `${report.error.name}: ${report.error.message}` },
-  );
-}
-
-/** Human summary for stderr. */
-export function formatSummary(s: ProduceSummary, topic: string): string {
-  const ms = (x: number | null) => (x === null ? "-" : `${x} ms`);
-  return `produced to "${topic}" in ${(s.elapsedMs / 1000).toFixed(2)} s (${s.stoppedBy}): ` +
-    `sent ${s.sent}, acked ${s.acked}, failed ${s.failed}, invalid ${s.invalid}; ` +
-    `${s.throughput} acked/s; ack latency p50 ${ms(s.latencyMs.p50)}, p95 ${
-      ms(s.latencyMs.p95)
-    }, ` +
-    `p99 ${ms(s.latencyMs.p99)}\n`;
-}
-
-/**
- * The `--json` summary. `connect_ms` (connect and topic check, before the first send) and
- * `close_ms` (disconnect after the last ack) are outside `elapsed_ms`; a benchmark that compares
- * with a tool whose clock includes them adds them.
- */
-function summaryJson(
-  s: ProduceSummary,
-  topic: string,
-  cli: CliOptions,
-  times: { connectMs: number; closeMs: number },
-): Record<string, unknown> {
-  return {
-    topic,
-    sent: s.sent,
-    acked: s.acked,
-    failed: s.failed,
-    invalid: s.invalid,
-    elapsed_ms: Math.round(s.elapsedMs),
-    connect_ms: Math.round(times.connectMs),
-    close_ms: Math.round(times.closeMs),
-    throughput: s.throughput,
-    ack_latency_ms: s.latencyMs,
-    batches: s.batches,
-    stopped_by: s.stoppedBy,
-    idempotent: cli.idempotent,
-    kafkajs_patches: patchReportJson(installKafkajsPatches()),
-    ...(s.firstError === undefined ? {} : { error: s.firstError.message }),
-  };
 }
 
 async function closeWithin(
@@ -475,27 +353,6 @@ async function closeWithin(
     log(`warning: Kafka disconnect failed: ${(error as Error).message}`);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Collects output lines and writes them in chunks (stdout writes per record are slow). */
-class LineBuffer {
-  readonly #write: (text: string) => void;
-  #lines: string[] = [];
-  #size = 0;
-  constructor(write: (text: string) => void) {
-    this.#write = write;
-  }
-  push(line: string): void {
-    this.#lines.push(line);
-    this.#size += line.length + 1;
-    if (this.#size >= 64 * 1024) this.flush();
-  }
-  flush(): void {
-    if (this.#lines.length === 0) return;
-    this.#write(this.#lines.join("\n") + "\n");
-    this.#lines = [];
-    this.#size = 0;
   }
 }
 

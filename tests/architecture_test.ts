@@ -12,13 +12,13 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   config: [],
   clients: ["config"],
   kafkajs_patches: [],
-  plugins_host: ["core", "sdk"],
+  plugins_host: ["core", "sdk", "cli"],
   plugins: ["sdk"],
   producer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "cli", "mod.ts"],
-  consumer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "mod.ts"],
+  consumer: ["core", "config", "clients", "kafkajs_patches", "plugins_host", "cli", "mod.ts"],
   dlq: ["core", "config", "clients", "cli"],
-  cli: [],
-  tools: ["core", "config", "clients", "consumer", "plugins_host", "producer", "mod.ts"],
+  cli: ["config"],
+  tools: ["core", "config", "clients", "consumer", "plugins_host", "producer", "cli", "mod.ts"],
 };
 
 const ROOT = new URL("../", import.meta.url);

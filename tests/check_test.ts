@@ -1,6 +1,7 @@
 /**
- * End-to-end tests of `deno task check` (tools/check.ts), run as a subprocess with the `check`
- * permission set from the repository root, against the real local broker and S3 server.
+ * End-to-end tests of `deno task check` (tools/check.ts), run as a subprocess with the permission
+ * set its task uses (`consume`) from the repository root, against the real local broker and S3
+ * server.
  */
 import assert from "node:assert/strict";
 import { s3Env, saslEnv, uniqueName } from "./_infra.ts";
@@ -24,7 +25,7 @@ async function runCheck(env: Record<string, string>, args: string[] = []): Promi
   }
   const started = performance.now();
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=check", "tools/check.ts", ...args],
+    args: ["run", "-P=consume", "tools/check.ts", ...args],
     cwd: ROOT,
     clearEnv: true,
     env: { ...passthrough, ...env },
@@ -36,7 +37,7 @@ async function runCheck(env: Record<string, string>, args: string[] = []): Promi
   return { code, stdout: out, stderr: err, output: out + err, ms: performance.now() - started };
 }
 
-/** A SINK_DIR under ./data (the only place the check permission set may write). */
+/** A SINK_DIR under ./data (the only place the consume permission set, which check uses, may write). */
 async function withSinkDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = `./data/${uniqueName("check-test")}`;
   try {
@@ -73,6 +74,8 @@ Deno.test("check passes on PLAINTEXT with a local sink and leaves no probe file"
     assert.match(row(run, "kafka.topic", "orders.dlq"), /OK\s+exists/);
     assert.match(row(run, "kafka.group"), /OK\s+coordinator reachable/);
     assert.match(row(run, "storage.local"), /OK\s+writable/);
+    assert.match(row(run, "plugins.manifest"), /OK\s+manifest\.json valid/);
+    assert.match(row(run, "plugins.scorer", "web"), /OK\s+web started in its sandbox/);
     assert.match(run.stdout, /All checks passed\./);
     assert.deepEqual([...Deno.readDirSync(new URL(dir, ROOT))], []);
   });
@@ -225,4 +228,31 @@ Deno.test("check --help prints usage; an unknown flag exits 2", async () => {
   const bad = await runCheck({}, ["--frobnicate"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /Cannot parse arguments/);
+});
+
+Deno.test("check fails when the scorer plugins cannot start, as the consumer would", async () => {
+  await withSinkDir(async (dir) => {
+    const missing = await runCheck({ SINK_DIR: dir, PLUGINS_DIR: `${dir}/no-plugins` });
+    assert.equal(missing.code, 1, missing.output);
+    assert.match(row(missing, "plugins.manifest"), /FAIL\s+Cannot load the scoring plugins/);
+    assert.match(missing.stdout, /→ the consumer refuses to start without them/);
+
+    const plugins = new URL(`${dir}/plugins/`, ROOT);
+    await Deno.mkdir(plugins, { recursive: true });
+    await Deno.copyFile(new URL("plugins/default.ts", ROOT), new URL("default.ts", plugins));
+    await Deno.writeTextFile(new URL("web.ts", plugins), 'throw new Error("boom at import");\n');
+    await Deno.writeTextFile(
+      new URL("manifest.json", plugins),
+      JSON.stringify({
+        version: 1,
+        discovery: false,
+        scorers: [{ name: "web", channel: "web", module: "./web.ts", enabled: true, options: {} }],
+        fallback: { module: "./default.ts", options: { score: 0.3 } },
+      }),
+    );
+    const broken = await runCheck({ SINK_DIR: dir, PLUGINS_DIR: `${dir}/plugins` });
+    assert.equal(broken.code, 1, broken.output);
+    assert.match(row(broken, "plugins.scorer", "web"), /FAIL\s+failed: .*boom at import/);
+    assert.match(row(broken, "plugins.scorer", "*"), /OK\s+default started in its sandbox/);
+  });
 });

@@ -21,7 +21,7 @@ import { order } from "./fixtures/bad_records.ts";
 
 const decoder = new TextDecoder();
 
-/** Runs `deno run -P=<set> <main> ...args` with `env`; SIGKILL after `timeoutMs`. */
+/** Runs `deno run -P=<set> <main> ...args` (the task's set) with `env`; SIGKILL after `timeoutMs`. */
 async function cli(
   set: "produce" | "consume" | "check",
   args: readonly string[],
@@ -33,7 +33,8 @@ async function cli(
       set
     ];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", `-P=${set}`, main, ...args],
+    // check runs with consume's permission set (deno.json): it starts the scorer plugins too.
+    args: ["run", `-P=${set === "check" ? "consume" : set}`, main, ...args],
     env: { HTTP_PORT: "0", ...env },
     stdin: "null",
     stdout: "piped",

@@ -72,6 +72,6 @@ Deno.test("deno task demo --count 500 stores every order, prints the report and 
 Deno.test("deno task demo rejects a bad --count with exit code 2 and the remedy", async () => {
   const run = await runDemo(["--count", "0"]);
   equal(run.code, 2);
-  match(run.stderr, /Cannot parse --count "0": not an integer >= 1/);
-  match(run.stderr, /deno task demo --help/);
+  match(run.stderr, /^demo: Invalid --count: "0" is not an integer >= 1\n/m);
+  match(run.stderr, /\nrun with --help for usage\n$/);
 });

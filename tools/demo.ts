@@ -8,18 +8,34 @@
  * a report computed from the stored files, and stops what it started. Always uses the local
  * broker on PLAINTEXT and the local disk sink: `.env` and Kafka/COS settings are ignored.
  *
- * Exit codes: 0 every order stored, 1 the demo failed (the message says why), 2 bad arguments,
- * 130 interrupted.
+ * Exit codes (cli/usage.ts): 0 every order stored, 1 the demo failed (the message says why), 2
+ * bad arguments, 130 / 143 interrupted by SIGINT / SIGTERM.
  *
  * @module
  */
+import { onStopSignals } from "../cli/process_io.ts";
+import { EXIT, numberFlag, parseFlags, runTask, SIGNAL_EXIT } from "../cli/usage.ts";
 import { consumeV8Flags } from "./consume_flags.ts";
-import { delay, settleWithin } from "../core/async.ts";
-import { parseArgs } from "node:util";
+import { delay } from "../core/async.ts";
 import type { Admin } from "kafkajs";
 import { createKafka, describeKafkaError } from "../clients/kafka.ts";
 import { loadSettings } from "../config/settings.ts";
 import { buildDemoReport, formatDemoReport } from "./demo_report.ts";
+import {
+  choosePort,
+  consumerReady,
+  dashboardAnswers,
+  decoder,
+  DemoError,
+  dlqCount,
+  ensureBroker,
+  readLog,
+  settlesWithin,
+  spawnDeno,
+  stopBroker,
+  stopConsumer,
+  tail,
+} from "./demo_processes.ts";
 import { countStoredOrders, readStoredOrders } from "./stored_orders.ts";
 
 const HELP = `Usage: deno task demo [options]
@@ -39,7 +55,8 @@ Options:
   -h, --help     show this help
 
 Uses the local broker on PLAINTEXT localhost:9092 and the local disk, whatever .env says.
-Exit codes: 0 every order stored, 1 demo failed, 2 bad arguments, 130 interrupted.`;
+Exit codes: 0 every order stored, 1 demo failed, 2 bad arguments, 130 interrupted
+(143: SIGTERM).`;
 
 /** Demo command line. */
 interface DemoOptions {
@@ -49,53 +66,13 @@ interface DemoOptions {
   readonly keep: boolean;
 }
 
-/** A failure the demo explains to the user (message + remedy); exit code 1. */
-class DemoError extends Error {
-  override name = "DemoError";
-  /** What to do about it. */
-  readonly remedy: string;
-  constructor(message: string, remedy: string, options?: ErrorOptions) {
-    super(message, options);
-    this.remedy = remedy;
-  }
-}
-
-/** Bad command line; exit code 2. */
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
 function parseOptions(args: readonly string[]): DemoOptions | "help" {
-  let values;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        help: { type: "boolean", short: "h" },
-        count: { type: "string" },
-        rate: { type: "string" },
-        timeout: { type: "string" },
-        keep: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
-  }
+  const { values } = parseFlags(args, { string: ["count", "rate", "timeout"], boolean: ["keep"] });
   if (values.help) return "help";
-  const int = (name: string, text: string | undefined, fallback: number, min: number) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < min) {
-      throw new UsageError(`Cannot parse --${name} "${text}": not an integer >= ${min}`);
-    }
-    return n;
-  };
   return {
-    count: int("count", values.count, 5000, 1),
-    rate: int("rate", values.rate, 1000, 0),
-    timeoutS: int("timeout", values.timeout, 120, 1),
+    count: numberFlag("--count", values.count, { min: 1, integer: true }) ?? 5000,
+    rate: numberFlag("--rate", values.rate, { min: 0, integer: true }) ?? 1000,
+    timeoutS: numberFlag("--timeout", values.timeout, { min: 1, integer: true }) ?? 120,
     keep: values.keep ?? false,
   };
 }
@@ -105,182 +82,20 @@ function stamp(date: Date): string {
   return `${iso.slice(0, 10).replaceAll("-", "")}-${iso.slice(11, 19).replaceAll(":", "")}`;
 }
 
-const decoder = new TextDecoder();
-
-async function runQuiet(
-  cmd: string,
-  args: readonly string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(cmd, { args: [...args], stdin: "null" }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-/** `bash dev/kafka.sh start` with its progress on our stderr; true when it was not running. */
-async function ensureBroker(): Promise<boolean> {
-  const status = await runQuiet("bash", ["dev/kafka.sh", "status"]);
-  if (status.code === 0) {
-    console.error("demo: local Kafka broker already running (it will be left running)");
-    return false;
-  }
-  console.error(
-    "demo: starting the local Kafka broker (bash dev/kafka.sh start; the first run downloads " +
-      "the Kafka jars from Maven Central, ~54 MB)...",
-  );
-  const start = await new Deno.Command("bash", {
-    args: ["dev/kafka.sh", "start"],
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (start.code !== 0) {
-    throw new DemoError(
-      `Cannot start the local Kafka broker: dev/kafka.sh exited with ${start.code}`,
-      "See its messages above (Java 17, Maven and OpenSSL are needed: apt-get install -y " +
-        "openjdk-17-jre-headless maven openssl), or look at .run/kafka/logs/.",
-    );
-  }
-  return true;
-}
-
-async function stopBroker(): Promise<void> {
-  console.error("demo: stopping the local Kafka broker (the demo started it)");
-  const stop = await new Deno.Command("bash", {
-    args: ["dev/kafka.sh", "stop"],
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (stop.code !== 0) console.error(`demo: dev/kafka.sh stop exited with ${stop.code}`);
-}
-
-/** 8787 when free (or HTTP_PORT as set), else a free port; "0" when HTTP_PORT=0. */
-function choosePort(): string {
-  const wanted = Deno.env.get("HTTP_PORT");
-  if (wanted !== undefined && wanted !== "") return wanted;
-  for (const port of [8787, 0]) {
-    try {
-      const listener = Deno.listen({ hostname: "127.0.0.1", port });
-      const chosen = (listener.addr as Deno.NetAddr).port;
-      listener.close();
-      return String(chosen);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    }
-  }
-  return "0";
-}
-
-/** Answers when something serves HTTP on the port (the consumer's dashboard, once built). */
-async function dashboardAnswers(port: string): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/`, {
-      signal: AbortSignal.timeout(500),
-    });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false; // not serving (yet): the dashboard is optional for the demo
-  }
-}
-
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split("\n").slice(-lines).map((l) => `    ${l}`).join("\n");
-}
-
-async function readLog(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return "";
-    throw error;
-  }
-}
-
-async function dlqCount(admin: Admin, topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-}
-
-/** True when `promise` settles within `ms`; clears its timer either way. */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return settleWithin(promise.then(() => true), ms, false);
-}
-
-/** Waits up to `graceMs` for the consumer to exit by itself, then SIGTERMs it and waits. */
-async function stopConsumer(
-  child: Deno.ChildProcess,
-  exit: Promise<Deno.CommandStatus>,
-  graceMs: number,
-): Promise<void> {
-  if (!await settlesWithin(exit, graceMs)) {
-    try {
-      child.kill("SIGTERM");
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error; // TypeError: it exited meanwhile
-    }
-  }
-  const status = await exit;
-  console.error(`demo: consumer stopped (exit ${status.code})`);
-}
-
-/** How long the consumer may take to become ready (join, first fetch, warm-up). */
-const READY_TIMEOUT_MS = 60_000;
-
-/**
- * Waits for the consumer's "consumer: ready" log line (it can store at full speed from then on:
- * group joined, first fetch answered, scorers warmed, sink probed) and returns it. Producing
- * earlier would time the consumer's start-up into the first orders' latency.
- */
-async function consumerReady(
-  logPath: string,
-  exit: Promise<Deno.CommandStatus>,
-  signal: AbortSignal,
-): Promise<string> {
-  let status: Deno.CommandStatus | undefined;
-  void exit.then((s) => status = s);
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (signal.aborted) throw new DemoError("Interrupted", "");
-    const log = await readLog(logPath);
-    const line = /^consumer: ready .*$/m.exec(log)?.[0];
-    if (line !== undefined) return line;
-    if (status !== undefined) {
-      throw new DemoError(
-        `Cannot start the consumer: it exited (code ${status.code}) before it was ready\n` +
-          tail(log, 15),
-        `See the consumer log ${logPath}.`,
-      );
-    }
-    if (Date.now() > deadline) {
-      throw new DemoError(
-        `Cannot start the consumer: not ready after ${READY_TIMEOUT_MS / 1000} s\n${tail(log, 15)}`,
-        `See the consumer log ${logPath}.`,
-      );
-    }
-    await delay(25, signal);
-  }
-}
-
 /** Runs the demo; resolves with the exit code. */
 async function main(args: readonly string[]): Promise<number> {
-  let options: DemoOptions;
-  try {
-    const parsed = parseOptions(args);
-    if (parsed === "help") {
-      console.log(HELP);
-      return 0;
-    }
-    options = parsed;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`demo: ${error.message}\nRun "deno task demo --help" for usage.`);
-    return 2;
+  const options = parseOptions(args);
+  if (options === "help") {
+    console.log(HELP);
+    return EXIT.ok;
   }
 
   const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  let stoppedBy: "SIGINT" | "SIGTERM" = "SIGINT";
+  const offSignals = onStopSignals((signal) => {
+    stoppedBy = signal;
+    interrupt.abort();
+  });
 
   const suffix = Array.from(
     crypto.getRandomValues(new Uint8Array(2)),
@@ -309,7 +124,6 @@ async function main(args: readonly string[]): Promise<number> {
     KAFKAJS_NO_PARTITIONER_WARNING: "1",
   };
   const settings = loadSettings({ ...Deno.env.toObject(), ...env });
-  const deno = Deno.execPath();
 
   let brokerStarted = false;
   let admin: Admin | undefined;
@@ -319,7 +133,7 @@ async function main(args: readonly string[]): Promise<number> {
   let producer: Deno.ChildProcess | undefined;
   let producerOut: Promise<Deno.CommandOutput> | undefined;
   let keepRunning = false;
-  let code = 1;
+  let code: number = EXIT.failure;
   try {
     brokerStarted = await ensureBroker();
     if (interrupt.signal.aborted) throw new DemoError("Interrupted", "");
@@ -346,17 +160,8 @@ async function main(args: readonly string[]): Promise<number> {
       `demo: topics ${name} + ${dlqTopic} (6 partitions), group ${name}, sink ${sinkDir}`,
     );
 
-    // Children run through bash (the permission set allows "bash", not the deno binary's path,
-    // which differs between installs). The consumer logs to a file, not a pipe, so that with
-    // --keep it outlives the demo.
-    consumer = new Deno.Command("bash", {
-      args: [
-        "-c",
-        'exec "$@" >>"$DEMO_CONSUMER_LOG" 2>&1',
-        "bash",
-        deno,
-        "run",
-        "--quiet",
+    consumer = spawnDeno(
+      [
         "-P=consume",
         ...consumeV8Flags(),
         "consumer/main.ts",
@@ -365,11 +170,9 @@ async function main(args: readonly string[]): Promise<number> {
         "2000",
         ...(options.keep ? [] : ["--max-records", String(options.count)]),
       ],
-      env: { ...env, DEMO_CONSUMER_LOG: logPath },
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+      env,
+      logPath,
+    );
     consumerExit = consumer.status;
     console.error(`demo: consumer started (pid ${consumer.pid}, log ${logPath})`);
     const ready = await consumerReady(logPath, consumerExit, interrupt.signal);
@@ -380,30 +183,18 @@ async function main(args: readonly string[]): Promise<number> {
         (options.rate > 0 ? ` at ${options.rate}/s` : " as fast as possible") + "...",
     );
     const startedAtMs = Date.now();
-    producer = new Deno.Command("bash", {
-      args: [
-        "-c",
-        'exec "$@"',
-        "bash",
-        deno,
-        "run",
-        "--quiet",
-        "-P=produce",
-        "producer/main.ts",
-        "--topic",
-        name,
-        "--count",
-        String(options.count),
-        "--rate",
-        String(options.rate),
-        "--json",
-        "--quiet",
-      ],
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    producer = spawnDeno([
+      "-P=produce",
+      "producer/main.ts",
+      "--topic",
+      name,
+      "--count",
+      String(options.count),
+      "--rate",
+      String(options.rate),
+      "--json",
+      "--quiet",
+    ], env);
     producerOut = producer.output();
 
     // Wait: progress every second until every order is stored (or a failure / the timeout).
@@ -509,15 +300,15 @@ async function main(args: readonly string[]): Promise<number> {
           (httpPort === "0" ? "" : `; dashboard http://127.0.0.1:${httpPort}/ when served`),
       );
     }
-    code = 0;
+    code = EXIT.ok;
   } catch (error) {
     if (error instanceof DemoError) {
       if (error.message === "Interrupted") {
         console.error("demo: interrupted; stopping what the demo started");
-        code = 130;
+        code = SIGNAL_EXIT[stoppedBy];
       } else {
         console.error(`demo: ${error.message}${error.remedy === "" ? "" : `\n${error.remedy}`}`);
-        code = 1;
+        code = EXIT.failure;
       }
     } else {
       console.error(`demo: failed unexpectedly: ${(error as Error)?.stack ?? String(error)}`);
@@ -538,7 +329,7 @@ async function main(args: readonly string[]): Promise<number> {
     }
     if (!keepRunning) {
       if (consumer !== undefined && consumerExit !== undefined) {
-        await stopConsumer(consumer, consumerExit, code === 0 ? 15_000 : 0);
+        await stopConsumer(consumer, consumerExit, code === EXIT.ok ? 15_000 : 0);
       }
       if (admin !== undefined && topicsCreated) {
         await admin.deleteTopics({ topics: [name, dlqTopic] }).catch((error) =>
@@ -555,12 +346,11 @@ async function main(args: readonly string[]): Promise<number> {
       consumer?.unref();
       await admin?.disconnect();
     }
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    offSignals();
   }
   return code;
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await runTask("demo", () => main(Deno.args)));
 }

@@ -13,10 +13,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { EXIT, parseFlags, runTask, settingsOrUsage, UsageError } from "../cli/usage.ts";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { createCosClient, describeCosError } from "../clients/cos.ts";
-import { loadSettings, type Settings, SettingsError } from "../config/settings.ts";
+import { loadSettings, type Settings } from "../config/settings.ts";
 import { readableSegments } from "../consumer/sinks/segment_key.ts";
 import { mirrorOrders } from "./cos_mirror.ts";
 import { type Cell, formatCsv, formatJson, formatTable, type QueryResult } from "./query_format.ts";
@@ -44,17 +44,14 @@ Examples:
   deno task query --dir ./data/demo-20261126-204324 "SELECT * FROM orders ORDER BY risk_score DESC LIMIT 5"
 Exit codes: 0 ok, 1 query or source failed, 2 bad arguments or settings.`;
 
-/** A failure explained to the user; exit code 1 (or 2 for usage). */
+/** A runtime failure explained to the user (exit 1); usage errors are `UsageError`s (exit 2). */
 class QueryToolError extends Error {
   override name = "QueryToolError";
   /** What to do about it. */
   readonly remedy: string;
-  /** Process exit code. */
-  readonly code: number;
-  constructor(message: string, remedy: string, code = 1, options?: ErrorOptions) {
+  constructor(message: string, remedy: string, options?: ErrorOptions) {
     super(message, options);
     this.remedy = remedy;
-    this.code = code;
   }
 }
 
@@ -95,10 +92,11 @@ async function findSources(dir: string): Promise<Sources> {
 
 async function cosDir(settings: Settings): Promise<string> {
   if (settings.sink.kind !== "cos") {
-    throw new QueryToolError(
+    throw new UsageError(
       "Cannot query COS: SINK is not cos, so COS_ENDPOINT / COS_BUCKET are not configured",
-      "Set SINK=cos and the COS_* variables (see README, IBM Cloud setup), or use --dir.",
-      2,
+      {
+        remedy: "Set SINK=cos and the COS_* variables (see README, IBM Cloud setup), or use --dir.",
+      },
     );
   }
   const cos = settings.sink.cos;
@@ -113,7 +111,7 @@ async function cosDir(settings: Settings): Promise<string> {
     );
   } catch (error) {
     const d = describeCosError(error, cos);
-    throw new QueryToolError(`Cannot mirror the COS bucket: ${d.message}`, d.remedy, 1, {
+    throw new QueryToolError(`Cannot mirror the COS bucket: ${d.message}`, d.remedy, {
       cause: error,
     });
   }
@@ -173,52 +171,31 @@ async function queryOnce(dir: string, sql: string): Promise<QueryResult> {
 }
 
 async function main(args: readonly string[]): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...args],
-      options: {
-        help: { type: "boolean", short: "h" },
-        dir: { type: "string" },
-        cos: { type: "boolean" },
-        json: { type: "boolean" },
-        csv: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (error) {
-    console.error(`query: ${(error as Error).message}\nRun "deno task query --help" for usage.`);
-    return 2;
-  }
+  const { values, positionals } = parseFlags(args, {
+    string: ["dir"],
+    boolean: ["cos", "json", "csv"],
+    positionals: true,
+  });
   if (values.help) {
     console.log(HELP);
-    return 0;
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1 || positionals[0]!.trim() === "") {
+    throw new UsageError(
+      `Cannot run a query: expected one SQL argument, got ${positionals.length}`,
+      { remedy: 'Quote the SQL: deno task query "SELECT count(*) FROM orders"' },
+    );
+  }
+  if (values.json && values.csv) {
+    throw new UsageError("Cannot use --json with --csv", { remedy: "Pick one output format." });
+  }
+  if (values.dir !== undefined && values.cos) {
+    throw new UsageError("Cannot use --dir with --cos", { remedy: "Pick one source." });
   }
   try {
-    if (positionals.length !== 1 || positionals[0]!.trim() === "") {
-      throw new QueryToolError(
-        `Cannot run a query: expected one SQL argument, got ${positionals.length}`,
-        'Quote the SQL: deno task query "SELECT count(*) FROM orders"',
-        2,
-      );
-    }
-    if (values.json && values.csv) {
-      throw new QueryToolError("Cannot use --json with --csv", "Pick one output format.", 2);
-    }
-    if (values.dir !== undefined && values.cos) {
-      throw new QueryToolError("Cannot use --dir with --cos", "Pick one source.", 2);
-    }
     let dir = values.dir;
     if (dir === undefined) {
-      let settings: Settings;
-      try {
-        settings = loadSettings(Deno.env.toObject());
-      } catch (error) {
-        if (!(error instanceof SettingsError)) throw error;
-        throw new QueryToolError(error.message, "Fix the environment (or .env), or use --dir.", 2);
-      }
+      const settings = settingsOrUsage(() => loadSettings(Deno.env.toObject()));
       if (values.cos || settings.sink.kind === "cos") dir = await cosDir(settings);
       else dir = settings.sink.dir;
     }
@@ -238,21 +215,20 @@ async function main(args: readonly string[]): Promise<number> {
       throw new QueryToolError(
         `Cannot run the query: ${(error as Error).message}`,
         'Check the SQL; "DESCRIBE orders" lists the columns.',
-        1,
         { cause: error },
       );
     }
     console.log(
       values.json ? formatJson(result) : values.csv ? formatCsv(result) : formatTable(result),
     );
-    return 0;
+    return EXIT.ok;
   } catch (error) {
     if (!(error instanceof QueryToolError)) throw error;
     console.error(`query: ${error.message}\n${error.remedy}`);
-    return error.code;
+    return EXIT.failure;
   }
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await runTask("query", () => main(Deno.args)));
 }

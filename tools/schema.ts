@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { EXIT, parseFlags, runTask } from "../cli/usage.ts";
 import { orderJsonSchema } from "../core/order_schema.ts";
 
 /** Where the schema is committed, relative to the repository root. */
@@ -26,21 +27,17 @@ export function schemaText(): string {
 
 async function main(args: readonly string[]): Promise<number> {
   const url = new URL(`../${SCHEMA_PATH}`, import.meta.url);
-  if (args.includes("-h") || args.includes("--help")) {
+  const { values } = parseFlags(args, { boolean: ["check"] });
+  if (values.help) {
     console.log(
       `Usage: deno task schema [--check]\n\nWrites ${SCHEMA_PATH} from core/order.ts ` +
         `(orderJsonSchema in core/order_schema.ts).\n  --check  write nothing; exit 1 when ` +
         `${SCHEMA_PATH} is out of date`,
     );
-    return 0;
-  }
-  const unknown = args.filter((a) => a !== "--check");
-  if (unknown.length > 0) {
-    console.error(`schema: unknown argument ${unknown[0]}\nRun "deno task schema --help".`);
-    return 2;
+    return EXIT.ok;
   }
   const text = schemaText();
-  if (args.includes("--check")) {
+  if (values.check) {
     let current = "";
     try {
       current = await Deno.readTextFile(url);
@@ -49,16 +46,16 @@ async function main(args: readonly string[]): Promise<number> {
     }
     if (current !== text) {
       console.error(`schema: ${SCHEMA_PATH} is out of date\nRun "deno task schema" and commit it.`);
-      return 1;
+      return EXIT.failure;
     }
     console.error(`schema: ${SCHEMA_PATH} is up to date`);
-    return 0;
+    return EXIT.ok;
   }
   await Deno.writeTextFile(url, text);
   console.error(`schema: wrote ${SCHEMA_PATH} (${text.length} bytes)`);
-  return 0;
+  return EXIT.ok;
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await runTask("schema", () => main(Deno.args)));
 }
