@@ -91,6 +91,8 @@ function modulePathProblem(module: string): string | undefined {
 
 const LIMIT_FIELDS = ["memoryMb", "deadlineMs"] as const;
 const PLUGIN_FIELDS = ["module", "options", ...LIMIT_FIELDS];
+const SCORER_FIELDS = ["name", "channel", "enabled", ...PLUGIN_FIELDS];
+const SCORER_PATTERNS = [["name", SCORER_NAME_PATTERN], ["channel", CHANNEL_PATTERN]] as const;
 
 /** Checks what scorer entries and the fallback share: known fields, module, options, limits. */
 function parsePlugin(
@@ -142,15 +144,8 @@ function parseScorer(
     ? `scorers[${index}] ${JSON.stringify(name)}`
     : `scorers[${index}]`;
   const before = problems.length;
-  const plugin = parsePlugin(
-    raw,
-    label,
-    ["name", "channel", "enabled", ...PLUGIN_FIELDS],
-    problems,
-  );
-  for (
-    const [field, pattern] of [["name", SCORER_NAME_PATTERN], ["channel", CHANNEL_PATTERN]] as const
-  ) {
+  const plugin = parsePlugin(raw, label, SCORER_FIELDS, problems);
+  for (const [field, pattern] of SCORER_PATTERNS) {
     const value = raw[field];
     if (typeof value !== "string" || !pattern.test(value)) {
       problems.push(`${label}: "${field}" must match ${pattern}`);

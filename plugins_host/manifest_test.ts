@@ -4,14 +4,10 @@ import { isScorerFileName, ManifestError, parseManifest } from "./manifest.ts";
 const fallback = { module: "./default.ts" };
 const web = { name: "web", channel: "web", module: "./web.ts" };
 
-function problems(value: unknown): readonly string[] {
-  try {
-    parseManifest(value);
-  } catch (error) {
-    assert.ok(error instanceof ManifestError);
-    return error.problems;
-  }
-  assert.fail("expected a ManifestError");
+/** Whether the lists are equal; asserts it, so a mismatch shows the difference. */
+function sameList(actual: readonly string[], expected: readonly string[]): boolean {
+  assert.deepEqual(actual, expected);
+  return true;
 }
 
 Deno.test("parseManifest() applies defaults: enabled, discovery, options and limits", () => {
@@ -28,31 +24,33 @@ Deno.test("parseManifest() applies defaults: enabled, discovery, options and lim
 });
 
 Deno.test("parseManifest() names bad names, limits, test files, duplicate names", () => {
-  assert.deepEqual(
-    problems({
-      version: 1,
-      discovery: "yes",
-      scorers: [
-        web,
-        { ...web, channel: "pos" },
-        { name: "Bad", channel: "x", module: "./x_test.ts", enabled: 1 },
-        { ...web, name: "a", channel: "a", module: ".\\a.ts", deadlineMs: 5, memoryMb: 16.5 },
-        "web",
-      ],
-      fallback: { ...fallback, options: [] },
-    }),
-    [
-      `"discovery" must be true or false`,
-      `scorers[1] "web": name "web" is already used by scorers[0] "web"`,
-      `scorers[2] "Bad": module must not be a test file, got "./x_test.ts"`,
-      `scorers[2] "Bad": "name" must match /^[a-z][a-z0-9_-]{0,63}$/`,
-      `scorers[2] "Bad": "enabled" must be true or false`,
-      `scorers[3] "a": module must be a plain relative path, got ".\\\\a.ts"`,
-      `scorers[3] "a": "memoryMb" must be an integer from 16 to 4096`,
-      `scorers[3] "a": "deadlineMs" must be an integer from 10 to 60000`,
-      `scorers[4]: must be an object`,
-      `fallback: "options" must be an object`,
-    ],
+  assert.throws(
+    () =>
+      parseManifest({
+        version: 1,
+        discovery: "yes",
+        scorers: [
+          web,
+          { ...web, channel: "pos" },
+          { name: "Bad", channel: "x", module: "./x_test.ts", enabled: 1 },
+          { ...web, name: "a", channel: "a", module: ".\\a.ts", deadlineMs: 5, memoryMb: 16.5 },
+          "web",
+        ],
+        fallback: { ...fallback, options: [] },
+      }),
+    (error: unknown) =>
+      error instanceof ManifestError && sameList(error.problems, [
+        `"discovery" must be true or false`,
+        `scorers[1] "web": name "web" is already used by scorers[0] "web"`,
+        `scorers[2] "Bad": module must not be a test file, got "./x_test.ts"`,
+        `scorers[2] "Bad": "name" must match /^[a-z][a-z0-9_-]{0,63}$/`,
+        `scorers[2] "Bad": "enabled" must be true or false`,
+        `scorers[3] "a": module must be a plain relative path, got ".\\\\a.ts"`,
+        `scorers[3] "a": "memoryMb" must be an integer from 16 to 4096`,
+        `scorers[3] "a": "deadlineMs" must be an integer from 10 to 60000`,
+        `scorers[4]: must be an object`,
+        `fallback: "options" must be an object`,
+      ]),
   );
 });
 
