@@ -26,8 +26,8 @@ export type ScoreFn = (orders: readonly OrderData[]) => Promise<readonly ScoreRe
 /** Score when even the fallback scorer fails or none is loaded ("unknown risk"). */
 export const BUILTIN_FALLBACK_SCORE = 0.5;
 
-/** State of one scorer file, as shown by `deno task plugins list`. */
-export interface ScorerStatus {
+/** State of one scorer file, as shown by `deno task plugins list`, with its limits. */
+export interface ScorerStatus extends PluginLimits {
   /** Channel served (`*` for the fallback), or undefined when a discovered file never loaded. */
   readonly channel: string | undefined;
   readonly name: string | undefined;
@@ -41,9 +41,6 @@ export interface ScorerStatus {
   readonly restarts: number;
   /** Time spent in successful calls to it, ms: a slow plugin shows here before it times out. */
   readonly busyMs: number;
-  /** Its limits (see `PluginLimits`). */
-  readonly memoryMb: number;
-  readonly deadlineMs: number;
   /** Resident memory of its process now, bytes (undefined when not running or unknown). */
   readonly rssBytes: number | undefined;
   readonly isolation: "sandbox" | "in-process";
