@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { isScorerFileName, ManifestError, parseManifest } from "./manifest.ts";
+import { CHANNEL_PATTERN, SCORER_NAME_PATTERN } from "../sdk/contract.ts";
+import { DEFAULT_LIMITS, isScorerFileName, ManifestError, parseManifest } from "./manifest.ts";
 
 const fallback = { module: "./default.ts" };
 const web = { name: "web", channel: "web", module: "./web.ts" };
@@ -61,4 +62,29 @@ Deno.test("isScorerFileName() takes scripts, not tests, declarations or hidden f
     ),
     ["web.ts", "pos.js"],
   );
+});
+
+Deno.test("plugins/manifest.schema.json (the editor's hints) states the host's rules", async () => {
+  const schema = JSON.parse(
+    await Deno.readTextFile(new URL("../plugins/manifest.schema.json", import.meta.url)),
+  );
+  const scorer = schema.properties.scorers.items.properties;
+  assert.equal(scorer.name.pattern, SCORER_NAME_PATTERN.source);
+  assert.equal(scorer.channel.pattern, CHANNEL_PATTERN.source);
+  for (const entry of [scorer, schema.properties.fallback.properties]) {
+    assert.equal(entry.memoryMb.default, DEFAULT_LIMITS.memoryMb);
+    assert.equal(entry.deadlineMs.default, DEFAULT_LIMITS.deadlineMs);
+    for (const key of ["memoryMb", "deadlineMs"] as const) {
+      const { minimum, maximum } = entry[key];
+      const at = (value: number) => ({
+        version: 1,
+        scorers: [],
+        fallback: { module: "./d.ts", [key]: value },
+      });
+      parseManifest(at(minimum));
+      parseManifest(at(maximum));
+      assert.throws(() => parseManifest(at(minimum - 1)), ManifestError);
+      assert.throws(() => parseManifest(at(maximum + 1)), ManifestError);
+    }
+  }
 });
