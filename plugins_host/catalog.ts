@@ -114,17 +114,11 @@ export function ownership<C extends Claim>(
     if (claim.entry.source === "fallback") continue;
     const owner = listed.get(claim.channel);
     const holder = owners.get(claim.channel);
-    if (claim.entry.source === "discovered" && owner !== undefined) {
-      conflicts.set(
-        claim.entry.file,
-        `channel "${claim.channel}" belongs to manifest entry "${owner}" (${MANIFEST_FILE})`,
-      );
-    } else if (holder !== undefined) {
-      conflicts.set(
-        claim.entry.file,
-        `channel "${claim.channel}" is already served by ${holder.entry.file}`,
-      );
-    } else owners.set(claim.channel, claim);
+    const refused = claim.entry.source === "discovered" && owner !== undefined
+      ? `belongs to manifest entry "${owner}" (${MANIFEST_FILE})`
+      : holder && `is already served by ${holder.entry.file}`;
+    if (refused) conflicts.set(claim.entry.file, `channel "${claim.channel}" ${refused}`);
+    else owners.set(claim.channel, claim);
   }
   return { owners, conflicts };
 }
