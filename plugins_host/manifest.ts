@@ -235,7 +235,7 @@ export function joinPath(dir: string, relative: string): string {
 export async function resolvePluginFile(pluginsDir: string, module: string): Promise<string> {
   const fail = (why: string) => `Cannot use plugin module ${JSON.stringify(module)}: ${why}`;
   const problem = modulePathProblem(module);
-  if (problem !== undefined) throw new RangeError(fail(problem));
+  if (problem !== undefined) throw new RangeError(`Cannot use plugin module: ${problem}`);
   const root = await Deno.realPath(pluginsDir);
   const real = await Deno.realPath(joinPath(pluginsDir, module));
   if (!real.startsWith(root.endsWith("/") ? root : root + "/")) {
