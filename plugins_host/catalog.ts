@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  DEFAULT_LIMITS,
   isScorerFileName,
   joinPath,
   type Manifest,
@@ -12,7 +13,6 @@ import {
   type PluginLimits,
   resolvePluginFile,
 } from "./manifest.ts";
-import { DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MB } from "./manifest.ts";
 
 /** One plugin file to run. */
 export interface Entry {
@@ -28,49 +28,32 @@ export interface Entry {
 
 /** Entries to run, disabled ones, and those whose path cannot be used (with why). */
 export interface Catalog {
-  readonly run: readonly Entry[];
-  readonly disabled: readonly Entry[];
-  readonly unusable: readonly { readonly entry: Entry; readonly error: string }[];
+  readonly run: Entry[];
+  readonly disabled: Entry[];
+  readonly unusable: { readonly entry: Entry; readonly error: string }[];
 }
-
-const DISCOVERED_LIMITS: PluginLimits = {
-  memoryMb: DEFAULT_MEMORY_MB,
-  deadlineMs: DEFAULT_DEADLINE_MS,
-};
 
 /** Lists the plugin files of `dir` (a real path) under `manifest`. */
 export async function catalog(dir: string, manifest: Manifest): Promise<Catalog> {
-  const run: Entry[] = [];
-  const disabled: Entry[] = [];
-  const unusable: { entry: Entry; error: string }[] = [];
+  const found: Catalog = { run: [], disabled: [], unusable: [] };
   const listed = new Set<string>([MANIFEST_FILE]);
   const add = async (entry: Omit<Entry, "file">, module: string) => {
     listed.add(module.replace(/^\.\//, ""));
     try {
       const file = await resolvePluginFile(dir, module);
-      (entry.enabled ? run : disabled).push({ ...entry, file });
+      (entry.enabled ? found.run : found.disabled).push({ ...entry, file });
     } catch (error) {
-      unusable.push({
-        entry: { ...entry, file: joinPath(dir, module) },
-        error: error instanceof Error ? error.message : String(error),
-      });
+      const message = error instanceof Error ? error.message : String(error);
+      found.unusable.push({ entry: { ...entry, file: joinPath(dir, module) }, error: message });
     }
   };
-  for (const s of manifest.scorers) {
-    const limits = { memoryMb: s.memoryMb, deadlineMs: s.deadlineMs };
-    const { channel, name, options, enabled } = s;
-    await add({ source: "manifest", channel, name, options, enabled, limits }, s.module);
+  for (const scorer of manifest.scorers) {
+    await add({ ...scorer, source: "manifest" }, scorer.module);
   }
-  const f = manifest.fallback;
-  await add({
-    source: "fallback",
-    channel: undefined,
-    name: undefined,
-    enabled: true,
-    options: f.options,
-    limits: { memoryMb: f.memoryMb, deadlineMs: f.deadlineMs },
-  }, f.module);
-  if (!manifest.discovery) return { run, disabled, unusable };
+  const unlisted = { channel: undefined, name: undefined, enabled: true } as const;
+  const { fallback } = manifest;
+  await add({ ...unlisted, ...fallback, source: "fallback" }, fallback.module);
+  if (!manifest.discovery) return found;
   const names: string[] = [];
   for await (const item of Deno.readDir(dir)) {
     if ((item.isFile || item.isSymlink) && isScorerFileName(item.name) && !listed.has(item.name)) {
@@ -78,16 +61,12 @@ export async function catalog(dir: string, manifest: Manifest): Promise<Catalog>
     }
   }
   for (const name of names.sort()) {
-    await add({
-      source: "discovered",
-      channel: undefined,
-      name: undefined,
-      enabled: true,
-      options: {},
-      limits: DISCOVERED_LIMITS,
-    }, `./${name}`);
+    await add(
+      { ...unlisted, source: "discovered", options: {}, limits: DEFAULT_LIMITS },
+      `./${name}`,
+    );
   }
-  return { run, disabled, unusable };
+  return found;
 }
 
 /** A loaded plugin as the ownership rules see it. */
@@ -135,17 +114,11 @@ export function ownership<C extends Claim>(
     if (claim.entry.source === "fallback") continue;
     const owner = listed.get(claim.channel);
     const holder = owners.get(claim.channel);
-    if (claim.entry.source === "discovered" && owner !== undefined) {
-      conflicts.set(
-        claim.entry.file,
-        `channel "${claim.channel}" belongs to manifest entry "${owner}" (${MANIFEST_FILE})`,
-      );
-    } else if (holder !== undefined) {
-      conflicts.set(
-        claim.entry.file,
-        `channel "${claim.channel}" is already served by ${holder.entry.file}`,
-      );
-    } else owners.set(claim.channel, claim);
+    const refused = claim.entry.source === "discovered" && owner !== undefined
+      ? `belongs to manifest entry "${owner}" (${MANIFEST_FILE})`
+      : holder && `is already served by ${holder.entry.file}`;
+    if (refused) conflicts.set(claim.entry.file, `channel "${claim.channel}" ${refused}`);
+    else owners.set(claim.channel, claim);
   }
   return { owners, conflicts };
 }

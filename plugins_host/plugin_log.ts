@@ -1,19 +1,17 @@
 /**
  * A plugin process's stderr as log lines: prefixed with the plugin's name, control characters
- * escaped, each line cut at {@linkcode LOG_LINE_BYTES}, at most {@linkcode LOG_LINES_PER_SECOND}
- * lines a second (the rest counted and reported), and a flood alarm past
- * {@linkcode FLOOD_BYTES_PER_SECOND}.
+ * escaped, cut, rate-limited, and a flood alarm (limits in the README's plugin section).
  *
  * @module
  */
 import { sanitize } from "./protocol.ts";
 
 /** Longest log line kept from a plugin, in bytes; the rest of the line is dropped and counted. */
-export const LOG_LINE_BYTES = 2048;
+const LOG_LINE_BYTES = 2048;
 /** Lines a second a plugin may log (with a burst of twice this); more are dropped and counted. */
-export const LOG_LINES_PER_SECOND = 20;
+const LOG_LINES_PER_SECOND = 20;
 /** Stderr bytes a second past which the plugin is stopped as a `flood`. */
-export const FLOOD_BYTES_PER_SECOND = 1024 * 1024;
+const FLOOD_BYTES_PER_SECOND = 1024 * 1024;
 
 /**
  * Turns stderr chunks into sanitized, rate-limited log lines.
@@ -45,12 +43,7 @@ export class PluginLog {
   /** The last lines seen (sanitized, before rate limiting), to tell why a process died. */
   readonly recent: string[] = [];
 
-  /**
-   * @param name Plugin name for the prefix.
-   * @param log Where lines go.
-   * @param onFlood Called once the rate passes {@linkcode FLOOD_BYTES_PER_SECOND}.
-   * @param now Clock in ms (tests pass their own).
-   */
+  /** `onFlood` is called once, when the output passes `FLOOD_BYTES_PER_SECOND`. */
   constructor(
     name: string,
     log: (line: string) => void,

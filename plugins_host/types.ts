@@ -23,38 +23,26 @@ export interface ScoreResult {
 /** Scores orders; what the consumer depends on (so it can be tested without the host). */
 export type ScoreFn = (orders: readonly OrderData[]) => Promise<readonly ScoreResult[]>;
 
-/**
- * Score used when even the fallback scorer fails (or none is loaded): 0.5, "unknown risk".
- * Reported with `scorer: "builtin"` and counted in `metrics().builtin`.
- */
+/** Score when even the fallback scorer fails or none is loaded ("unknown risk"). */
 export const BUILTIN_FALLBACK_SCORE = 0.5;
 
-/** State of one scorer file, as shown by `deno task plugins list`. */
-export interface ScorerStatus {
+/** State of one scorer file, as shown by `deno task plugins list`, with its limits. */
+export interface ScorerStatus extends PluginLimits {
   /** Channel served (`*` for the fallback), or undefined when a discovered file never loaded. */
   readonly channel: string | undefined;
   readonly name: string | undefined;
   /** Absolute path of the plugin file. */
   readonly file: string;
   readonly source: "manifest" | "discovered" | "fallback";
-  /**
-   * `ready`; `backoff` (failed, restarting soon); `failed` (never loaded); `conflict` (its
-   * channel belongs to another scorer); `disabled` (manifest `enabled: false`).
-   */
+  /** `backoff`: failed, restarting soon; `failed`: never loaded; `conflict`: channel taken. */
   readonly state: "ready" | "backoff" | "failed" | "conflict" | "disabled";
   readonly lastError: string | undefined;
-  /** Reason of the last failure of this plugin, if any. */
   readonly lastFailure: FailureReason | undefined;
   readonly restarts: number;
   /** Time spent in successful calls to it, ms: a slow plugin shows here before it times out. */
   readonly busyMs: number;
-  /** Heap cap of its process, MiB. */
-  readonly memoryMb: number;
-  /** Base deadline per call, ms. */
-  readonly deadlineMs: number;
   /** Resident memory of its process now, bytes (undefined when not running or unknown). */
   readonly rssBytes: number | undefined;
-  /** `sandbox` (own process) or `in-process` (trusted mode). */
   readonly isolation: "sandbox" | "in-process";
 }
 
@@ -76,12 +64,7 @@ export interface ScoringMetrics {
   readonly reloads: number;
 }
 
-/**
- * Why a plugin failed, as counted per scorer: `oom` (over its memory cap), `timeout` (a call ran
- * past its deadline), `crash` (the process exited), `protocol` (a message broke the protocol),
- * `flood` (too much output), `invalid_result` / `threw` (one order), `load_error` (a new
- * version did not load).
- */
+/** Why a plugin failed (the README's limits table says when each happens). */
 export type FailureReason =
   | "oom"
   | "timeout"
@@ -94,12 +77,8 @@ export type FailureReason =
 
 /** A whole-plugin failure: every call in flight gets the fallback and the plugin restarts. */
 export class PluginFailure extends Error {
-  /** What happened. */
   readonly reason: FailureReason;
-  /**
-   * @param reason What happened.
-   * @param message The detail, e.g. `Cannot score: plugin "web" exited with code 1`.
-   */
+  /** `message` is the detail, e.g. `Cannot score: plugin "web" exited with code 1`. */
   constructor(reason: FailureReason, message: string) {
     super(message);
     this.name = "PluginFailure";
@@ -107,15 +86,9 @@ export class PluginFailure extends Error {
   }
 }
 
-/** Thrown when a plugin cannot start; the message says why (never file contents). */
+/** Thrown when a plugin cannot start: `Cannot load scorer <file>: <why>` (never file contents). */
 export class ScorerLoadError extends Error {
-  /** The plugin file. */
   readonly file: string;
-  /**
-   * @param file The plugin file.
-   * @param message `Cannot load scorer <file>: <why>`.
-   * @param options Standard error options (`cause`).
-   */
   constructor(file: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ScorerLoadError";
@@ -129,7 +102,7 @@ export interface LaunchOptions {
   readonly file: string;
   /** The plugins directory (real path): the only files the plugin may import besides the SDK. */
   readonly pluginsDir: string;
-  /** Options from the manifest, passed to the plugin's factory. */
+  /** Options from the manifest for the plugin's factory. */
   readonly options: Readonly<Record<string, unknown>>;
   readonly limits: PluginLimits;
   /** Name used in log lines before the spec is known. */
@@ -143,7 +116,6 @@ export interface LaunchOptions {
 
 /** One loaded plugin. */
 export interface PluginInstance {
-  /** The validated spec the plugin declared. */
   readonly spec: ScorerSpec;
   /** False once it died or was closed. */
   readonly alive: boolean;
@@ -154,8 +126,7 @@ export interface PluginInstance {
   score(orders: readonly OrderData[], deadlineMs?: number): Promise<ScoreReply>;
   /** Resident memory of the plugin's process in bytes, when known. */
   rssBytes(): number | undefined;
-  /** Stops the plugin after the calls in flight (each ends by its deadline); its process and
-   * everything it started are gone when this resolves. */
+  /** Stops the plugin after the calls in flight; its process tree is gone when this resolves. */
   close(): Promise<void>;
 }
 

@@ -1,8 +1,7 @@
 /**
- * The channel scorer plugin contract: what a file in `plugins/` exports.
- *
- * Pure TypeScript with no I/O and no value imports: the plugin sandbox can read this folder and
- * the plugins directory, nothing else. Plugins import it as `@orderflow/scorer`.
+ * The channel scorer plugin contract, imported by plugins as `@orderflow/scorer` (`mod.ts`).
+ * No I/O and no value imports: the plugin sandbox can read only this folder and the plugins
+ * directory.
  *
  * @module
  */
@@ -11,19 +10,18 @@ import type { OrderData } from "../core/order.ts";
 export type { OrderData };
 
 /**
- * Allowed channels: a lower-case letter, then up to 31 lower-case letters, digits, `_`, `-`.
- * The same rule as `CHANNEL_PATTERN` in `core/order.ts` (a test keeps them equal); defined here
- * so the SDK loads no file outside its folder.
+ * Allowed channels. Equal to `CHANNEL_PATTERN` in `core/order.ts` (a test keeps them equal);
+ * repeated here so the SDK loads no file outside its folder.
  */
 export const CHANNEL_PATTERN: RegExp = /^[a-z][a-z0-9_-]{0,31}$/;
 
-/** The plugin API version this host understands. A spec must declare `apiVersion: 1`. */
+/** The plugin API version this host understands: a spec must declare `apiVersion: 1`. */
 export const SCORER_API_VERSION = 1 as const;
 
 /** Scorer names: lowercase, starts with a letter, at most 64 chars. */
 export const SCORER_NAME_PATTERN: RegExp = /^[a-z][a-z0-9_-]{0,63}$/;
 
-/** Schema of one numeric option. `min`/`max` are inclusive. */
+/** A numeric option; `min` and `max` are inclusive. */
 export interface NumberOptionSpec {
   readonly type: "number";
   readonly default: number;
@@ -32,7 +30,7 @@ export interface NumberOptionSpec {
   readonly description: string;
 }
 
-/** Schema of one string option. `enum` restricts the allowed values. */
+/** A string option; `enum` lists the allowed values. */
 export interface StringOptionSpec {
   readonly type: "string";
   readonly default: string;
@@ -40,34 +38,28 @@ export interface StringOptionSpec {
   readonly description: string;
 }
 
-/** Schema of one boolean option. */
+/** A boolean option. */
 export interface BooleanOptionSpec {
   readonly type: "boolean";
   readonly default: boolean;
   readonly description: string;
 }
 
-/** Schema of one scorer option: its type, default and a one-line description. */
+/** One scorer option: its type, default and a one-line description. */
 export type OptionSpec = NumberOptionSpec | StringOptionSpec | BooleanOptionSpec;
 
-/**
- * The data part of a scorer plugin: who it is, which channel it scores and which options it
- * takes (with defaults). The host reads it to route orders and validate `manifest.json` options.
- */
+/** Who a scorer is, which `order.channel` it scores (one scorer per channel), its options. */
 export interface ScorerSpec {
   /** Unique scorer name, reported as `scorer` on every enriched order. */
   readonly name: string;
-  /** The `order.channel` this scorer handles. One scorer per channel. */
   readonly channel: string;
-  /** Must be {@linkcode SCORER_API_VERSION}. */
   readonly apiVersion: typeof SCORER_API_VERSION;
   /** One sentence: what the score means. */
   readonly description: string;
-  /** Option schema; the factory receives every option, defaults applied. */
   readonly options: Readonly<Record<string, OptionSpec>>;
 }
 
-/** The option values a factory receives for a given option schema (defaults applied). */
+/** The option values a factory receives for an option schema (defaults applied). */
 export type OptionValues<O extends Readonly<Record<string, OptionSpec>>> = {
   readonly [K in keyof O]: O[K] extends NumberOptionSpec ? number
     : O[K] extends BooleanOptionSpec ? boolean
@@ -75,20 +67,19 @@ export type OptionValues<O extends Readonly<Record<string, OptionSpec>>> = {
 };
 
 /**
- * A live scorer. `score` must return a finite number in [0, 1) — 0 is no risk. Anything else
- * (NaN, 1, a throw, taking too long) is a failure: the host scores that order with the fallback
- * scorer and counts the failure against this plugin.
+ * A live scorer. `score` returns a finite number in [0, 1), 0 being no risk; anything else (a
+ * throw, NaN, 1, running past the deadline) is a failure, and the order gets the fallback score.
  */
 export interface Scorer {
   score(order: OrderData): number;
 }
 
-/** Builds a scorer from validated options. Called once per plugin process, not per order. */
+/** Builds a scorer from validated options; called once per plugin process, not per order. */
 export type ScorerFactory<S extends ScorerSpec = ScorerSpec> = (
   options: OptionValues<S["options"]>,
 ) => Scorer;
 
-/** What a plugin file exports as `default`: the spec plus the factory. */
+/** What a plugin file exports as `default`. */
 export interface ScorerModule<S extends ScorerSpec = ScorerSpec> {
   readonly spec: S;
   readonly create: ScorerFactory<S>;
@@ -113,11 +104,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const SPEC_FIELDS = new Set(["name", "channel", "apiVersion", "description", "options"]);
-const OPTION_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
-  number: new Set(["type", "default", "min", "max", "description"]),
-  string: new Set(["type", "default", "enum", "description"]),
-  boolean: new Set(["type", "default", "description"]),
+const isText = (value: unknown) => typeof value === "string" && value.trim() !== "";
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+/** Problems of `record`'s field names: every one must be in `known`. */
+function unknownFields(record: object, known: readonly string[], at: string): string[] {
+  return Object.keys(record).filter((f) => !known.includes(f)).map((f) =>
+    `${at}.${f} is not a known field`
+  );
+}
+
+const OPTION_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  number: ["type", "default", "min", "max", "description"],
+  string: ["type", "default", "enum", "description"],
+  boolean: ["type", "default", "description"],
 };
 
 function optionProblems(key: string, option: unknown): string[] {
@@ -125,71 +127,46 @@ function optionProblems(key: string, option: unknown): string[] {
   if (!isRecord(option)) return [`${at} must be an object`];
   const fields = OPTION_FIELDS[String(option.type)];
   if (fields === undefined) return [`${at}.type must be "number", "string" or "boolean"`];
-  const problems: string[] = [];
-  for (const field of Object.keys(option)) {
-    if (!fields.has(field)) problems.push(`${at}.${field} is not a known field`);
-  }
-  if (typeof option.description !== "string" || option.description.trim() === "") {
-    problems.push(`${at}.description must be a non-empty string`);
-  }
-  const value = option.default;
-  if (option.type === "number") {
-    for (const bound of ["min", "max"] as const) {
-      const b = option[bound];
-      if (b !== undefined && (typeof b !== "number" || !Number.isFinite(b))) {
-        problems.push(`${at}.${bound} must be a finite number`);
-      }
+  const problems = unknownFields(option, fields, at);
+  if (!isText(option.description)) problems.push(`${at}.description must be a non-empty string`);
+  const shape: string[] = [];
+  for (const rule of ["min", "max", "enum"] as const) {
+    const v = option[rule];
+    if (v === undefined) continue;
+    if (rule === "enum" && !(Array.isArray(v) && v.every((e) => typeof e === "string"))) {
+      shape.push(`${at}.enum must be an array of strings`);
+    } else if (rule !== "enum" && !isFiniteNumber(v)) {
+      shape.push(`${at}.${rule} must be a finite number`);
     }
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      problems.push(`${at}.default must be a finite number`);
-    } else {
-      problems.push(...valueProblems(key, option as unknown as OptionSpec, value, "default"));
-    }
-  } else if (option.type === "string") {
-    const allowed = option.enum;
-    if (
-      allowed !== undefined &&
-      (!Array.isArray(allowed) || allowed.some((v) => typeof v !== "string"))
-    ) {
-      problems.push(`${at}.enum must be an array of strings`);
-    } else if (typeof value !== "string") {
-      problems.push(`${at}.default must be a string`);
-    } else {
-      problems.push(...valueProblems(key, option as unknown as OptionSpec, value, "default"));
-    }
-  } else if (typeof value !== "boolean") {
-    problems.push(`${at}.default must be a boolean`);
   }
+  // The default is checked against the option's own rules only once those rules are sound.
+  const spec = option as unknown as OptionSpec;
+  problems.push(
+    ...(shape.length > 0 ? shape : valueProblems(`${at}.default`, spec, option.default)),
+  );
   return problems;
 }
 
-function valueProblems(key: string, option: OptionSpec, value: unknown, what: string): string[] {
-  const at = what === "default" ? `options.${key}.default` : `option "${key}"`;
-  switch (option.type) {
-    case "number":
-      if (typeof value !== "number" || !Number.isFinite(value)) {
-        return [`${at} must be a finite number, got ${JSON.stringify(value)}`];
-      }
-      if (option.min !== undefined && value < option.min) {
-        return [`${at} must be >= ${option.min}, got ${value}`];
-      }
-      if (option.max !== undefined && value > option.max) {
-        return [`${at} must be <= ${option.max}, got ${value}`];
-      }
-      return [];
-    case "string":
-      if (typeof value !== "string") {
-        return [`${at} must be a string, got ${JSON.stringify(value)}`];
-      }
-      if (option.enum !== undefined && !option.enum.includes(value)) {
-        return [`${at} must be one of ${option.enum.map((v) => JSON.stringify(v)).join(", ")}`];
-      }
-      return [];
-    case "boolean":
-      return typeof value === "boolean"
-        ? []
-        : [`${at} must be a boolean, got ${JSON.stringify(value)}`];
+function valueProblems(at: string, option: OptionSpec, value: unknown): string[] {
+  const got = `got ${JSON.stringify(value)}`;
+  if (option.type === "boolean") {
+    return typeof value === "boolean" ? [] : [`${at} must be a boolean, ${got}`];
   }
+  if (option.type === "string") {
+    if (typeof value !== "string") return [`${at} must be a string, ${got}`];
+    if (option.enum !== undefined && !option.enum.includes(value)) {
+      return [`${at} must be one of ${option.enum.map((v) => JSON.stringify(v)).join(", ")}`];
+    }
+    return [];
+  }
+  if (!isFiniteNumber(value)) return [`${at} must be a finite number, ${got}`];
+  if (option.min !== undefined && value < option.min) {
+    return [`${at} must be >= ${option.min}, ${got}`];
+  }
+  if (option.max !== undefined && value > option.max) {
+    return [`${at} must be <= ${option.max}, ${got}`];
+  }
+  return [];
 }
 
 /**
@@ -201,34 +178,35 @@ function valueProblems(key: string, option: OptionSpec, value: unknown, what: st
  * import { validateScorerSpec } from "./contract.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(validateScorerSpec({ name: "web", channel: "Web!", apiVersion: 1, description: "x", options: {} }), [
- *   'channel must match /^[a-z][a-z0-9_-]{0,31}$/, got "Web!"',
+ * const spec = { name: "web", chanel: "web", apiVersion: 1, description: "d", options: {} };
+ * assert.deepEqual(validateScorerSpec(spec), [
+ *   "spec.chanel is not a known field",
+ *   "channel must match /^[a-z][a-z0-9_-]{0,31}$/, got undefined",
  * ]);
  * ```
  */
 export function validateScorerSpec(spec: unknown): readonly string[] {
   if (!isRecord(spec)) return ["spec must be an object"];
-  const problems: string[] = [];
-  for (const field of Object.keys(spec)) {
-    if (!SPEC_FIELDS.has(field)) problems.push(`spec.${field} is not a known field`);
-  }
-  if (typeof spec.name !== "string" || !SCORER_NAME_PATTERN.test(spec.name)) {
-    problems.push(`name must match ${SCORER_NAME_PATTERN}, got ${JSON.stringify(spec.name)}`);
-  }
-  if (typeof spec.channel !== "string" || !CHANNEL_PATTERN.test(spec.channel)) {
-    problems.push(`channel must match ${CHANNEL_PATTERN}, got ${JSON.stringify(spec.channel)}`);
+  const problems = unknownFields(
+    spec,
+    ["name", "channel", "apiVersion", "description", "options"],
+    "spec",
+  );
+  const patterns = [["name", SCORER_NAME_PATTERN], ["channel", CHANNEL_PATTERN]] as const;
+  for (const [field, pattern] of patterns) {
+    const value = spec[field];
+    if (typeof value !== "string" || !pattern.test(value)) {
+      problems.push(`${field} must match ${pattern}, got ${JSON.stringify(value)}`);
+    }
   }
   if (spec.apiVersion !== SCORER_API_VERSION) {
     problems.push(
       `apiVersion must be ${SCORER_API_VERSION}, got ${JSON.stringify(spec.apiVersion)}`,
     );
   }
-  if (typeof spec.description !== "string" || spec.description.trim() === "") {
-    problems.push("description must be a non-empty string");
-  }
-  if (!isRecord(spec.options)) {
-    problems.push("options must be an object (use {} for none)");
-  } else {
+  if (!isText(spec.description)) problems.push("description must be a non-empty string");
+  if (!isRecord(spec.options)) problems.push("options must be an object (use {} for none)");
+  else {
     for (const [key, option] of Object.entries(spec.options)) {
       problems.push(...optionProblems(key, option));
     }
@@ -237,8 +215,8 @@ export function validateScorerSpec(spec: unknown): readonly string[] {
 }
 
 /**
- * Applies a spec's defaults to the options given (e.g. from `manifest.json`) and validates them.
- * Unknown option names are rejected. Returns a frozen object.
+ * Applies a spec's defaults to the options given (e.g. from `manifest.json`) and validates them;
+ * unknown option names are rejected. Returns a frozen object.
  *
  * @example
  * ```ts
@@ -258,67 +236,25 @@ export function resolveOptions<S extends ScorerSpec>(
   spec: S,
   given: unknown,
 ): OptionValues<S["options"]> {
-  const problems: string[] = [];
-  const input = given === undefined ? {} : given;
-  if (!isRecord(input)) {
-    throw new ScorerSpecError(`Cannot apply options to scorer "${spec.name}"`, [
-      "options must be an object",
-    ]);
-  }
+  const action = `Cannot apply options to scorer "${spec.name}"`;
+  const input = given ?? {};
+  if (!isRecord(input)) throw new ScorerSpecError(action, ["options must be an object"]);
+  const known = Object.keys(spec.options).join(", ") || "none";
+  const problems = Object.keys(input).filter((key) => !Object.hasOwn(spec.options, key))
+    .map((key) => `option "${key}" is not declared by the scorer (known: ${known})`);
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(input)) {
-    if (!Object.hasOwn(spec.options, key)) {
-      const known = Object.keys(spec.options);
-      problems.push(
-        `option "${key}" is not declared by the scorer (known: ${known.join(", ") || "none"})`,
-      );
-    }
-  }
   for (const [key, option] of Object.entries(spec.options)) {
-    const value = Object.hasOwn(input, key) ? input[key] : option.default;
-    problems.push(...valueProblems(key, option, value, "value"));
-    out[key] = value;
+    out[key] = Object.hasOwn(input, key) ? input[key] : option.default;
+    problems.push(...valueProblems(`option "${key}"`, option, out[key]));
   }
-  if (problems.length > 0) {
-    throw new ScorerSpecError(`Cannot apply options to scorer "${spec.name}"`, problems);
-  }
+  if (problems.length > 0) throw new ScorerSpecError(action, problems);
   return Object.freeze(out) as OptionValues<S["options"]>;
 }
 
 /**
- * Declares a scorer plugin. Validates the spec at once (so a bad plugin fails when it loads, not
- * on the first order) and returns the frozen module to `export default`.
- *
- * A plugin file imports nothing but `@orderflow/scorer` (and its own files in `plugins/`), has
- * no I/O, and runs in a sandbox with no permissions. `create` receives every declared option with defaults applied; `score` gets a
- * plain {@linkcode OrderData} and returns a number in [0, 1).
- *
- * @example
- * ```ts
- * import { defineScorer } from "./contract.ts";
- * import assert from "node:assert/strict";
- *
- * const scorer = defineScorer({
- *   spec: {
- *     name: "web",
- *     channel: "web",
- *     apiVersion: 1,
- *     description: "Risk proportional to the order total, capped at 0.99.",
- *     options: {
- *       scale: { type: "number", default: 1000, min: 1, description: "Total that scores 1.0" },
- *     },
- *   },
- *   create({ scale }) {
- *     return { score: (order) => Math.min(order.total / scale, 0.99) };
- *   },
- * });
- * const order = {
- *   orderId: "o1", customerId: "c1", channel: "web", items: [], total: 250,
- *   currency: "USD", createdAt: "2026-11-26T20:00:00.000Z",
- * };
- * assert.equal(scorer.create({ scale: 1000 }).score(order), 0.25);
- * assert.throws(() => defineScorer({ ...scorer, spec: { ...scorer.spec, channel: "" } }));
- * ```
+ * Declares a scorer plugin: validates the spec at once (a bad plugin fails when it loads, not on
+ * the first order) and returns the frozen module to `export default`. See `mod.ts` for an
+ * example.
  */
 export function defineScorer<const S extends ScorerSpec>(
   module: { readonly spec: S; create(options: OptionValues<S["options"]>): Scorer },

@@ -1,47 +1,30 @@
 /**
  * The scorer plugin SDK: everything a channel scorer in `plugins/` may import, as
  * `@orderflow/scorer`. It has no I/O and loads no file outside this folder, so it works inside
- * the plugin sandbox, which can read only this folder and the plugins directory.
+ * the plugin sandbox.
  *
  * @example
  * ```ts
  * import { defineScorer, resolveOptions } from "@orderflow/scorer";
  * import assert from "node:assert/strict";
  *
- * const mobile = defineScorer({
+ * const web = defineScorer({
  *   spec: {
- *     name: "mobile", channel: "mobile", apiVersion: 1, description: "Fixed baseline.",
- *     options: { baseline: { type: "number", default: 0.5, min: 0, max: 0.99, description: "b" } },
+ *     name: "web", channel: "web", apiVersion: 1, description: "Risk grows with the total.",
+ *     options: { scale: { type: "number", default: 1000, min: 1, description: "total at 1.0" } },
  *   },
- *   create: ({ baseline }) => ({ score: () => baseline }),
+ *   create({ scale }) {
+ *     return { score: (order) => Math.min(order.total / scale, 0.99) };
+ *   },
  * });
  * const order = {
- *   orderId: "o1", customerId: "c1", channel: "mobile", items: [], total: 5,
+ *   orderId: "o1", customerId: "c1", channel: "web", items: [], total: 250,
  *   currency: "USD", createdAt: "2026-11-26T20:00:00.000Z",
  * };
- * assert.equal(mobile.create(resolveOptions(mobile.spec, {})).score(order), 0.5);
+ * assert.equal(web.create(resolveOptions(web.spec, {})).score(order), 0.25);
+ * assert.throws(() => defineScorer({ ...web, spec: { ...web.spec, channel: "" } }), /channel/);
  * ```
  *
  * @module
  */
-export {
-  CHANNEL_PATTERN,
-  defineScorer,
-  resolveOptions,
-  SCORER_API_VERSION,
-  SCORER_NAME_PATTERN,
-  ScorerSpecError,
-  validateScorerSpec,
-} from "./contract.ts";
-export type {
-  BooleanOptionSpec,
-  NumberOptionSpec,
-  OptionSpec,
-  OptionValues,
-  OrderData,
-  Scorer,
-  ScorerFactory,
-  ScorerModule,
-  ScorerSpec,
-  StringOptionSpec,
-} from "./contract.ts";
+export * from "./contract.ts";
