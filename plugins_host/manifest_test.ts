@@ -86,5 +86,31 @@ Deno.test("plugins/manifest.schema.json (the editor's hints) states the host's r
       assert.throws(() => parseManifest(at(minimum - 1)), ManifestError);
       assert.throws(() => parseManifest(at(maximum + 1)), ManifestError);
     }
+    const modulePattern = new RegExp(entry.module.pattern);
+    for (
+      const module of [
+        "./web.ts",
+        "pos.js",
+        "sub/x.ts",
+        "./a/../../x.ts",
+        "../x.ts",
+        "a/..",
+        "x_test.ts",
+        "./x.d.ts",
+        "/abs.ts",
+        "http://h/x.ts",
+        "a\\b.ts",
+        "x.json",
+      ]
+    ) {
+      let hostAccepts = true;
+      try {
+        parseManifest({ version: 1, scorers: [], fallback: { module } });
+      } catch (error) {
+        assert.ok(error instanceof ManifestError);
+        hostAccepts = false;
+      }
+      assert.equal(modulePattern.test(module), hostAccepts, `module ${JSON.stringify(module)}`);
+    }
   }
 });
