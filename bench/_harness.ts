@@ -25,7 +25,7 @@ export function benchArgs<S extends string, F extends string = never>(
   for (const name of flags) options[name] = { type: "boolean" };
   const { values } = parseArgs({ args, strict: true, options });
   for (const name of flags) values[name] ??= false;
-  return values as Record<S, string> & Record<F, boolean>;
+  return { ...values } as Record<S, string> & Record<F, boolean>;
 }
 
 /** The repository root (every subprocess runs there). */
