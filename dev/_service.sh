@@ -1,10 +1,21 @@
 # Shared by dev/kafka.sh and dev/s3.sh (sourced, not run): messages, tool checks, the Maven
 # cache, pid files, the state dir's lock, start-up waits and stops of a local service.
 #
-# The sourcing script sets first: SERVICE (its name in messages: kafka, s3), ROOT (the
-# repository), RUN (its state dir), START_TIMEOUT and STOP_TIMEOUT (seconds), START_TIMEOUT_VAR
+# It sets ROOT (the repository) and DEV. The sourcing script sets SERVICE (its name in
+# messages: kafka, s3), RUN (its state dir, see state_dir), START_TIMEOUT and STOP_TIMEOUT (seconds), START_TIMEOUT_VAR
 # (the variable that sets START_TIMEOUT, named when a start times out), INSTALL_PACKAGES (the apt
 # packages named when a tool is missing) and optionally INSTALL_NOTE (one more line for that).
+
+# The repository and its dev/ folder, from where this file lives.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEV="$ROOT/dev"
+
+# The state dir: $1 when set (relative to the working directory), else .run/$2.
+state_dir() {
+  local dir="${1:-$ROOT/.run/$2}"
+  [[ "$dir" == /* ]] || dir="$PWD/$dir"
+  printf '%s\n' "$dir"
+}
 
 log() { printf '%s: %s\n' "$SERVICE" "$*" >&2; }
 die() { printf '%s: %s\n' "$SERVICE" "$*" >&2; exit 1; }

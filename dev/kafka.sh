@@ -19,10 +19,10 @@
 # (9093), KAFKA_CONTROLLER_PORT (9094).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEV="$ROOT/dev"
-RUN="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
-[[ "$RUN" == /* ]] || RUN="$PWD/$RUN"
+# shellcheck source=dev/_service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_service.sh"
+SERVICE=kafka
+RUN="$(state_dir "${KAFKA_RUN_DIR:-}" kafka)"
 LIBS="$DEV/.cache/kafka-libs"
 POM="$DEV/kafka/pom.xml"
 PID_FILE="$RUN/kafka.pid"
@@ -46,11 +46,8 @@ STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}"
 TOOL_HEAP_OPTS="${KAFKA_TOOL_HEAP_OPTS:--Xmx512M}"
 
-SERVICE=kafka
 INSTALL_PACKAGES="openjdk-17-jre-headless maven openssl"
 INSTALL_NOTE="(java = openjdk-17-jre-headless, mvn = maven, openssl = openssl; Java 17+ is required)"
-# shellcheck source=dev/_service.sh
-. "$DEV/_service.sh"
 
 # The broker's runtime classpath, resolved once (again when the pom changes).
 ensure_libs() { ensure_maven_deps "$POM" "$LIBS" "Kafka jars" -DincludeScope=runtime; }

@@ -25,10 +25,10 @@
 # (state dir, default .run/s3), S3_PORT (9000), IAM_PORT (9001), IAM_FRONT_PORT (9002).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEV="$ROOT/dev"
-RUN="${S3_RUN_DIR:-$ROOT/.run/s3}"
-[[ "$RUN" == /* ]] || RUN="$PWD/$RUN"
+# shellcheck source=dev/_service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_service.sh"
+SERVICE=s3
+RUN="$(state_dir "${S3_RUN_DIR:-}" s3)"
 POM="$DEV/s3proxy/pom.xml"
 LIBS="$DEV/.cache/s3proxy"
 S3_PORT="${S3_PORT:-9000}"
@@ -50,10 +50,7 @@ START_TIMEOUT="${S3_START_TIMEOUT:-60}"
 START_TIMEOUT_VAR=S3_START_TIMEOUT
 STOP_TIMEOUT="${S3_STOP_TIMEOUT:-10}"
 
-SERVICE=s3
 INSTALL_PACKAGES="openjdk-17-jre-headless maven curl openssl"
-# shellcheck source=dev/_service.sh
-. "$DEV/_service.sh"
 
 # The S3Proxy jar, resolved once (again when the pom changes).
 ensure_jar() { ensure_maven_deps "$POM" "$LIBS" S3Proxy -DexcludeTransitive=true; }
