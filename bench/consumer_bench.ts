@@ -33,7 +33,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { Buffer } from "node:buffer";
 import type { Kafka } from "kafkajs";
 import { loadSettings } from "../config/settings.ts";
@@ -58,106 +57,48 @@ import {
   verdict,
   withLoad,
 } from "./_report.ts";
+import {
+  benchArgs,
+  consumerEnv,
+  createTopics,
+  deleteTopics,
+  kafkaTool,
+  machineLine,
+  prefill,
+  produce,
+  sleep,
+  spawnConsumer,
+} from "./_harness.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = "./data/bench";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  strict: true,
-  options: {
-    records: { type: "string", default: "100000" },
-    files: { type: "string", default: "10000" },
-    objects: { type: "string", default: "2000" },
-    rate: { type: "string", default: "1000" },
-    seconds: { type: "string", default: "30" },
-    warmup: { type: "string", default: "5" },
-    slot: { type: "string", default: "5" },
-    "cold-seconds": { type: "string", default: "5" },
-    "cos-orders": { type: "string", default: "800" },
-    "cos-concurrency": { type: "string", default: "1,8,32,64" },
-    only: { type: "string", default: "a,b,c,d,e" },
-    "write-concurrency": { type: "string", default: "16" },
-    "chunk-size": { type: "string", default: "500" },
-    out: { type: "string", default: "data/bench/consumer.md" },
-    "unsafe-no-fsync": { type: "boolean", default: false },
-  },
-});
+const values = benchArgs({
+  records: "100000",
+  files: "10000",
+  objects: "2000",
+  rate: "1000",
+  seconds: "30",
+  warmup: "5",
+  slot: "5",
+  "cold-seconds": "5",
+  "cos-orders": "800",
+  "cos-concurrency": "1,8,32,64",
+  only: "a,b,c,d,e",
+  "write-concurrency": "16",
+  "chunk-size": "500",
+  out: "data/bench/consumer.md",
+}, ["unsafe-no-fsync"]);
 const only = new Set(values.only.split(","));
 
-async function command(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(cmd, {
-    args,
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
-}
-
-async function kafkaTool(args: string[]): Promise<string> {
-  const r = await command("bash", ["dev/kafka.sh", "tool", ...args]);
-  if (r.code !== 0) {
-    throw new Error(`Cannot run Kafka tool ${args[0]}: exit ${r.code}\n${r.err}${r.out}`);
-  }
-  return r.out;
-}
+type CosClient = ReturnType<typeof createCosClient>;
 
 const settings = loadSettings({ KAFKA_BROKERS: "localhost:9092" });
 function kafka(): Kafka {
   return createKafka(settings.kafka, { clientId: "bench-consumer", log: () => {} });
 }
 
-async function withAdmin<T>(f: (admin: ReturnType<Kafka["admin"]>) => Promise<T>): Promise<T> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    return await f(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
-}
-
-async function createTopics(topic: string): Promise<void> {
-  await withAdmin((a) =>
-    a.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 6 }, { topic: `${topic}.dlq`, numPartitions: 1 }],
-    })
-  );
-}
-
-async function deleteTopics(topic: string): Promise<void> {
-  await withAdmin((a) => a.deleteTopics({ topics: [topic, `${topic}.dlq`] }));
-}
-
-/** Prefills with the producer CLI; returns the records acknowledged. */
-async function prefill(topic: string, count: number): Promise<number> {
-  const r = await command(Deno.execPath(), [
-    "run",
-    "-P=produce",
-    "producer/main.ts",
-    "--topic",
-    topic,
-    "--count",
-    String(count),
-    "--seed",
-    "7",
-    "--json",
-  ]);
-  if (r.code !== 0) throw new Error(`Cannot prefill ${topic}: exit ${r.code}\n${r.err}`);
-  const summary = JSON.parse(r.out.trim().split("\n").at(-1)!);
-  return Number(summary.acked ?? count);
 }
 
 interface PipelineResult {
@@ -201,7 +142,7 @@ async function pipeline(
       await member.stop(10_000).catch(() => undefined);
       throw new Error(`Cannot finish the pipeline run: ${handled()} of ${n} handled in time`);
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
   if (sink instanceof BatchedSink) await sink.close(); // writes the last open segments
   const seconds = (performance.now() - started) / 1000;
@@ -293,6 +234,30 @@ function sigV4(accessKeyId: string, secret: string, region: string) {
 }
 
 /**
+ * One file as the per-order local sink writes it: a temp file in `dir`, write, fsync, close,
+ * rename to `name`, fsync of `dir` (shared with concurrent renames by `syncer`, as the sink
+ * shares it). Without `sync`, no fsyncs: not durable, for comparison only.
+ */
+async function writeLikeTheSink(
+  dir: string,
+  name: string,
+  body: Uint8Array,
+  sync: boolean,
+  syncer: DirectorySyncer,
+): Promise<void> {
+  const tmp = `${dir}/.${name}.tmp`;
+  const file = await Deno.open(tmp, { write: true, createNew: true });
+  try {
+    await file.write(body);
+    if (sync) await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, `${dir}/${name}`);
+  if (sync) await syncer.sync(dir);
+}
+
+/**
  * The disk alone, for (d): what the per-order layout asks of the file system, at the same steady
  * rate, with no Kafka, no scoring and no JSON — create a temp file, write `body`, fsync, close,
  * rename, fsync the directory (shared by the renames that precede it, with the sink's own
@@ -319,16 +284,7 @@ async function diskAlone(options: {
   const syncer = new DirectorySyncer(); // the sink's own sharing of directory fsyncs
   const start = performance.now();
   const writeOne = async (i: number, due: number) => {
-    const tmp = `${dir}/.orderId=raw-${i}.json.tmp`;
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      await file.write(body);
-      if (sync) await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, `${dir}/orderId=raw-${i}.json`);
-    if (sync) await syncer.sync(dir);
+    await writeLikeTheSink(dir, `orderId=raw-${i}.json`, body, sync, syncer);
     if (due >= start + warmup * 1000) latency.observe(performance.now() - due);
   };
   const inFlight = new Set<Promise<void>>();
@@ -341,7 +297,7 @@ async function diskAlone(options: {
       inFlight.add(write);
     }
     if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-    else await new Promise((r) => setTimeout(r, 1));
+    else await sleep(1);
   }
   await Promise.all(inFlight);
   return first + total;
@@ -456,7 +412,7 @@ try {
     const topic = unique("bench-ca");
     await createTopics(topic);
     try {
-      const acked = await prefill(topic, n);
+      const acked = await prefill(topic, n, 7);
       log(`(a) prefilled ${acked} records`);
       const before = await loadNow();
       // Matched: same topic, same record count, both clocks include connect and group join
@@ -498,7 +454,7 @@ try {
     await createTopics(topic);
     const dir = `${OUT}/${topic}`;
     try {
-      const acked = await prefill(topic, n);
+      const acked = await prefill(topic, n, 7);
       const before = await loadNow();
       const ours = await pipeline(topic, acked, new LocalSink({ dir }), host);
       log(`(b) consumer per-order ${ours.perSecond.toFixed(0)} rec/s`);
@@ -525,16 +481,7 @@ try {
             made.set(parent, ready);
           }
           await ready;
-          const tmp = `${parent}/.${path.slice(cut + 1)}.tmp`;
-          const file = await Deno.open(tmp, { write: true, createNew: true });
-          try {
-            await file.write(body);
-            if (sync) await file.sync();
-          } finally {
-            file.close();
-          }
-          await Deno.rename(tmp, `${rawDir}/${path}`);
-          if (sync) await syncer.sync(parent);
+          await writeLikeTheSink(parent, path.slice(cut + 1), body, sync, syncer);
         });
         await Deno.remove(rawDir, { recursive: true });
         return perSecond;
@@ -591,25 +538,30 @@ try {
         }) + "\n",
       ));
     const keyOf = (i: number) => `orders/dt=2026-11-26/orderId=ord-${i}.json`;
+    // One round of each writer over the same bodies and keys: the COS sink, then the SDK loop.
+    const sinkThenSdk = async (client: CosClient, cos: CosSettings) => {
+      const sink = new CosSink({ client, cos, concurrency });
+      const t = performance.now();
+      await Promise.all(
+        bodies.map((body, i) => sink.write(keyOf(i), body, { partition: 0, offset: String(i) })),
+      );
+      const sinkRate = n / ((performance.now() - t) / 1000);
+      const sdkRate = await lanes(n, concurrency, (i) =>
+        client.putObject({
+          Bucket: bucket,
+          Key: keyOf(i),
+          Body: Buffer.from(bodies[i]!),
+          ContentType: "application/json",
+        }).promise());
+      return { sink: sinkRate, sdk: sdkRate };
+    };
     try {
       const runs: Record<string, number[]> = { sink: [], sdk: [], fetch: [] };
       const before = await loadNow();
       for (let round = 0; round < 2; round++) {
-        const sink = new CosSink({ client, cos, concurrency });
-        const t = performance.now();
-        await Promise.all(
-          bodies.map((body, i) => sink.write(keyOf(i), body, { partition: 0, offset: String(i) })),
-        );
-        runs.sink!.push(n / ((performance.now() - t) / 1000));
-        runs.sdk!.push(
-          await lanes(n, concurrency, (i) =>
-            client.putObject({
-              Bucket: bucket,
-              Key: keyOf(i),
-              Body: Buffer.from(bodies[i]!),
-              ContentType: "application/json",
-            }).promise()),
-        );
+        const r = await sinkThenSdk(client, cos);
+        runs.sink!.push(r.sink);
+        runs.sdk!.push(r.sdk);
         runs.fetch!.push(
           await lanes(n, concurrency, async (i) => {
             const path = keyOf(i).split("/").map(encodeURIComponent).join("/");
@@ -656,23 +608,9 @@ try {
       const iamRuns: Record<string, number[]> = { sink: [], sdk: [] };
       const iamBefore = await loadNow();
       for (let round = 0; round < 2; round++) {
-        const iamSink = new CosSink({ client: iamClient, cos: iamCos, concurrency });
-        const t = performance.now();
-        await Promise.all(
-          bodies.map((body, i) =>
-            iamSink.write(keyOf(i), body, { partition: 0, offset: String(i) })
-          ),
-        );
-        iamRuns.sink!.push(n / ((performance.now() - t) / 1000));
-        iamRuns.sdk!.push(
-          await lanes(n, concurrency, (i) =>
-            iamClient.putObject({
-              Bucket: bucket,
-              Key: keyOf(i),
-              Body: Buffer.from(bodies[i]!),
-              ContentType: "application/json",
-            }).promise()),
-        );
+        const r = await sinkThenSdk(iamClient, iamCos);
+        iamRuns.sink!.push(r.sink);
+        iamRuns.sdk!.push(r.sdk);
       }
       const [iamSink, iamSdk] = [best(iamRuns.sink!), best(iamRuns.sdk!)];
       log(`(c) IAM: sink ${iamSink.toFixed(0)}, sdk ${iamSdk.toFixed(0)} PUT/s`);
@@ -705,22 +643,9 @@ try {
     const slot = Math.min(Number(values.slot), seconds);
     const slots = Math.max(1, Math.round(seconds / slot));
     const sync = !values["unsafe-no-fsync"];
-    const produce = async (topic: string, rate: number, duration: number) => {
-      const r = await command(Deno.execPath(), [
-        "run",
-        "-P=produce",
-        "producer/main.ts",
-        "--topic",
-        topic,
-        "--rate",
-        String(rate),
-        "--duration",
-        String(duration),
-        "--json",
-      ]);
-      if (r.code !== 0) throw new Error(`Cannot produce: exit ${r.code}\n${r.err}`);
-      return Number(JSON.parse(r.out.trim().split("\n").at(-1)!).acked);
-    };
+    const steady = async (topic: string, rate: number, duration: number) =>
+      (await produce(["--topic", topic, "--rate", String(rate), "--duration", String(duration)]))
+        .acked;
     // Cold start: a consumer process started just before producing (issue 17). It is started,
     // its /readyz polled until 200, then the first `--cold-seconds` of orders at the first rate
     // are produced; its shutdown summary line holds the p99 of exactly those orders.
@@ -736,35 +661,19 @@ try {
       try {
         const before = await loadNow();
         const spawned = performance.now();
-        const child = new Deno.Command(Deno.execPath(), {
-          args: ["run", "-P=consume", "consumer/main.ts", "--summary-interval", "0"],
-          cwd: ROOT,
-          env: {
-            KAFKA_BROKERS: "localhost:9092",
-            KAFKA_SECURITY_PROTOCOL: "PLAINTEXT",
-            ORDERS_TOPIC: topic,
-            DLQ_TOPIC: `${topic}.dlq`,
-            CONSUMER_GROUP: unique("bench-cold"),
-            SINK: "local",
-            SINK_DIR: dir,
+        let summary = "";
+        const child = spawnConsumer({
+          flags: ["-P=consume"],
+          args: ["--summary-interval", "0"],
+          env: consumerEnv(topic, unique("bench-cold"), dir, {
             SINK_LAYOUT: "per-order",
             HTTP_HOST: "127.0.0.1",
             HTTP_PORT: String(port),
+          }),
+          onLine: (l) => {
+            if (l.includes("stored=")) summary = l;
           },
-          stdin: "null",
-          stdout: "null",
-          stderr: "piped",
-        }).spawn();
-        let summary = "";
-        const pump = (async () => {
-          let rest = "";
-          for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-            rest += chunk;
-            const lines = rest.split("\n");
-            rest = lines.pop() ?? "";
-            for (const l of lines) if (l.includes("stored=")) summary = l;
-          }
-        })();
+        });
         let readyMs = NaN;
         for (const until = Date.now() + 60_000; Date.now() < until;) {
           const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
@@ -773,9 +682,9 @@ try {
             readyMs = performance.now() - spawned;
             break;
           }
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
         }
-        const acked = await produce(topic, rate, seconds);
+        const acked = await steady(topic, rate, seconds);
         // Stored count from the files: the process's summary is printed at shutdown only.
         const count = () => {
           try {
@@ -791,11 +700,9 @@ try {
           }
         };
         for (const until = Date.now() + 30_000; count() < acked && Date.now() < until;) {
-          await new Promise((r) => setTimeout(r, 100));
+          await sleep(100);
         }
-        child.kill("SIGTERM");
-        await child.status;
-        await pump;
+        await child.stop();
         const load = loadSpan(before, await loadNow());
         const m = /stored=(\d+).*latency_ms p50=(\S+) p95=(\S+) p99=(\S+)/.exec(summary);
         const p99 = Number(m?.[4]);
@@ -838,14 +745,14 @@ try {
           log: () => {},
         });
         while (member.metrics().groupJoins.value === 0) {
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
         }
         return member;
       };
       const drain = async (member: GroupMember, n: number) => {
         const until = Date.now() + 30_000;
         while (member.metrics().stored.value < n && Date.now() < until) {
-          await new Promise((r) => setTimeout(r, 20));
+          await sleep(20);
         }
       };
       try {
@@ -855,7 +762,7 @@ try {
         let warm = "";
         if (warmup > 0) {
           const w = await startWorker();
-          await drain(w, await produce(topic, rate, warmup));
+          await drain(w, await steady(topic, rate, warmup));
           const ws = w.metrics().latency.ms.summary();
           await w.stop(10_000);
           warm = `; warm-up ${warmup} s before it (${ws.count} orders, not in the figure): ` +
@@ -889,7 +796,7 @@ try {
         const before = await loadNow();
         let acked = 0;
         for (let k = 0; k < slots; k++) {
-          acked += await produce(topic, rate, slot);
+          acked += await steady(topic, rate, slot);
           await drain(member, acked);
           await diskSlot(slot, 0);
         }
@@ -956,7 +863,7 @@ try {
     const bucket = await cosBucket("bench-ce");
     const curve: string[] = ["put_concurrency,pipeline_orders_per_s,putobject_loop_per_s,ratio"];
     try {
-      const acked = await prefill(topic, n);
+      const acked = await prefill(topic, n, 7);
       let body: Uint8Array | undefined;
       for (const concurrency of values["cos-concurrency"].split(",").map(Number)) {
         const { value, load } = await withLoad(async () => {
@@ -1026,21 +933,11 @@ try {
   await host.close();
 }
 
-async function machine(): Promise<string> {
-  const sh = async (script: string) => (await command("bash", ["-c", script])).out.trim();
-  const nproc = await sh("nproc");
-  const memKb = Number(await sh("awk '/MemTotal/ {print $2}' /proc/meminfo"));
-  const cpu = await sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
-  const java = await sh("java -version 2>&1 | head -1");
-  return `${nproc} CPUs (${cpu || "?"}), ${Math.round(memKb / 1024 / 1024)} GiB RAM, ` +
-    `Deno ${Deno.version.deno}, ${java}`;
-}
-
 const report = `# Consumer benchmark
 
 Generated by \`bench/consumer_bench.ts\` (${runStamp()}); never edit by hand.
 
-- Machine: ${await machine()} — shared with other work while measuring; each row carries the
+- Machine: ${await machineLine()} — shared with other work while measuring; each row carries the
   load average (1 min) before → after its measurement.
 - Broker: local Kafka (dev/kafka.sh), PLAINTEXT localhost:9092, fresh 6-partition topics
   prefilled with the producer CLI (synthetic orders, ~300 B). S3: the local server (dev/s3.sh).

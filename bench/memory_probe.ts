@@ -30,8 +30,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Kafka, logLevel } from "kafkajs";
-import { treeRssKb } from "./_report.ts";
+import { quantile, treeRssKb } from "./_report.ts";
+import {
+  consumerEnv,
+  createTopics,
+  deleteTopics,
+  prefill,
+  sleep,
+  spawnConsumer,
+} from "./_harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -76,7 +83,6 @@ after the drain, orders/s. Needs deno task up.`);
   Deno.exit(0);
 }
 
-const decoder = new TextDecoder();
 const MiB = 1024 * 1024;
 const records = Number(values.records);
 const interval = Number(values.interval);
@@ -123,13 +129,6 @@ async function runConsumer(
 ): Promise<Phase> {
   const flags = await consumeFlags();
   if (values.breakdown) flags.push("--preload", "bench/_memory_preload.ts");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, "consumer/main.ts", "--summary-interval", "1000", ...extraArgs],
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
   const started = performance.now();
   const since = () => (performance.now() - started) / 1000;
   let stored = 0;
@@ -137,117 +136,60 @@ async function runConsumer(
   let doneAt: number | undefined;
   const breakdown: Breakdown[] = [];
   const tail: string[] = [];
-  const pump = (async () => {
-    let rest = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const parts = rest.split("\n");
-      rest = parts.pop() ?? "";
-      for (const line of parts) {
-        if (line.startsWith("memory-probe ")) {
-          const m = JSON.parse(line.slice("memory-probe ".length));
-          breakdown.push({ ...m, at: since() });
-          continue;
-        }
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        const m = /stored=(\d+)/.exec(line);
-        if (m === null) continue;
-        stored = Number(m[1]);
-        if (stored > 0 && firstStoredAt === undefined) firstStoredAt = since();
-        if (stored >= records && doneAt === undefined) doneAt = since();
+  const child = spawnConsumer({
+    flags,
+    args: ["--summary-interval", "1000", ...extraArgs],
+    env,
+    onLine: (line) => {
+      if (line.startsWith("memory-probe ")) {
+        const m = JSON.parse(line.slice("memory-probe ".length));
+        breakdown.push({ ...m, at: since() });
+        return;
       }
-    }
-  })();
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      const m = /stored=(\d+)/.exec(line);
+      if (m === null) return;
+      stored = Number(m[1]);
+      if (stored > 0 && firstStoredAt === undefined) firstStoredAt = since();
+      if (stored >= records && doneAt === undefined) doneAt = since();
+    },
+  });
   const samples: Sample[] = [];
   const limit = Number(values.seconds);
   while (since() < limit && !until(stored, since(), doneAt)) {
     const next = started + (samples.length + 1) * interval;
-    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    await sleep(Math.max(0, next - performance.now()));
     const { kb, processes } = await treeRssKb(child.pid);
     if (processes === 0) break; // exited
     samples.push({ at: since(), stored, mib: kb / 1024, processes });
   }
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const status = await child.status;
-  await pump;
+  const status = await child.stop();
   if (samples.length === 0 || (status.code !== 0 && status.code !== 143)) {
     console.error(`memory-probe: consumer exited ${status.code}; last lines:\n${tail.join("\n")}`);
   }
   return { samples, breakdown, firstStoredAt, doneAt, stored };
 }
 
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 const round = (x: number | undefined) => x === undefined ? undefined : Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
   const suffix = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
-  const kafka = new Kafka({
-    clientId: "memory-probe",
-    brokers: ["localhost:9092"],
-    logLevel: logLevel.ERROR,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
   const made = values.topic === undefined;
   const topic = values.topic ?? `bench-memory-${suffix}`;
-  const dlq = `${topic}.dlq`;
   const dir = `./data/bench/memory-${suffix}`;
   const extraEnv = Object.fromEntries(values.env.map((kv) => {
     const i = kv.indexOf("=");
     return [kv.slice(0, i), kv.slice(i + 1)];
   }));
-  const env = (group: string): Record<string, string> => ({
-    PATH: Deno.env.get("PATH") ?? "",
-    HOME: Deno.env.get("HOME") ?? "",
-    KAFKA_BROKERS: "localhost:9092",
-    KAFKA_SECURITY_PROTOCOL: "PLAINTEXT",
-    ORDERS_TOPIC: topic,
-    DLQ_TOPIC: dlq,
-    CONSUMER_GROUP: group,
-    SINK: "local",
-    SINK_DIR: dir,
-    SINK_LAYOUT: values.layout,
-    HTTP_PORT: "0",
-    ...extraEnv,
-  });
+  const env = (group: string) =>
+    consumerEnv(topic, group, dir, { SINK_LAYOUT: values.layout, ...extraEnv });
   try {
     if (made) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          { topic, numPartitions: 6, replicationFactor: 1 },
-          { topic: dlq, numPartitions: 1, replicationFactor: 1 },
-        ],
-      });
+      await createTopics(topic);
       console.error(`memory-probe: producing ${records} orders to ${topic}`);
-      const prod = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-P=produce",
-          "producer/main.ts",
-          "--topic",
-          topic,
-          "--count",
-          String(records),
-          "--seed",
-          "1",
-          "--quiet",
-          "--json",
-        ],
-        env: env("unused"),
-        stdout: "piped",
-        stderr: "inherit",
-      }).output();
-      const summary = JSON.parse(decoder.decode(prod.stdout).trim().split("\n").at(-1) ?? "{}");
-      if (Number(summary.acked ?? 0) < records) throw new Error(`produced ${summary.acked}`);
+      const acked = await prefill(topic, records, 1, env("unused"));
+      if (acked < records) throw new Error(`produced ${acked}`);
     }
 
     const idleSeconds = Number(values["idle-seconds"]);
@@ -302,8 +244,8 @@ async function main(): Promise<void> {
       idlePeakMiB: round(idle?.peak),
       idleMeanMiB: round(idle?.mean),
       peakMiB: round(Math.max(...during)),
-      p95MiB: round(percentile(during, 95)),
-      p50MiB: round(percentile(during, 50)),
+      p95MiB: round(quantile(during, 0.95)),
+      p50MiB: round(quantile(during, 0.5)),
       afterDrainMiB: round(afterDrain.length === 0 ? undefined : Math.max(...afterDrain)),
       processes: Math.max(...drain.samples.map((s) => s.processes)),
       drainSeconds: round(drainSeconds),
@@ -333,11 +275,10 @@ async function main(): Promise<void> {
     }
   } finally {
     if (made && !values["keep-topic"]) {
-      await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => undefined);
+      await deleteTopics(topic).catch(() => undefined);
     } else if (made) {
       console.error(`memory-probe: kept topic ${topic} (pass --topic ${topic} to reuse it)`);
     }
-    await admin.disconnect();
     console.error(`memory-probe: removing ${dir}`);
     await new Deno.Command("rm", { args: ["-rf", dir] }).output().catch(() => undefined);
   }

@@ -22,12 +22,19 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { SyntheticOrders } from "../producer/synthetic.ts";
 import { CLI_DEFAULTS } from "../producer/cli.ts";
 import { loadNow, loadSpan, ratio, type Row, rowsBlock, runStamp, verdict } from "./_report.ts";
+import {
+  benchArgs,
+  createTopics,
+  deleteTopics,
+  kafkaTool,
+  machineLine,
+  produce,
+  ROOT,
+} from "./_harness.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 /** Issue 18: ≥ 0.8 × ProducerPerformance with matched settings. */
 const TARGET = 0.8;
 
@@ -36,50 +43,6 @@ interface Run {
   readonly throughput: number;
   readonly detail: string;
   readonly load: string;
-}
-
-async function command(
-  cmd: string,
-  args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
-    .output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
-}
-
-async function kafkaTool(args: string[]): Promise<string> {
-  const r = await command("bash", ["dev/kafka.sh", "tool", ...args]);
-  if (r.code !== 0) {
-    throw new Error(`Cannot run Kafka tool ${args[0]}: exit ${r.code}\n${r.err}${r.out}`);
-  }
-  return r.out;
-}
-
-async function createTopic(topic: string): Promise<void> {
-  await kafkaTool([
-    "TopicCommand",
-    "--bootstrap-server",
-    "localhost:9092",
-    "--create",
-    "--topic",
-    topic,
-    "--partitions",
-    "6",
-    "--replication-factor",
-    "1",
-  ]);
-}
-
-async function deleteTopic(topic: string): Promise<void> {
-  await kafkaTool([
-    "TopicCommand",
-    "--bootstrap-server",
-    "localhost:9092",
-    "--delete",
-    "--topic",
-    topic,
-  ]);
 }
 
 /**
@@ -108,6 +71,17 @@ async function payloadFile(path: string, records: number): Promise<number> {
   return Math.round(bytes / records);
 }
 
+/** The producer's `--json` fields this bench reads. */
+interface OursSummary {
+  readonly acked: number;
+  readonly connect_ms: number;
+  readonly elapsed_ms: number;
+  readonly close_ms: number;
+  readonly throughput: number;
+  readonly batches: number;
+  readonly ack_latency_ms: { readonly p50: number; readonly p95: number; readonly p99: number };
+}
+
 async function ours(
   topic: string,
   records: number,
@@ -115,11 +89,7 @@ async function ours(
   idempotent: boolean,
 ): Promise<Run> {
   const before = await loadNow();
-  const r = await command(Deno.execPath(), [
-    "run",
-    "-P=produce",
-    "--quiet",
-    "producer/main.ts",
+  const s = await produce<OursSummary>([
     "--topic",
     topic,
     "--count",
@@ -127,7 +97,6 @@ async function ours(
     "--seed",
     "1",
     "--quiet",
-    "--json",
     "--batch-size",
     String(tuning.batchSize),
     "--linger-ms",
@@ -135,11 +104,8 @@ async function ours(
     "--max-in-flight",
     String(tuning.maxInFlight),
     idempotent ? "--idempotent" : "--no-idempotent",
-  ]);
+  ], { denoFlags: ["--quiet"] });
   const load = loadSpan(before, await loadNow());
-  const last = r.out.trim().split("\n").at(-1) ?? "";
-  if (r.code !== 0) throw new Error(`Cannot run the producer: exit ${r.code}\n${r.err}\n${last}`);
-  const s = JSON.parse(last);
   // ProducerPerformance's clock includes connecting and closing: so does this figure.
   const ms = Number(s.connect_ms) + Number(s.elapsed_ms) + Number(s.close_ms);
   return {
@@ -192,27 +158,13 @@ async function java(
   };
 }
 
-async function machine(): Promise<string> {
-  const sh = async (script: string) => (await command("bash", ["-c", script])).out.trim();
-  const nproc = await sh("nproc");
-  const memKb = Number(await sh("awk '/MemTotal/ {print $2}' /proc/meminfo"));
-  const cpu = await sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
-  const java = await sh("java -version 2>&1 | head -1");
-  return `${nproc} CPUs (${cpu || "?"}), ${Math.round(memKb / 1024 / 1024)} GiB RAM, ` +
-    `Deno ${Deno.version.deno}, ${java}`;
-}
-
-const { values } = parseArgs({
-  args: Deno.args,
-  strict: true,
-  options: {
-    records: { type: "string", default: "200000" },
-    rounds: { type: "string", default: "2" },
-    "batch-size": { type: "string", default: String(CLI_DEFAULTS.batchSize) },
-    "linger-ms": { type: "string", default: String(CLI_DEFAULTS.lingerMs) },
-    "max-in-flight": { type: "string", default: String(CLI_DEFAULTS.maxInFlight) },
-    out: { type: "string", default: "data/bench/producer.md" },
-  },
+const values = benchArgs({
+  records: "200000",
+  rounds: "2",
+  "batch-size": String(CLI_DEFAULTS.batchSize),
+  "linger-ms": String(CLI_DEFAULTS.lingerMs),
+  "max-in-flight": String(CLI_DEFAULTS.maxInFlight),
+  out: "data/bench/producer.md",
 });
 const records = Number(values.records);
 const rounds = Number(values.rounds);
@@ -226,7 +178,7 @@ await Deno.mkdir(`${ROOT}data/bench`, { recursive: true });
 const payload = `${ROOT}data/bench/producer-payload-${stamp}.ndjson`;
 const size = await payloadFile(payload, records);
 const topics = ["ours-off", "java-off", "ours-on", "java-on"].map((t) => `bench-${t}-${stamp}`);
-for (const t of topics) await createTopic(t);
+for (const t of topics) await createTopics(t, false);
 // results[round] = [ours off, java off, ours on, java on]
 const results: Run[][] = [];
 const firstLoad = await loadNow();
@@ -244,7 +196,7 @@ try {
     results.push(runs);
   }
 } finally {
-  for (const t of topics) await deleteTopic(t).catch((e) => console.error(String(e)));
+  for (const t of topics) await deleteTopics(t, false).catch((e) => console.error(String(e)));
   await Deno.remove(payload).catch(() => undefined);
 }
 const lastLoad = await loadNow();
@@ -289,7 +241,7 @@ const report = `# Producer benchmark
 
 Generated by \`bench/producer_bench.ts\` (${runStamp()}); never edit by hand.
 
-- Machine: ${await machine()}; load average (1 min) ${load} — shared with other work, expect noise.
+- Machine: ${await machineLine()}; load average (1 min) ${load} — shared with other work, expect noise.
 - Broker: local Kafka (dev/kafka.sh), PLAINTEXT localhost:9092, one node, fresh 6-partition topics.
 - Records: ${records} per run: synthetic orders, seed 1, mean value ${size} B. ProducerPerformance
   reads the same orders from a payload file (\`--payload-file\`, a random line per record), so

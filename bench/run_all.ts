@@ -30,7 +30,6 @@
  */
 import { consumeV8Flags } from "../tools/consume_flags.ts";
 import { parseArgs } from "node:util";
-import { Kafka, logLevel } from "kafkajs";
 import {
   between,
   type Load,
@@ -46,6 +45,7 @@ import {
   treeRssKb,
   verdict,
 } from "./_report.ts";
+import { command, consumerEnv, prefill, sleep, spawnConsumer, withTopics } from "./_harness.ts";
 
 const SECTIONS = ["producer", "scoring", "consumer", "memory"] as const;
 
@@ -133,12 +133,11 @@ const sizes = SIZES[size];
 const stamp = `deno task bench run ${started.toISOString()}${
   values.quick ? " (quick size: a smoke run, not a measurement)" : ""
 }`;
-const decoder = new TextDecoder();
 
 async function capture(cmd: string, args: string[]): Promise<string> {
   try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-    return (decoder.decode(out.stdout) + decoder.decode(out.stderr)).trim();
+    const r = await command(cmd, args);
+    return (r.out + r.err).trim();
   } catch (error) {
     return `unavailable (${(error as Error).message})`;
   }
@@ -198,44 +197,20 @@ interface MemoryResult {
   readonly note: string;
 }
 
-/** The consumer process on `topic` (default settings, local sink), stderr's stored= parsed. */
+/** The consumer process (default settings, `env`'s topic and sink); its stored= count, parsed. */
 function startConsumer(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-P=consume",
-      ...consumeV8Flags(),
-      "consumer/main.ts",
-      "--summary-interval",
-      "1000",
-    ],
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
   const state = { stored: 0 };
-  const pump = (async () => {
-    let rest = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const parts = rest.split("\n");
-      rest = parts.pop() ?? "";
-      for (const p of parts) {
-        const m = /stored=(\d+)/.exec(p);
-        if (m !== null) state.stored = Number(m[1]);
-      }
-    }
-  })();
-  const stop = async () => {
-    child.kill("SIGTERM");
-    await child.status;
-    await pump;
-  };
-  return { child, state, stop };
+  const child = spawnConsumer({
+    flags: ["-P=consume", ...consumeV8Flags()],
+    args: ["--summary-interval", "1000"],
+    env,
+    onLine: (line) => {
+      const m = /stored=(\d+)/.exec(line);
+      if (m !== null) state.stored = Number(m[1]);
+    },
+  });
+  return { child, state };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function memoryBench(
   records: number,
@@ -245,33 +220,9 @@ async function memoryBench(
   const suffix = `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
   const topic = `bench-memory-${suffix}`;
   const dir = `./data/bench/memory-${suffix}`;
-  const kafka = new Kafka({
-    clientId: "bench-memory",
-    brokers: ["localhost:9092"],
-    logLevel: logLevel.ERROR,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: 6, replicationFactor: 1 }, {
-      topic: `${topic}.dlq`,
-      numPartitions: 1,
-      replicationFactor: 1,
-    }],
-  });
   // Default settings except where the bench must point: broker, topics, group, local store.
-  const env = {
-    KAFKA_BROKERS: "localhost:9092",
-    KAFKA_SECURITY_PROTOCOL: "PLAINTEXT",
-    ORDERS_TOPIC: topic,
-    DLQ_TOPIC: `${topic}.dlq`,
-    CONSUMER_GROUP: `${topic}-group`,
-    SINK: "local",
-    SINK_DIR: dir,
-    HTTP_PORT: "0",
-  };
-  try {
+  const env = consumerEnv(topic, `${topic}-group`, dir);
+  return await withTopics(topic, async () => {
     // Idle: the consumer on the empty topic; samples after a 5 s start-up allowance.
     console.error(`bench: memory: idle consumer for ${idleSeconds} s`);
     const idleBefore = await loadNow();
@@ -282,30 +233,11 @@ async function memoryBench(
       await sleep(1000);
       idle.push((await treeRssKb(idler.child.pid)).kb / 1024);
     }
-    await idler.stop();
+    await idler.child.stop();
     const idleLoad = loadSpan(idleBefore, await loadNow());
 
     console.error(`bench: memory: producing ${records} orders to ${topic}`);
-    const prod = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-P=produce",
-        "producer/main.ts",
-        "--topic",
-        topic,
-        "--count",
-        String(records),
-        "--seed",
-        "1",
-        "--quiet",
-        "--json",
-      ],
-      env,
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    const summary = JSON.parse(decoder.decode(prod.stdout).trim().split("\n").at(-1) ?? "{}");
-    const produced = Number(summary.acked ?? 0);
+    const produced = await prefill(topic, records, 1, env);
 
     console.error(`bench: memory: draining the backlog for at most ${seconds} s`);
     const drainBefore: Load = await loadNow();
@@ -323,7 +255,7 @@ async function memoryBench(
       });
     }
     const elapsed = (performance.now() - t) / 1000;
-    await consumer.stop();
+    await consumer.child.stop();
     return {
       records,
       produced,
@@ -335,12 +267,10 @@ async function memoryBench(
       drainLoad: loadSpan(drainBefore, await loadNow()),
       note: consumer.state.stored >= produced ? "all stored" : `stopped at the ${seconds} s limit`,
     };
-  } finally {
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
-    await admin.disconnect();
+  }).finally(async () => {
     console.error(`bench: memory: removing ${dir}`);
     await Deno.remove(dir, { recursive: true }).catch(() => undefined);
-  }
+  });
 }
 
 function memoryRows(m: MemoryResult): Row[] {
@@ -356,38 +286,43 @@ function memoryRows(m: MemoryResult): Row[] {
       m.seconds.toFixed(0)
     } s, ${m.note}); RSS summed over its process tree (${maxProcesses} process(es) at most), ` +
     `sampled every second`;
+  // A row with no baseline: the figure in MiB against an upper bound (issue 18).
+  const row = (
+    id: string,
+    measures: string,
+    [mib, digits]: [number, number],
+    target: number,
+    short: string,
+    load: string,
+  ): Row => ({
+    id,
+    measures,
+    figure: `${mib.toFixed(digits)} MiB`,
+    baseline: "-",
+    ratio: "-",
+    target: `≤ ${target} MiB (issue 18)`,
+    verdict: short === "" ? verdict(mib, target, false) : short,
+    load,
+  });
   return [
-    {
-      id: "memory, peak",
-      measures: `peak RSS of ${drain}`,
-      figure: `${peak.toFixed(0)} MiB`,
-      baseline: "-",
-      ratio: "-",
-      target: `≤ ${MEMORY_PEAK_TARGET} MiB (issue 18)`,
-      verdict: short === "" ? verdict(peak, MEMORY_PEAK_TARGET, false) : short,
-      load: m.drainLoad,
-    },
-    {
-      id: "memory, p95",
-      measures: `p95 of the RSS samples of ${drain}`,
-      figure: `${p95.toFixed(0)} MiB`,
-      baseline: "-",
-      ratio: "-",
-      target: `≤ ${MEMORY_PEAK_TARGET} MiB (issue 18)`,
-      verdict: short === "" ? verdict(p95, MEMORY_PEAK_TARGET, false) : short,
-      load: m.drainLoad,
-    },
-    {
-      id: "memory, idle",
-      measures: `highest RSS (process tree) of the consumer on an empty topic, ` +
+    row("memory, peak", `peak RSS of ${drain}`, [peak, 0], MEMORY_PEAK_TARGET, short, m.drainLoad),
+    row(
+      "memory, p95",
+      `p95 of the RSS samples of ${drain}`,
+      [p95, 0],
+      MEMORY_PEAK_TARGET,
+      short,
+      m.drainLoad,
+    ),
+    row(
+      "memory, idle",
+      `highest RSS (process tree) of the consumer on an empty topic, ` +
         `${m.idle.length} samples from 5 s after its start`,
-      figure: `${idle.toFixed(1)} MiB`,
-      baseline: "-",
-      ratio: "-",
-      target: `≤ ${MEMORY_IDLE_TARGET} MiB (issue 18)`,
-      verdict: verdict(idle, MEMORY_IDLE_TARGET, false),
-      load: m.idleLoad,
-    },
+      [idle, 1],
+      MEMORY_IDLE_TARGET,
+      "",
+      m.idleLoad,
+    ),
   ];
 }
 

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { cannotStart, serveLocal, serverArgs } from "./_serve.ts";
 import { b64url, signToken } from "./iam_token.ts";
 
 const APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey";
@@ -93,42 +93,29 @@ export function iamHandler(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: "9001" },
-      "api-key-file": { type: "string" },
-      "signing-key-file": { type: "string" },
-      lifetime: { type: "string", default: "3600" },
-    },
-  });
-  const lifetimeS = Number(values.lifetime);
-  const apiKeyFile = values["api-key-file"];
-  const signingKeyFile = values["signing-key-file"];
-  if (apiKeyFile === undefined || signingKeyFile === undefined) {
-    console.error("iam: Cannot start: --api-key-file and --signing-key-file are required");
-    console.error("  dev/s3.sh starts this with the files it generates in .run/s3/");
-    Deno.exit(2);
-  }
+  const args = serverArgs("iam", 9001, ["api-key-file", "signing-key-file"], { lifetime: "3600" });
+  const lifetimeS = Number(args.options.lifetime);
   if (!Number.isInteger(lifetimeS) || lifetimeS < 1) {
-    console.error(`iam: Cannot start: --lifetime ${values.lifetime} is not a whole number >= 1`);
-    console.error("  give the token lifetime in seconds, e.g. --lifetime 3600");
-    Deno.exit(2);
+    cannotStart(
+      "iam",
+      `Cannot start: --lifetime ${args.options.lifetime} is not a whole number >= 1`,
+      "give the token lifetime in seconds, e.g. --lifetime 3600",
+    );
   }
+  const { "api-key-file": apiKeyFile, "signing-key-file": signingKeyFile } = args.files;
   for (const file of [apiKeyFile, signingKeyFile]) {
     if ((await Deno.readTextFile(file)).trim() === "") {
-      console.error(`iam: Cannot start: ${file} is empty`);
-      console.error("  run `bash dev/s3.sh start`, which generates it");
-      Deno.exit(2);
+      cannotStart(
+        "iam",
+        `Cannot start: ${file} is empty`,
+        "run `bash dev/s3.sh start`, which generates it",
+      );
     }
   }
-  Deno.serve({
-    hostname: values.host,
-    port: Number(values.port),
-    onListen: ({ hostname, port }) =>
-      console.error(
-        `iam: listening on http://${hostname}:${port}/identity/token (token lifetime ${lifetimeS} s)`,
-      ),
-  }, iamHandler({ apiKeyFile, signingKeyFile, lifetimeS }));
+  serveLocal(
+    "iam",
+    args,
+    iamHandler({ apiKeyFile, signingKeyFile, lifetimeS }),
+    (origin) => `listening on ${origin}/identity/token (token lifetime ${lifetimeS} s)`,
+  );
 }

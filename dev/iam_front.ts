@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { cannotStart, serveLocal, serverArgs } from "./_serve.ts";
 import { checkToken } from "./iam_token.ts";
 import { canonicalPath, type HmacKeys, signS3Request } from "./sigv4.ts";
 
@@ -147,36 +147,21 @@ export function frontHandler(options: {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: "9002" },
-      upstream: { type: "string", default: "http://127.0.0.1:9000" },
-      "signing-key-file": { type: "string" },
-      "hmac-file": { type: "string" },
-    },
+  const args = serverArgs("iam-front", 9002, ["signing-key-file", "hmac-file"], {
+    upstream: "http://127.0.0.1:9000",
   });
-  const signingKeyFile = values["signing-key-file"];
-  const hmacFile = values["hmac-file"];
-  if (signingKeyFile === undefined || hmacFile === undefined) {
-    console.error("iam-front: Cannot start: --signing-key-file and --hmac-file are required");
-    console.error("  dev/s3.sh starts this with the files it generates in .run/s3/");
-    Deno.exit(2);
-  }
   let keys: HmacKeys;
   try {
-    keys = await readHmacFile(hmacFile);
+    keys = await readHmacFile(args.files["hmac-file"]);
   } catch (err) {
-    console.error(`iam-front: ${err instanceof Error ? err.message : String(err)}`);
-    console.error("  run `bash dev/s3.sh start`, which generates it");
-    Deno.exit(2);
+    cannotStart(
+      "iam-front",
+      err instanceof Error ? err.message : String(err),
+      "run `bash dev/s3.sh start`, which generates it",
+    );
   }
-  const { handler } = frontHandler({ upstream: values.upstream, signingKeyFile, keys });
-  Deno.serve({
-    hostname: values.host,
-    port: Number(values.port),
-    onListen: ({ hostname, port }) =>
-      console.error(`iam-front: http://${hostname}:${port} → ${values.upstream} (re-signed)`),
-  }, handler);
+  const { upstream } = args.options;
+  const signingKeyFile = args.files["signing-key-file"];
+  const { handler } = frontHandler({ upstream, signingKeyFile, keys });
+  serveLocal("iam-front", args, handler, (origin) => `${origin} → ${upstream} (re-signed)`);
 }

@@ -19,10 +19,10 @@
 # (9093), KAFKA_CONTROLLER_PORT (9094).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEV="$ROOT/dev"
-RUN="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
-[[ "$RUN" == /* ]] || RUN="$PWD/$RUN"
+# shellcheck source=dev/_service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_service.sh"
+SERVICE=kafka
+RUN="$(state_dir "${KAFKA_RUN_DIR:-}" kafka)"
 LIBS="$DEV/.cache/kafka-libs"
 POM="$DEV/kafka/pom.xml"
 PID_FILE="$RUN/kafka.pid"
@@ -41,58 +41,16 @@ TOPIC_PARTITIONS=6
 WARMUP_GROUP=orderflow-consumer
 
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
+START_TIMEOUT_VAR=KAFKA_START_TIMEOUT
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}"
 TOOL_HEAP_OPTS="${KAFKA_TOOL_HEAP_OPTS:--Xmx512M}"
 
-log() { printf 'kafka: %s\n' "$*" >&2; }
-die() { printf 'kafka: %s\n' "$*" >&2; exit 1; }
+INSTALL_PACKAGES="openjdk-17-jre-headless maven openssl"
+INSTALL_NOTE="(java = openjdk-17-jre-headless, mvn = maven, openssl = openssl; Java 17+ is required)"
 
-require_tools() {
-  local missing=() tool
-  for tool in "$@"; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-  done
-  if ((${#missing[@]})); then
-    printf 'kafka: cannot start: missing %s\n' "${missing[*]}" >&2
-    printf '  install on Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless maven openssl\n' >&2
-    printf '  (java = openjdk-17-jre-headless, mvn = maven, openssl = openssl; Java 17+ is required)\n' >&2
-    exit 1
-  fi
-}
-
-require_java17() {
-  local major
-  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
-  if [[ -z "$major" ]] || ((major < 17)); then
-    printf 'kafka: cannot start: Java 17 or newer is required (found: %s)\n' "${major:-unknown}" >&2
-    printf '  install on Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless\n' >&2
-    exit 1
-  fi
-}
-
-pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
-
-# Resolve the broker's runtime classpath once (skipped when present and the pom is unchanged).
-ensure_libs() {
-  if [[ -f "$LIBS/.complete" && "$(cat "$LIBS/.complete")" == "$(pom_hash)" ]]; then
-    return 0
-  fi
-  require_tools java mvn
-  log "resolving Kafka jars from Maven Central into dev/.cache/kafka-libs (first run only)..."
-  local tmp="$LIBS.tmp.$$"
-  rm -rf "$tmp"
-  if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$tmp" >&2; then
-    rm -rf "$tmp"
-    die "cannot resolve Kafka jars: mvn dependency:copy-dependencies failed (see output above)
-  check that Maven Central (repo.maven.apache.org) is reachable"
-  fi
-  pom_hash >"$tmp/.complete"
-  rm -rf "$LIBS"
-  mkdir -p "$(dirname "$LIBS")"
-  mv "$tmp" "$LIBS"
-}
+# The broker's runtime classpath, resolved once (again when the pom changes).
+ensure_libs() { ensure_maven_deps "$POM" "$LIBS" "Kafka jars" -DincludeScope=runtime; }
 
 # A random password for the SASL user `token`, generated once and reused.
 ensure_password() {
@@ -207,23 +165,7 @@ run_tool() {
 }
 
 # The broker's pid when it is running (verified against /proc), else nothing.
-running_pid() {
-  [[ -s "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
-  printf '%s\n' "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-show_log_tail() {
-  log "last lines of ${LOGS#"$ROOT/"}/server.log and kafka.out:"
-  tail -n 40 "$LOGS/server.log" >&2 2>/dev/null || true
-  tail -n 20 "$RUN/kafka.out" >&2 2>/dev/null || true
-}
+broker_pid() { running_pid "$PID_FILE" kafka.Kafka; }
 
 create_topics() {
   local topic
@@ -234,30 +176,18 @@ create_topics() {
   done
 }
 
-# Waits until the group coordinator answers for the default consumer group. On a fresh broker the
-# first FindCoordinator creates __consumer_offsets (50 partitions) and clients briefly get
-# COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR; doing it here keeps that out of tests.
-warm_group_coordinator() {
-  local deadline="$1" out
-  while true; do
-    out="$(run_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
-      --bootstrap-server "localhost:$PLAINTEXT_PORT" --describe --group "$WARMUP_GROUP" \
-      --timeout 15000 2>&1 || true)"
-    if grep -qE 'GroupIdNotFoundException|does not exist|GROUP +TOPIC|has no active members' <<<"$out"; then
-      return 0
-    fi
-    if ((SECONDS >= deadline)); then
-      printf '%s\n' "$out" | tail -n 5 >&2
-      return 1
-    fi
-    sleep 1
-  done
-}
+# Creates the topics; the tool's complaints go to topics.err (shown if the start fails).
+create_topics_quietly() { create_topics 2>"$RUN/topics.err"; }
 
-lock() {
-  mkdir -p "$RUN"
-  exec 9>"$RUN/.lock"
-  flock -w 300 9 || die "cannot lock ${RUN#"$ROOT/"}/.lock: another dev/kafka.sh is still busy"
+# Whether the group coordinator answers for the default consumer group. On a fresh broker the
+# first FindCoordinator creates __consumer_offsets (50 partitions) and clients briefly get
+# COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR; waiting for it here keeps that out of tests.
+group_coordinator_answers() {
+  run_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+    --bootstrap-server "localhost:$PLAINTEXT_PORT" --describe --group "$WARMUP_GROUP" \
+    --timeout 15000 >"$RUN/group.out" 2>&1 || true
+  grep -qE 'GroupIdNotFoundException|does not exist|GROUP +TOPIC|has no active members' \
+    "$RUN/group.out"
 }
 
 cmd_start() {
@@ -265,7 +195,7 @@ cmd_start() {
   require_java17
   lock
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(broker_pid)"; then
     ensure_password
     write_sasl_env
     log "already running (pid $pid): PLAINTEXT localhost:$PLAINTEXT_PORT, SASL_SSL localhost:$SASL_SSL_PORT"
@@ -273,10 +203,7 @@ cmd_start() {
   fi
   local port
   for port in "$PLAINTEXT_PORT" "$SASL_SSL_PORT" "$CONTROLLER_PORT"; do
-    if port_open "$port"; then
-      die "cannot start: port $port is already in use by another process
-  stop it (ss -ltnp 'sport = :$port' shows which) or stop the other Kafka"
-    fi
+    port_free_or_die "the broker" "$port"
   done
   local started=$SECONDS
   ensure_libs
@@ -293,37 +220,18 @@ cmd_start() {
   fi
   log "starting broker (logs in ${LOGS#"$ROOT/"}/server.log)"
   # shellcheck disable=SC2086 # heap options are a list of words
-  setsid nohup java $HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
-    -Djava.awt.headless=true -Dkafka.logs.dir="$LOGS" \
+  pid="$(start_detached "$PID_FILE" "$RUN/kafka.out" java $HEAP_OPTS -server -XX:+UseG1GC \
+    -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -Dkafka.logs.dir="$LOGS" \
     -Dlog4j2.configurationFile="$DEV/kafka/log4j2-broker.xml" \
-    -cp "$(java_cp)" kafka.Kafka "$PROPS" >"$RUN/kafka.out" 2>&1 </dev/null 9>&- &
-  echo $! >"$PID_FILE"
-  pid=$!
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until port_open "$PLAINTEXT_PORT"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log_tail
-      die "broker exited during start-up (see the log above)"
-    fi
-    if ((SECONDS >= deadline)); then
-      show_log_tail
-      die "broker did not open port $PLAINTEXT_PORT within ${START_TIMEOUT}s (KAFKA_START_TIMEOUT)"
-    fi
-    sleep 0.5
-  done
-  until create_topics 2>"$RUN/topics.err"; do
-    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
-      cat "$RUN/topics.err" >&2
-      show_log_tail
-      die "broker did not answer topic requests within ${START_TIMEOUT}s"
-    fi
-    sleep 1
-  done
-  warm_group_coordinator "$deadline" || {
-    show_log_tail
-    die "group coordinator did not become available within ${START_TIMEOUT}s"
-  }
+    -cp "$(java_cp)" kafka.Kafka "$PROPS")"
+  local deadline=$((SECONDS + START_TIMEOUT)) logs=("$LOGS/server.log" "$RUN/kafka.out")
+  wait_until broker "$pid" "$deadline" "open port $PLAINTEXT_PORT" "${logs[@]}" -- \
+    port_open "$PLAINTEXT_PORT"
+  wait_until broker "$pid" "$deadline" "answer topic requests" "$RUN/topics.err" "${logs[@]}" -- \
+    create_topics_quietly
+  wait_until broker "$pid" "$deadline" "answer as group coordinator" "$RUN/group.out" \
+    "${logs[@]}" -- group_coordinator_answers
   write_sasl_env
   log "running (pid $pid, ready in $((SECONDS - started))s): PLAINTEXT localhost:$PLAINTEXT_PORT, SASL_SSL localhost:$SASL_SSL_PORT"
   log "topics ${TOPICS[*]} ($TOPIC_PARTITIONS partitions); SASL credentials in ${SASL_ENV#"$ROOT/"}"
@@ -331,31 +239,12 @@ cmd_start() {
 
 cmd_stop() {
   lock
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
-  fi
-  log "stopping (pid $pid)"
-  kill -TERM "$pid"
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "still running after ${STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 1
-      break
-    fi
-    sleep 0.5
-  done
-  rm -f "$PID_FILE"
-  log "stopped"
+  stop_pid broker "$PID_FILE" kafka.Kafka || log "not running"
 }
 
 cmd_status() {
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(broker_pid)"; then
     printf 'kafka: running (pid %s): PLAINTEXT localhost:%s, SASL_SSL localhost:%s, CONTROLLER localhost:%s\n' \
       "$pid" "$PLAINTEXT_PORT" "$SASL_SSL_PORT" "$CONTROLLER_PORT"
     return 0

@@ -25,10 +25,10 @@
 # (state dir, default .run/s3), S3_PORT (9000), IAM_PORT (9001), IAM_FRONT_PORT (9002).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEV="$ROOT/dev"
-RUN="${S3_RUN_DIR:-$ROOT/.run/s3}"
-[[ "$RUN" == /* ]] || RUN="$PWD/$RUN"
+# shellcheck source=dev/_service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_service.sh"
+SERVICE=s3
+RUN="$(state_dir "${S3_RUN_DIR:-}" s3)"
 POM="$DEV/s3proxy/pom.xml"
 LIBS="$DEV/.cache/s3proxy"
 S3_PORT="${S3_PORT:-9000}"
@@ -47,34 +47,15 @@ API_KEY_FILE="$RUN/api_key"
 TOKEN_KEY_FILE="$RUN/token_key"
 S3_ENV="$RUN/s3.env"
 START_TIMEOUT="${S3_START_TIMEOUT:-60}"
+START_TIMEOUT_VAR=S3_START_TIMEOUT
 STOP_TIMEOUT="${S3_STOP_TIMEOUT:-10}"
 
-log() { printf 's3: %s\n' "$*" >&2; }
-die() { printf 's3: %s\n' "$*" >&2; exit 1; }
+INSTALL_PACKAGES="openjdk-17-jre-headless maven curl openssl"
 
-require_tools() {
-  local missing=() tool
-  for tool in "$@"; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-  done
-  if ((${#missing[@]})); then
-    printf 's3: cannot start: missing %s\n' "${missing[*]}" >&2
-    printf '  install on Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless maven curl openssl\n' >&2
-    exit 1
-  fi
-  local major
-  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
-  if [[ -z "$major" ]] || ((major < 17)); then
-    printf 's3: cannot start: Java 17 or newer is required (found: %s)\n' "${major:-unknown}" >&2
-    printf '  install on Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless\n' >&2
-    exit 1
-  fi
-}
+# The S3Proxy jar, resolved once (again when the pom changes).
+ensure_jar() { ensure_maven_deps "$POM" "$LIBS" S3Proxy -DexcludeTransitive=true; }
 
-pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
-
-# The S3Proxy jar, resolved once (skipped when present and the pom is unchanged).
-ensure_jar() {
+jar() {
   if [[ -f "$LIBS/.complete" && "$(cat "$LIBS/.complete")" == "$(pom_hash)" ]]; then
     return 0
   fi
@@ -164,63 +145,19 @@ write_s3_env() {
   )
 }
 
-# pid from a pid file when that process is alive and its command line contains $2.
-running_pid() {
-  local file="$1" marker="$2" pid
-  [[ -s "$file" ]] || return 1
-  pid="$(cat "$file")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
-  printf '%s\n' "$pid"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # HTTP status of a GET (000 when nothing answered).
 http_status() { curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true; }
 
-# Waits until `url` answers with `want` (a regex over the status).
+# Whether `url` answers with a status matching `want` (a regex).
+answers() { [[ "$(http_status "$1")" =~ ^($2)$ ]]; }
+
+# Waits until process $2 ($1 in messages, logging to $5) answers `url` $3 with status $4.
 wait_for() {
-  local name="$1" pid="$2" url="$3" want="$4" logfile="$5" deadline=$((SECONDS + START_TIMEOUT))
-  until [[ "$(http_status "$url")" =~ ^($want)$ ]]; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 30 "$logfile" >&2 || true
-      die "$name exited during start-up (log above, from ${logfile#"$ROOT/"})"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail -n 30 "$logfile" >&2 || true
-      die "$name did not answer $url within ${START_TIMEOUT}s (S3_START_TIMEOUT)"
-    fi
-    sleep 0.3
-  done
+  wait_until "$1" "$2" $((SECONDS + START_TIMEOUT)) "answer $3" "$5" -- answers "$3" "$4"
 }
 
-lock() {
-  mkdir -p "$RUN"
-  exec 9>"$RUN/.lock"
-  flock -w 300 9 || die "cannot lock ${RUN#"$ROOT/"}/.lock: another dev/s3.sh is still busy"
-}
-
-stop_one() {
-  local name="$1" file="$2" marker="$3" pid
-  if ! pid="$(running_pid "$file" "$marker")"; then
-    rm -f "$file"
-    return 1
-  fi
-  kill -TERM "$pid"
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "$name still running after ${STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
-  rm -f "$file"
-  log "$name stopped (pid $pid)"
-}
+# Stops one of the three: $1 names it, $2 is its pid file, $3 a mark of its command line.
+stop_one() { stop_pid "$@"; }
 
 # The moto server and Python IAM endpoint an earlier dev/s3.sh started in this state dir.
 stop_legacy() {
@@ -229,15 +166,9 @@ stop_legacy() {
     true
 }
 
-port_free_or_die() {
-  local name="$1" port="$2"
-  port_open "$port" && die "cannot start $name: port $port is already in use by another process
-  find it with: ss -ltnp 'sport = :$port'"
-  return 0
-}
-
 cmd_start() {
   require_tools java curl openssl flock
+  require_java17
   lock
   stop_legacy
   local pid started=$SECONDS deno
@@ -251,10 +182,8 @@ cmd_start() {
     port_free_or_die S3Proxy "$S3_PORT"
     write_conf
     # shellcheck disable=SC2086 # heap options are a list of words
-    setsid nohup java $HEAP_OPTS -XX:+UseSerialGC -Djava.awt.headless=true -jar "$(jar)" \
-      --properties "$CONF" >"$RUN/s3proxy.log" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$S3PROXY_PID"
+    pid="$(start_detached "$S3PROXY_PID" "$RUN/s3proxy.log" java $HEAP_OPTS -XX:+UseSerialGC \
+      -Djava.awt.headless=true -jar "$(jar)" --properties "$CONF")"
     # Any HTTP answer means Jetty serves; an unsigned GET gets 403.
     wait_for S3Proxy "$pid" "http://127.0.0.1:$S3_PORT/" '[1-5][0-9][0-9]' "$RUN/s3proxy.log"
     log "S3Proxy running (pid $pid) on http://127.0.0.1:$S3_PORT, data in ${DATA#"$ROOT/"}"
@@ -263,12 +192,10 @@ cmd_start() {
     log "IAM token endpoint already running (pid $pid)"
   else
     port_free_or_die "the IAM token endpoint" "$IAM_PORT"
-    setsid nohup "$deno" run -q --no-prompt --allow-net="127.0.0.1:$IAM_PORT" \
-      --allow-read="$RUN" "$DEV/iam.ts" --port "$IAM_PORT" --api-key-file "$API_KEY_FILE" \
-      --signing-key-file "$TOKEN_KEY_FILE" --lifetime "$TOKEN_LIFETIME" \
-      >"$RUN/iam.log" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$IAM_PID"
+    pid="$(start_detached "$IAM_PID" "$RUN/iam.log" "$deno" run -q --no-prompt \
+      --allow-net="127.0.0.1:$IAM_PORT" --allow-read="$RUN" "$DEV/iam.ts" --port "$IAM_PORT" \
+      --api-key-file "$API_KEY_FILE" --signing-key-file "$TOKEN_KEY_FILE" \
+      --lifetime "$TOKEN_LIFETIME")"
     wait_for "IAM token endpoint" "$pid" "http://127.0.0.1:$IAM_PORT/health" 200 "$RUN/iam.log"
     log "IAM token endpoint running (pid $pid) on http://127.0.0.1:$IAM_PORT/identity/token"
   fi
@@ -276,13 +203,10 @@ cmd_start() {
     log "IAM front already running (pid $pid)"
   else
     port_free_or_die "the IAM front" "$FRONT_PORT"
-    setsid nohup "$deno" run -q --no-prompt \
+    pid="$(start_detached "$FRONT_PID" "$RUN/iam_front.log" "$deno" run -q --no-prompt \
       --allow-net="127.0.0.1:$FRONT_PORT,127.0.0.1:$S3_PORT" --allow-read="$RUN" \
       "$DEV/iam_front.ts" --port "$FRONT_PORT" --upstream "http://127.0.0.1:$S3_PORT" \
-      --signing-key-file "$TOKEN_KEY_FILE" --hmac-file "$SECRETS" \
-      >"$RUN/iam_front.log" 2>&1 </dev/null 9>&- &
-    pid=$!
-    echo "$pid" >"$FRONT_PID"
+      --signing-key-file "$TOKEN_KEY_FILE" --hmac-file "$SECRETS")"
     wait_for "IAM front" "$pid" "http://127.0.0.1:$FRONT_PORT/_front/stats" 200 \
       "$RUN/iam_front.log"
     log "IAM front running (pid $pid) on http://127.0.0.1:$FRONT_PORT"
