@@ -3,20 +3,19 @@
  *
  * This module is the public, zero-build TypeScript core shared by the producer, the consumer and
  * the channel scorer plugins: the `Order` domain value, its object key, the top-K heap, metrics,
- * transforms, and (re-exported from `sdk/`, which plugins import as `@orderflow/scorer`) the scorer
- * plugin contract. It performs no I/O and imports no npm package.
+ * and (re-exported from `sdk/`, which plugins import as `@orderflow/scorer`) the scorer plugin
+ * contract. It performs no I/O and imports no npm package.
  *
  * @module
  */
 
-// core: domain values, keys, schema, top-K, metrics, transforms
+// core: domain values, keys, schema, top-K, metrics
 export * from "./core/order.ts";
 export * from "./core/order_key.ts";
 export * from "./core/order_schema.ts";
 export * from "./core/enrich.ts";
 export * from "./core/top_k.ts";
 export * from "./core/metrics.ts";
-export * from "./core/transforms.ts";
 
 // the scorer plugin contract
 export {

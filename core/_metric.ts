@@ -1,6 +1,7 @@
 /**
  * Private helpers shared by the metric types: the snapshot shape the registry and the
- * Prometheus renderer read, name/label validation, and labelled series storage.
+ * Prometheus renderer read, name/label validation, labelled series storage, and the base of the
+ * labelled metrics (counter, gauge).
  *
  * @module
  */
@@ -177,5 +178,54 @@ export class LabeledValues {
       );
     }
     return names.length === 1 ? values[0]! : JSON.stringify(values);
+  }
+}
+
+/** Options of {@link Counter} and {@link Gauge}. */
+export interface LabeledMetricOptions extends MetricOptions {
+  /** Label names every update must give (exactly these). Default none. */
+  readonly labelNames?: readonly string[];
+  /** Most distinct label sets before updates throw RangeError. Default 1000. */
+  readonly maxSeries?: number;
+}
+
+/**
+ * What a counter and a gauge have in common: validated name, help and label names, and their
+ * values by label set (kept private; subclasses reach them through `series` and `samples`).
+ */
+export abstract class LabeledMetric implements Metric {
+  /** Metric name. */
+  readonly name: string;
+  /** Help text. */
+  readonly help: string;
+  /** Declared label names. */
+  readonly labelNames: readonly string[];
+  readonly #values: LabeledValues;
+
+  /** Validates the options; throws TypeError for an invalid name or label names. */
+  protected constructor(kind: "counter" | "gauge", options: LabeledMetricOptions) {
+    checkMetricOptions(kind, options);
+    this.name = options.name;
+    this.help = options.help;
+    this.labelNames = checkLabelNames(kind, this.name, options.labelNames ?? []);
+    this.#values = new LabeledValues(kind, this.name, this.labelNames, options.maxSeries ?? 1000);
+  }
+
+  /** Current value of a label set (0 when it was never updated). */
+  get(labels?: Labels): number {
+    return this.#values.get(labels);
+  }
+
+  /** Takes a snapshot; see {@link Metric.collect}. */
+  abstract collect(now?: number): MetricSnapshot;
+
+  /** The series of a label set, created on first use. */
+  protected series(labels: Labels | undefined): Series {
+    return this.#values.series(labels);
+  }
+
+  /** Samples of every series in creation order. */
+  protected samples(): MetricSample[] {
+    return this.#values.samples();
   }
 }

@@ -5,22 +5,13 @@
  */
 
 import {
-  checkLabelNames,
-  checkMetricOptions,
-  LabeledValues,
+  LabeledMetric,
+  type LabeledMetricOptions,
   type Labels,
-  type Metric,
-  type MetricOptions,
   type MetricSnapshot,
 } from "./_metric.ts";
 
-/** Options of {@link Counter} and {@link Gauge}. */
-export interface LabeledMetricOptions extends MetricOptions {
-  /** Label names every update must give (exactly these). Default none. */
-  readonly labelNames?: readonly string[];
-  /** Most distinct label sets before updates throw RangeError. Default 1000. */
-  readonly maxSeries?: number;
-}
+export type { LabeledMetricOptions } from "./_metric.ts";
 
 /**
  * A counter. Values only go up; `inc` with a negative, NaN or infinite amount throws
@@ -40,27 +31,10 @@ export interface LabeledMetricOptions extends MetricOptions {
  * equal(failures.get({ scorer: "web", reason: "nan" }), 0);
  * ```
  */
-export class Counter implements Metric {
-  /** Metric name. */
-  readonly name: string;
-  /** Help text. */
-  readonly help: string;
-  /** Declared label names. */
-  readonly labelNames: readonly string[];
-  readonly #values: LabeledValues;
-
+export class Counter extends LabeledMetric {
   /** Creates a counter; throws TypeError for an invalid name or label names. */
   constructor(options: LabeledMetricOptions) {
-    checkMetricOptions("counter", options);
-    this.name = options.name;
-    this.help = options.help;
-    this.labelNames = checkLabelNames("counter", this.name, options.labelNames ?? []);
-    this.#values = new LabeledValues(
-      "counter",
-      this.name,
-      this.labelNames,
-      options.maxSeries ?? 1000,
-    );
+    super("counter", options);
   }
 
   /** Adds `by` (default 1, must be finite and >= 0) to the series of `labels`. */
@@ -70,12 +44,12 @@ export class Counter implements Metric {
         `Cannot increment counter "${this.name}": amount must be finite and >= 0, got ${by}`,
       );
     }
-    this.#values.series(labels).value += by;
+    this.series(labels).value += by;
   }
 
   /** A handle bound to one label set (validated once), for hot paths. */
   labels(labels: Labels): { inc(by?: number): void; get(): number } {
-    const series = this.#values.series(labels);
+    const series = this.series(labels);
     const name = this.name;
     return Object.freeze({
       inc(by = 1): void {
@@ -92,13 +66,8 @@ export class Counter implements Metric {
     });
   }
 
-  /** Current value of a label set (0 if never incremented). */
-  get(labels?: Labels): number {
-    return this.#values.get(labels);
-  }
-
   /** Snapshot for rendering. */
   collect(_now?: number): MetricSnapshot {
-    return { name: this.name, help: this.help, type: "counter", samples: this.#values.samples() };
+    return { name: this.name, help: this.help, type: "counter", samples: this.samples() };
   }
 }

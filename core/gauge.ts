@@ -6,14 +6,11 @@
  */
 
 import {
-  checkLabelNames,
-  checkMetricOptions,
-  LabeledValues,
+  LabeledMetric,
+  type LabeledMetricOptions,
   type Labels,
-  type Metric,
   type MetricSnapshot,
 } from "./_metric.ts";
-import type { LabeledMetricOptions } from "./counter.ts";
 
 /** Options of {@link Gauge}. */
 export interface GaugeOptions extends LabeledMetricOptions {
@@ -40,55 +37,34 @@ export interface GaugeOptions extends LabeledMetricOptions {
  * equal(queue.collect().samples[0]?.value, 7);
  * ```
  */
-export class Gauge implements Metric {
-  /** Metric name. */
-  readonly name: string;
-  /** Help text. */
-  readonly help: string;
-  /** Declared label names. */
-  readonly labelNames: readonly string[];
-  readonly #values: LabeledValues;
+export class Gauge extends LabeledMetric {
   readonly #collect: ((gauge: Gauge) => void) | undefined;
 
   /** Creates a gauge; throws TypeError for an invalid name or label names. */
   constructor(options: GaugeOptions) {
-    checkMetricOptions("gauge", options);
-    this.name = options.name;
-    this.help = options.help;
-    this.labelNames = checkLabelNames("gauge", this.name, options.labelNames ?? []);
-    this.#values = new LabeledValues(
-      "gauge",
-      this.name,
-      this.labelNames,
-      options.maxSeries ?? 1000,
-    );
+    super("gauge", options);
     this.#collect = options.collect;
   }
 
   /** Sets the value of a label set. */
   set(value: number, labels?: Labels): void {
-    this.#values.series(labels).value = this.#check(value);
+    this.series(labels).value = this.#check(value);
   }
 
   /** Adds `by` (default 1). */
   inc(by = 1, labels?: Labels): void {
-    this.#values.series(labels).value += this.#check(by);
+    this.series(labels).value += this.#check(by);
   }
 
   /** Subtracts `by` (default 1). */
   dec(by = 1, labels?: Labels): void {
-    this.#values.series(labels).value -= this.#check(by);
-  }
-
-  /** Current value of a label set (0 if never set). */
-  get(labels?: Labels): number {
-    return this.#values.get(labels);
+    this.series(labels).value -= this.#check(by);
   }
 
   /** Runs the `collect` callback, then snapshots. */
   collect(_now?: number): MetricSnapshot {
     this.#collect?.(this);
-    return { name: this.name, help: this.help, type: "gauge", samples: this.#values.samples() };
+    return { name: this.name, help: this.help, type: "gauge", samples: this.samples() };
   }
 
   #check(value: number): number {

@@ -10,7 +10,8 @@
  * in `_fetch_v11_decoder_test.ts`). Whatever it does not recognise as a plainly well-formed record
  * (a varint longer than the fast path reads, fields running past the record's length, offsets
  * beyond 2^53, a null record) goes to kafkajs' own record decoder, and legacy message sets to
- * kafkajs' `decodeMessages`, so the rare cases keep kafkajs' exact behaviour.
+ * kafkajs' `decodeMessages`, so the rare cases keep kafkajs' exact behaviour. The readers for a
+ * record's fields (varints, byte strings, header names) are in `_record_fields.ts`.
  *
  * Install it through `installKafkajsPatches()` (mod.ts), never directly: that checks the kafkajs
  * version first and reports whether the patch is live.
@@ -31,6 +32,14 @@ import {
   type KafkaDecoder,
   KafkaJSPartialMessageError,
 } from "./_kafkajs.ts";
+import {
+  headerName,
+  NULL,
+  readBytes,
+  readSmallVarInt,
+  readSpan,
+  type Scratch,
+} from "./_record_fields.ts";
 
 /** Marks kafkajs' response module as patched; the value is kafkajs' own `decode`. */
 const INSTALLED = Symbol.for("orderflow.kafkajsPatches.fetchV11Decoder");
@@ -38,9 +47,9 @@ const INSTALLED = Symbol.for("orderflow.kafkajsPatches.fetchV11Decoder");
 const MAGIC_OFFSET = 16;
 const RECORD_BATCH_MAGIC = 2;
 const RECORD_BATCH_OVERHEAD = 49;
-const TIMESTAMP_TYPE_FLAG_MASK = 0x8;
-const TRANSACTIONAL_FLAG_MASK = 0x10;
-const CONTROL_FLAG_MASK = 0x20;
+/** The bits of a record batch's attributes kafkajs reads (its RecordBatch v0 decoder). */
+const FLAG = Object.freeze({ logAppendTime: 0x8, transactional: 0x10, control: 0x20 });
+/** The values of `BatchContext.timestampType`. */
 const CREATE_TIME = 0;
 const LOG_APPEND_TIME = 1;
 
@@ -158,14 +167,14 @@ async function decodeRecordBatch(fetchDecoder: KafkaDecoder, out: DecodedMessage
     firstOffset,
     firstTimestamp,
     partitionLeaderEpoch,
-    inTransaction: (attributes & TRANSACTIONAL_FLAG_MASK) > 0,
-    isControlBatch: (attributes & CONTROL_FLAG_MASK) > 0,
+    inTransaction: (attributes & FLAG.transactional) > 0,
+    isControlBatch: (attributes & FLAG.control) > 0,
     lastOffsetDelta,
     producerId,
     producerEpoch,
     firstSequence,
     maxTimestamp,
-    timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
+    timestampType: (attributes & FLAG.logAppendTime) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
     magicByte,
   };
   const codec = compression.lookupCodecByAttributes(attributes);
@@ -198,13 +207,11 @@ export function decodeRecords(
   const fixedTimestamp = context.timestampType === LOG_APPEND_TIME && context.maxTimestamp
     ? context.maxTimestamp
     : undefined;
-  const cursor = { at: 0 };
   const scratch: Scratch = { end: 0, names: [] };
   for (let i = 0; i < count; i++) {
     // kafkajs: decoder.readVarIntBytes(), then RecordDecoder(new Decoder(slice)).
-    cursor.at = at;
-    const length = readVarInt(buf, cursor);
-    at = cursor.at;
+    const length = readVarInt(buf, at, scratch);
+    at = scratch.end;
     const end = at + length;
     let message: DecodedMessage | undefined;
     if (length >= 0 && end <= buf.length) {
@@ -229,19 +236,18 @@ export function decodeRecords(
   return at;
 }
 
-/** kafkajs' `Decoder.readVarInt`, on a buffer and a cursor. */
-function readVarInt(buf: Buffer, cursor: { at: number }): number {
-  let currentByte: number;
-  let result = 0;
-  let i = 0;
-  let at = cursor.at;
-  do {
-    currentByte = buf[at++]!;
-    result += (currentByte & 0x7f) << i;
-    i += 7;
-  } while (currentByte >= 0x80);
-  cursor.at = at;
-  return (result >>> 1) ^ -(result & 1);
+/**
+ * kafkajs' `Decoder.readVarInt` at `at`: the bounded reader for the usual short varint, else
+ * kafkajs' own (a longer one, or one running past the buffer). Sets `scratch.end` after it.
+ */
+function readVarInt(buf: Buffer, at: number, scratch: Scratch): number {
+  const small = readSmallVarInt(buf, at, buf.length, scratch);
+  if (small !== undefined) return small;
+  const decoder = new KDecoder(buf);
+  decoder.offset = at;
+  const value = decoder.readVarInt();
+  scratch.end = decoder.offset;
+  return value;
 }
 
 /**
@@ -287,47 +293,21 @@ function decodeRecord(
   const o = firstOffset + offsetDelta;
   if (!Number.isSafeInteger(firstOffset) || !Number.isSafeInteger(o)) return undefined;
   const offset = String(o);
-  const keyLength = readSmallVarInt(buf, at, end, scratch);
-  if (keyLength === undefined || keyLength < -1) return undefined;
-  at = scratch.end;
-  let key: Buffer | null = null;
-  if (keyLength !== -1) {
-    if (at + keyLength > end) return undefined;
-    key = buf.slice(at, at + keyLength);
-    at += keyLength;
-  }
-  const valueLength = readSmallVarInt(buf, at, end, scratch);
-  if (valueLength === undefined || valueLength < -1) return undefined;
-  at = scratch.end;
-  let value: Buffer | null = null;
-  if (valueLength !== -1) {
-    if (at + valueLength > end) return undefined;
-    value = buf.slice(at, at + valueLength);
-    at += valueLength;
-  }
-  const headerCount = readSmallVarInt(buf, at, end, scratch);
+  const key = readBytes(buf, at, end, scratch);
+  if (key === undefined) return undefined;
+  const value = readBytes(buf, scratch.end, end, scratch);
+  if (value === undefined) return undefined;
+  const headerCount = readSmallVarInt(buf, scratch.end, end, scratch);
   if (headerCount === undefined || headerCount < -1) return undefined;
   at = scratch.end;
   const headers: Record<string, unknown> = {};
   for (let h = 0; h < headerCount; h++) {
-    const nameLength = readSmallVarInt(buf, at, end, scratch);
-    if (nameLength === undefined || nameLength < -1) return undefined;
+    const nameStart = readSpan(buf, at, end, scratch);
+    if (nameStart === undefined) return undefined;
+    const name = nameStart === NULL ? null : headerName(buf, nameStart, scratch.end, scratch.names);
+    const headerValue = readBytes(buf, scratch.end, end, scratch);
+    if (headerValue === undefined) return undefined;
     at = scratch.end;
-    let name: string | null = null;
-    if (nameLength !== -1) {
-      if (at + nameLength > end) return undefined;
-      name = headerName(buf, at, at + nameLength, scratch.names);
-      at += nameLength;
-    }
-    const headerLength = readSmallVarInt(buf, at, end, scratch);
-    if (headerLength === undefined || headerLength < -1) return undefined;
-    at = scratch.end;
-    let headerValue: Buffer | null = null;
-    if (headerLength !== -1) {
-      if (at + headerLength > end) return undefined;
-      headerValue = buf.slice(at, at + headerLength);
-      at += headerLength;
-    }
     // kafkajs: reduce((obj, {key, value}) => ({...obj, [key]: obj[key] === undefined ? value :
     // Array.isArray(obj[key]) ? obj[key].concat([value]) : [obj[key], value]}), {})
     const property = String(name);
@@ -362,59 +342,4 @@ function decodeRecord(
     isControlRecord: context.isControlBatch,
     batchContext: context,
   };
-}
-
-/** A header name seen lately, as bytes and text: every record of a batch repeats the same few. */
-interface RecentName {
-  readonly bytes: Uint8Array;
-  readonly name: string;
-}
-
-/** Per record batch: where the last varint ended, and the header names seen lately. */
-interface Scratch {
-  end: number;
-  readonly names: RecentName[];
-}
-const RECENT_NAMES = 16;
-const RECENT_NAME_MAX_BYTES = 64;
-
-/** `buf.toString("utf8", at, end)`, without decoding again a name seen lately. */
-function headerName(buf: Buffer, at: number, end: number, recentNames: RecentName[]): string {
-  const length = end - at;
-  for (const recent of recentNames) {
-    const bytes = recent.bytes;
-    if (bytes.length !== length) continue;
-    let i = 0;
-    while (i < length && bytes[i] === buf[at + i]) i++;
-    if (i === length) return recent.name;
-  }
-  const name = buf.toString("utf8", at, end);
-  if (length <= RECENT_NAME_MAX_BYTES) {
-    if (recentNames.length === RECENT_NAMES) recentNames.shift();
-    recentNames.push({ bytes: Uint8Array.from(buf.subarray(at, end)), name });
-  }
-  return name;
-}
-
-/**
- * A zig-zag varint of at most 4 bytes (28 bits, where kafkajs' 32-bit arithmetic is exact)
- * within `[at, end)`; undefined otherwise. Sets `scratch.end` to where it stopped.
- */
-function readSmallVarInt(
-  buf: Buffer,
-  at: number,
-  end: number,
-  scratch: Scratch,
-): number | undefined {
-  let result = 0;
-  let shift = 0;
-  let byte: number;
-  do {
-    if (at >= end || shift === 28) return undefined;
-    byte = buf[at++]!;
-    result |= (byte & 0x7f) << shift;
-    shift += 7;
-  } while (byte >= 0x80);
-  scratch.end = at;
-  return (result >>> 1) ^ -(result & 1);
 }

@@ -110,6 +110,12 @@ Deno.test("installFetchV11Decoder() decodes fetch responses exactly like kafkajs
   assert.ok(messages > 1000, `decoded ${messages} messages`);
 });
 
+/** `value` as a zig-zag varint padded to 5 bytes (valid, but longer than the patch's fast path). */
+function fiveByteVarInt(value: number): number[] {
+  const v = value >= 0 ? value * 2 : -value * 2 - 1;
+  return [0, 7, 14, 21, 28].map((shift, i) => ((v >>> shift) & 0x7f) | (i < 4 ? 0x80 : 0));
+}
+
 Deno.test("installFetchV11Decoder() matches kafkajs on malformed records and odd sizes", async () => {
   const original = setUp();
   const random = new Random(5);
@@ -123,6 +129,8 @@ Deno.test("installFetchV11Decoder() matches kafkajs on malformed records and odd
     [...varLong(8), 0, 0, 0, ...varLong(-1), ...varLong(-1), ...varLong(1), 1, 0x61], // cut header
     [...varLong(7), 0, 0, 0x80, 0x80, 0x80, 0x80, 0x01], // 5-byte offset delta
     [...varLong(8), 0, 0, 0, 1, 1, 0, 9, 9], // trailing bytes in the record
+    [...fiveByteVarInt(good.length), ...good], // record length in 5 bytes: kafkajs' varint reader
+    [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, ...good], // record length far past the batch
   ];
   for (const bytes of cases) {
     for (const compression of [CompressionTypes.None, CompressionTypes.GZIP]) {

@@ -1,6 +1,6 @@
 /**
- * Keeps config/.env.example honest: every variable config/settings.ts reads is listed, and the
- * file as shipped loads to the documented defaults.
+ * Keeps config/.env.example honest: every variable the settings modules (config/*.ts) read is
+ * listed, and the file as shipped loads to the documented defaults.
  */
 import assert from "node:assert/strict";
 import { loadSettings } from "../config/settings.ts";
@@ -21,11 +21,15 @@ function parseEnvExample(text: string): Record<string, string> {
 
 Deno.test("config/.env.example lists every variable loadSettings() reads", () => {
   const example = parseEnvExample(Deno.readTextFileSync(new URL("config/.env.example", ROOT)));
-  const source = Deno.readTextFileSync(new URL("config/settings.ts", ROOT));
+  const sources = [...Deno.readDirSync(new URL("config/", ROOT))]
+    .filter((entry) => entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts"))
+    .map((entry) => Deno.readTextFileSync(new URL(`config/${entry.name}`, ROOT)));
   const read = new Set(
-    [...source.matchAll(/get\("([A-Z][A-Z0-9_]+)"\)/g)].map((m) => m[1]!),
+    sources.flatMap((source) =>
+      [...source.matchAll(/get\("([A-Z][A-Z0-9_]+)"\)/g)].map((m) => m[1]!)
+    ),
   );
-  assert.ok(read.size >= 25, `found only ${read.size} variables in settings.ts`);
+  assert.ok(read.size >= 25, `found only ${read.size} variables in config/*.ts`);
   const listed = new Set(Object.keys(example));
   const commented = Deno.readTextFileSync(new URL("config/.env.example", ROOT));
   for (const name of read) {
