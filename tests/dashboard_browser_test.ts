@@ -73,6 +73,9 @@ const READ_DASHBOARD = `(() => {
     live: document.getElementById("live").textContent,
     ready: document.getElementById("ready").textContent,
     stored: d.last?.totals?.stored ?? 0,
+    storedTile: document.getElementById("t-stored").textContent,
+    edgeHeader: [...document.querySelectorAll("#edge thead th")]
+      .map((th) => th.className + ":" + th.textContent).join(","),
   };
 })()`;
 
@@ -87,6 +90,8 @@ interface DashboardState {
   dlqRows: number;
   live: string;
   ready: string;
+  storedTile: string;
+  edgeHeader: string;
 }
 
 Deno.test({
@@ -158,6 +163,8 @@ Deno.test({
       assert.equal(st.topRows, 10, "top-K table holds 10 orders");
       assert.equal(st.riskRows, 3, "risk bars for web, mobile, partner");
       assert.ok(st.scorerRows >= 3, "scorer status rows");
+      assert.equal(st.storedTile, produced.toLocaleString("en-US"), "the stored tile");
+      assert.equal(st.edgeHeader, ":channel,num:edge-scored,num:disagree > 0.1,num:share");
       assert.equal(st.live, "live ✓");
       assert.equal(st.ready, "ready ✓");
       assert.deepEqual(page.errors, [], "no script errors");

@@ -5,6 +5,43 @@
 const POLL_MS = 1000;
 const MAX_POINTS = 600;
 
+// The tiles, and each table's header from its data-columns ("num:" marks a right-aligned
+// number column): the markup names what to show once; this builds the repeated elements.
+const TILES = [
+  ["t-stored", "stored"],
+  ["t-dlq", "dead-lettered"],
+  ["t-rate", "throughput /s (30 s)"],
+  ["t-lat", "latency p50 / p99 ms"],
+  ["t-inflight", "in flight"],
+  ["t-lag", "lag"],
+  ["t-retries", "retries"],
+];
+
+function element(tag, className, content) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (content !== undefined) el.textContent = content;
+  return el;
+}
+
+for (const [id, label] of TILES) {
+  const tile = element("div", "tile");
+  tile.append(element("div", "label", label), element("div", "value", "–"));
+  tile.lastChild.id = id;
+  document.getElementById("tiles").appendChild(tile);
+}
+
+for (const table of document.querySelectorAll("table[data-columns]")) {
+  const row = document.createElement("tr");
+  for (const column of table.dataset.columns.split(" | ")) {
+    const numeric = column.startsWith("num:");
+    row.appendChild(element("th", numeric ? "num" : "", numeric ? column.slice(4) : column));
+  }
+  const head = document.createElement("thead");
+  head.appendChild(row);
+  table.append(head, document.createElement("tbody"));
+}
+
 const data = { t: [], throughput: [], p50: [], p95: [], p99: [] };
 let since = 0;
 
@@ -58,11 +95,7 @@ function fmt(n, digits = 0) {
 }
 
 function cell(row, value, className) {
-  const td = document.createElement("td");
-  td.textContent = value;
-  if (className) td.className = className;
-  row.appendChild(td);
-  return td;
+  return row.appendChild(element("td", className, value));
 }
 
 function fillTable(id, rows, render) {
