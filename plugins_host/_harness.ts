@@ -64,6 +64,59 @@ export function scoreAll(scorer: Scorer, orders: readonly unknown[]): {
   return { scores, errors };
 }
 
+/** A plain order as a scorer receives it (the fields of OrderData, in its key order). */
+interface PlainOrder {
+  orderId: string;
+  customerId: string;
+  channel: string;
+  items: { sku: string; quantity: number; unitPrice: number }[];
+  total: number;
+  currency: string;
+  createdAt: string;
+  producedAt?: string;
+}
+
+/**
+ * Rebuilds plain orders from the host's columns (`encodeOrders` in `order_data.ts`; this file
+ * may import nothing of the host but `_limits.ts`), with the keys of `plainOrderData` in the
+ * same order, so a plugin sees the same objects as before columns were the wire shape.
+ */
+export function decodeOrders(columns: readonly unknown[][]): PlainOrder[] {
+  const [orderId, customerId, channel, total, currency, createdAt, producedAt, itemCount] =
+    columns as [
+      string[],
+      string[],
+      string[],
+      number[],
+      string[],
+      string[],
+      (string | null)[],
+      number[],
+    ];
+  const [sku, quantity, unitPrice] = columns.slice(8) as [string[], number[], number[]];
+  const orders: PlainOrder[] = new Array(orderId.length);
+  let at = 0;
+  for (let i = 0; i < orders.length; i++) {
+    const items = new Array(itemCount[i]!);
+    for (let k = 0; k < items.length; k++, at++) {
+      items[k] = { sku: sku[at]!, quantity: quantity[at]!, unitPrice: unitPrice[at]! };
+    }
+    const order: PlainOrder = {
+      orderId: orderId[i]!,
+      customerId: customerId[i]!,
+      channel: channel[i]!,
+      items,
+      total: total[i]!,
+      currency: currency[i]!,
+      createdAt: createdAt[i]!,
+    };
+    const produced = producedAt[i];
+    if (produced !== null && produced !== undefined) order.producedAt = produced;
+    orders[i] = order;
+  }
+  return orders;
+}
+
 /** Loads the plugin with `options`, then answers each call message with its scores. */
 export function serve(namespace: unknown, options: unknown, scope: Scope): void {
   const checked = checkPluginModule(namespace);
@@ -81,9 +134,8 @@ export function serve(namespace: unknown, options: unknown, scope: Scope): void 
     return;
   }
   scope.onmessage = (event) => {
-    const call = JSON.parse(event.data) as { id: number; orders: unknown[] };
-    scope.postMessage(
-      JSON.stringify({ type: "scored", id: call.id, ...scoreAll(scorer, call.orders) }),
-    );
+    const call = JSON.parse(event.data) as { id: number; orders: unknown[][] };
+    const orders = decodeOrders(call.orders);
+    scope.postMessage(JSON.stringify({ type: "scored", id: call.id, ...scoreAll(scorer, orders) }));
   };
 }

@@ -4,7 +4,9 @@
  *
  * - plugin → host, once, first: `{"type":"loaded","spec":{…}}` or
  *   `{"type":"load_error","message":"…"}`.
- * - host → plugin: `{"id":7,"orders":[…]}`; ids increase by one per call.
+ * - host → plugin: `{"id":7,"orders":[[…],…]}`; ids increase by one per call; `orders` is one
+ *   array per field (`OrderColumns` in `order_data.ts`), which the plugin side turns back into
+ *   plain OrderData before its scorer sees them.
  * - plugin → host, one per call, in call order: `{"type":"scored","id":7,"scores":[…],
  *   "errors":[[index,"threw"|"invalid_result","message"],…]}`. `scores[i]` is a number in [0, 1)
  *   or `null`, and a `null` score has exactly one error entry.

@@ -16,7 +16,7 @@ import {
 } from "./types.ts";
 import { PER_ORDER_BUDGET_MS } from "./manifest.ts";
 import { PluginLog } from "./plugin_log.ts";
-import { plainOrderData } from "./order_data.ts";
+import { encodeOrders } from "./order_data.ts";
 import { RSS_EXIT_CODE } from "./_limits.ts";
 import {
   LOAD_LIMIT_BYTES,
@@ -35,6 +35,8 @@ const SDK_DIR = here("../sdk/");
 const IMPORT_MAP = here("../sdk/import_map.json");
 /** Files of this folder the plugin's worker loads; nothing else of the host is readable. */
 const HARNESS_FILES = [here("./_harness.ts"), here("./_limits.ts")];
+
+const encoder = new TextEncoder();
 
 /** The executable started for each plugin: the `deno` on PATH, which `-P=consume` may run. */
 export const DENO_COMMAND = "deno";
@@ -186,9 +188,8 @@ export class SandboxedPlugin implements PluginInstance {
     const id = this.#nextId++;
     const deadline = deadlineMs ??
       this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
-    // Plain OrderData: an Order's own JSON is the wire shape (unit_price, created_at).
-    const plain = orders.map(plainOrderData);
-    const line = new TextEncoder().encode(JSON.stringify({ id, orders: plain }) + "\n");
+    // Columns of plain OrderData fields (an Order's own JSON is the Kafka shape: unit_price).
+    const line = encoder.encode(`{"id":${id},"orders":${JSON.stringify(encodeOrders(orders))}}\n`);
     const call = new Promise<ScoreReply>((resolve, reject) => {
       const timer = setTimeout(
         () => this.#fail("timeout", `call ${id} ran past its ${Math.round(deadline)} ms deadline`),
