@@ -15,8 +15,11 @@ import { MAX_MESSAGE_CHARS, MAX_MESSAGES } from "./_limits.ts";
 
 interface Scope {
   onmessage: ((event: MessageEvent<string>) => void) | null;
-  postMessage(message: string): void;
+  postMessage(message: unknown): void;
 }
+
+/** Sends a message to the relay thread (the worker's own `postMessage`, kept by `confine`). */
+export type ToRelay = (message: string | 0) => void;
 
 function describe(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown: ${error}`;
@@ -117,8 +120,69 @@ export function decodeOrders(columns: readonly unknown[][]): PlainOrder[] {
   return orders;
 }
 
-/** Loads the plugin with `options`, then answers each call message with its scores. */
-export function serve(namespace: unknown, options: unknown, scope: Scope): void {
+/** Writes `line` and a newline to stdout, whole (a pipe may take part of it per write). */
+function writeLine(line: string): void {
+  const bytes = encoder.encode(line + "\n");
+  for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
+}
+
+const encoder = new TextEncoder();
+
+/** Answers each call line read from stdin with one reply line on stdout, in order. */
+async function answerCalls(scorer: Scorer): Promise<void> {
+  const decoder = new TextDecoder();
+  const chunk = new Uint8Array(256 * 1024);
+  let head: Uint8Array[] = []; // the start of a line longer than the chunks read so far
+  for (;;) {
+    const n = await Deno.stdin.read(chunk);
+    if (n === null) return;
+    const bytes = chunk.subarray(0, n);
+    let from = 0;
+    // "\n" (byte 10) never occurs inside a JSON line or a multi-byte UTF-8 character.
+    for (let newline = bytes.indexOf(10); newline >= 0; newline = bytes.indexOf(10, from)) {
+      const tail = bytes.subarray(from, newline);
+      const line = head.length === 0
+        ? decoder.decode(tail)
+        : decoder.decode(concat([...head, tail]));
+      head = [];
+      from = newline + 1;
+      const call = JSON.parse(line) as { id: number; orders: unknown[][] };
+      const orders = decodeOrders(call.orders);
+      writeLine(JSON.stringify({ type: "scored", id: call.id, ...scoreAll(scorer, orders) }));
+    }
+    if (from < n) head.push(bytes.slice(from));
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * Runs before the plugin's module: keeps the worker's `postMessage` for the harness and makes
+ * the plugin's `postMessage` write a line to stdout, in order with the replies (what a plugin
+ * posts reaches the host, which judges it, as when every line went through the relay).
+ */
+export function confine(scope: Scope): ToRelay {
+  const toRelay = scope.postMessage.bind(scope);
+  scope.postMessage = (message: unknown) => writeLine(String(message));
+  return toRelay;
+}
+
+/**
+ * Loads the plugin with `options` and answers calls. The load reply goes through the relay,
+ * which reports memory right after it; calls are read from stdin and answered on stdout by this
+ * worker itself, so a call costs no hop between threads. Memory reports the relay sends here are
+ * written between replies, never inside one. When stdin ends (the host is done or gone), `0`
+ * asks the relay to end the process.
+ */
+export function serve(namespace: unknown, options: unknown, scope: Scope, toRelay: ToRelay): void {
   const checked = checkPluginModule(namespace);
   let scorer: Scorer;
   try {
@@ -128,14 +192,11 @@ export function serve(namespace: unknown, options: unknown, scope: Scope): void 
       throw new TypeError("create() must return an object with a score(order) function");
     }
     scorer = created as Scorer;
-    scope.postMessage(JSON.stringify({ type: "loaded", spec: (checked as ScorerModule).spec }));
+    toRelay(JSON.stringify({ type: "loaded", spec: (checked as ScorerModule).spec }));
   } catch (error) {
-    scope.postMessage(JSON.stringify({ type: "load_error", message: describe(error) }));
+    toRelay(JSON.stringify({ type: "load_error", message: describe(error) }));
     return;
   }
-  scope.onmessage = (event) => {
-    const call = JSON.parse(event.data) as { id: number; orders: unknown[][] };
-    const orders = decodeOrders(call.orders);
-    scope.postMessage(JSON.stringify({ type: "scored", id: call.id, ...scoreAll(scorer, orders) }));
-  };
+  scope.onmessage = (event) => writeLine(String(event.data));
+  answerCalls(scorer).finally(() => toRelay(0));
 }
