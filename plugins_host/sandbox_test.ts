@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DENO_COMMAND, sandboxArgs, SandboxedPlugin } from "./sandbox.ts";
-import { LOAD_TIMEOUT_MS, order, REAL_PLUGINS_DIR } from "./_testing.ts";
+import { LOAD_TIMEOUT_MS, order, REAL_PLUGINS_DIR, scorerSource } from "./_testing.ts";
 
 Deno.test("sandboxArgs() grants reads of the plugins dir, sdk/ and the harness only, nothing else", () => {
   const args = sandboxArgs({
@@ -70,4 +70,44 @@ Deno.test("a plugin process ends by itself when its stdin closes (the host is go
   clearTimeout(timer);
   await lines.cancel();
   assert.equal(status.code, 0);
+});
+
+Deno.test("calls made while a plugin is busy go out merged, and each gets its own scores and errors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "orderflow-merge-" });
+  await Deno.writeTextFile(
+    `${dir}/odd.ts`,
+    scorerSource(
+      "odd",
+      `{ if (order.total % 7 === 3) throw new Error("seven"); return order.total / 1000; }`,
+    ),
+  );
+  const plugin = await SandboxedPlugin.launch({
+    file: `${dir}/odd.ts`,
+    pluginsDir: dir,
+    options: {},
+    limits: { memoryMb: 64, deadlineMs: 10_000 },
+    label: "odd",
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+    onDeath: () => {},
+  });
+  try {
+    // 30 calls at once: two are written, the other 28 wait and go out merged.
+    const calls = Array.from(
+      { length: 30 },
+      (_, c) => Array.from({ length: c + 1 }, (_, i) => order("odd", 10 * c + i)),
+    );
+    const replies = await Promise.all(calls.map((orders) => plugin.score(orders)));
+    replies.forEach((reply, c) => {
+      const totals = calls[c]!.map((o) => o.total);
+      assert.deepEqual(reply.scores, totals.map((t) => t % 7 === 3 ? null : t / 1000));
+      assert.deepEqual(
+        reply.errors.map(([index, reason]) => [index, reason]),
+        totals.flatMap((t, i) => t % 7 === 3 ? [[i, "threw"]] : []),
+      );
+    });
+  } finally {
+    await plugin.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
