@@ -132,7 +132,7 @@ const encoder = new TextEncoder();
 async function answerCalls(scorer: Scorer): Promise<void> {
   const decoder = new TextDecoder();
   const chunk = new Uint8Array(256 * 1024);
-  let head: Uint8Array[] = []; // the start of a line longer than the chunks read so far
+  let head = ""; // the start of a line longer than the chunks read so far
   for (;;) {
     const n = await Deno.stdin.read(chunk);
     if (n === null) return;
@@ -141,27 +141,16 @@ async function answerCalls(scorer: Scorer): Promise<void> {
     // "\n" (byte 10) never occurs inside a JSON line or a multi-byte UTF-8 character.
     for (let newline = bytes.indexOf(10); newline >= 0; newline = bytes.indexOf(10, from)) {
       const tail = bytes.subarray(from, newline);
-      const line = head.length === 0
-        ? decoder.decode(tail)
-        : decoder.decode(concat([...head, tail]));
-      head = [];
+      // Not streaming: this also flushes a character the previous chunk ended inside of.
+      const line = head + decoder.decode(tail);
+      head = "";
       from = newline + 1;
       const call = JSON.parse(line) as { id: number; orders: unknown[][] };
       const orders = decodeOrders(call.orders);
       writeLine(JSON.stringify({ type: "scored", id: call.id, ...scoreAll(scorer, orders) }));
     }
-    if (from < n) head.push(bytes.slice(from));
+    if (from < n) head += decoder.decode(bytes.subarray(from), { stream: true });
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /**
