@@ -1,6 +1,7 @@
 /**
  * Main module of a plugin process (see `sandbox.ts`). Starts the plugin in a worker with no
- * permissions and relays lines: stdin → worker, worker → stdout.
+ * permissions, which reads its calls from stdin and writes its replies to stdout itself (see
+ * `serve` in `_harness.ts`); this thread writes only the load reply (or the load error).
  *
  * The worker is what confines the plugin's imports: a worker's static imports are checked
  * against this process's `--allow-read` (the SDK folder, the plugins directory and the harness),
@@ -8,9 +9,10 @@
  * options as JSON, and the resident memory limit in bytes.
  *
  * This thread also watches the process's resident memory, which the heap cap does not bound
- * (ArrayBuffers, WebAssembly memory): it reports it to the host as `{"type":"memory","rss":N}`
- * lines and exits with `RSS_EXIT_CODE` past the limit. (The host cannot read `/proc/<pid>`
- * without `--allow-all`.)
+ * (ArrayBuffers, WebAssembly memory): it exits with `RSS_EXIT_CODE` past the limit, and reports
+ * it as `{"type":"memory","rss":N}` lines, which it hands to the worker to write between replies
+ * (two writers of one pipe could interleave a report into a long reply). (The host cannot read
+ * `/proc/<pid>` without `--allow-all`.)
  *
  * @module
  */
@@ -21,14 +23,17 @@ const harnessUrl = new URL("./_harness.ts", import.meta.url).href;
 // Console output goes to stderr, which the host captures as the plugin's log; stdout carries the
 // protocol. Imports are evaluated in order, so the patch runs before the plugin's module. The
 // plugin gets no Worker constructor either (nested workers would each get a heap of their own;
-// they would still die with this process).
-const patch =
-  `for (const m of ["log", "info", "debug", "dir", "dirxml", "table"]) console[m] = console.error;
-delete globalThis.Worker;`;
-const source = `import ${JSON.stringify(`data:text/javascript,${encodeURIComponent(patch)}`)};
+// they would still die with this process), and its postMessage writes to stdout (`confine`).
+const patch = `import { confine } from ${JSON.stringify(harnessUrl)};
+for (const m of ["log", "info", "debug", "dir", "dirxml", "table"]) console[m] = console.error;
+delete globalThis.Worker;
+export const toRelay = confine(self);`;
+const source = `import { toRelay } from ${
+  JSON.stringify(`data:text/javascript,${encodeURIComponent(patch)}`)
+};
 import { serve } from ${JSON.stringify(harnessUrl)};
 import * as plugin from ${JSON.stringify(pluginUrl)};
-serve(plugin, ${JSON.stringify(JSON.parse(options))}, self);`;
+serve(plugin, ${JSON.stringify(JSON.parse(options))}, self, toRelay);`;
 
 const stdout = Deno.stdout.writable.getWriter();
 const encoder = new TextEncoder();
@@ -37,10 +42,14 @@ const worker = new Worker(`data:text/javascript,${encodeURIComponent(source)}`, 
   type: "module",
   deno: { permissions: "none" },
 });
-worker.onmessage = (event: MessageEvent<string>) => {
-  stdout.write(encoder.encode(event.data + "\n"));
-  if (!loaded) checkMemory(true); // right after the load reply, so the host knows it at once
+// The first message is the load reply; later, only `0` (stdin ended: the host is done with this
+// plugin) means anything. Everything else the plugin writes reaches stdout without this thread.
+worker.onmessage = (event: MessageEvent<unknown>) => {
+  if (event.data === 0) Deno.exit(0);
+  if (loaded) return;
   loaded = true;
+  // The memory report right after the load reply, so the host knows it at once.
+  stdout.write(encoder.encode(event.data + "\n")).then(() => checkMemory(true));
 };
 worker.onerror = (event) => {
   event.preventDefault();
@@ -53,22 +62,8 @@ worker.onerror = (event) => {
 let checks = 0;
 function checkMemory(report: boolean): void {
   const rss = Deno.memoryUsage().rss;
-  if (report || rss > Number(rssLimit)) {
-    stdout.write(encoder.encode(JSON.stringify({ type: "memory", rss }) + "\n"));
-  }
   if (rss > Number(rssLimit)) Deno.exit(RSS_EXIT_CODE);
+  if (report) worker.postMessage(JSON.stringify({ type: "memory", rss }));
 }
 const watchdog = setInterval(() => checkMemory(++checks % RSS_REPORT_EVERY === 0), RSS_CHECK_MS);
 Deno.unrefTimer(watchdog);
-
-let buffer = "";
-for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-  buffer += chunk;
-  let newline: number;
-  while ((newline = buffer.indexOf("\n")) >= 0) {
-    worker.postMessage(buffer.slice(0, newline));
-    buffer = buffer.slice(newline + 1);
-  }
-}
-// The host closed stdin: it is done with this plugin.
-Deno.exit(0);

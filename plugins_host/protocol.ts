@@ -4,7 +4,9 @@
  *
  * - plugin → host, once, first: `{"type":"loaded","spec":{…}}` or
  *   `{"type":"load_error","message":"…"}`.
- * - host → plugin: `{"id":7,"orders":[…]}`; ids increase by one per call.
+ * - host → plugin: `{"id":7,"orders":[[…],…]}`; ids increase by one per call; `orders` is one
+ *   array per field (`OrderColumns` in `order_data.ts`), which the plugin side turns back into
+ *   plain OrderData before its scorer sees them.
  * - plugin → host, one per call, in call order: `{"type":"scored","id":7,"scores":[…],
  *   "errors":[[index,"threw"|"invalid_result","message"],…]}`. `scores[i]` is a number in [0, 1)
  *   or `null`, and a `null` score has exactly one error entry.
@@ -207,4 +209,36 @@ export function parseScoreReply(line: string, id: number, n: number): ScoreReply
     }
   }
   return { scores: scores as (number | null)[], errors: out };
+}
+
+/**
+ * Cuts the validated reply to a merged call into the replies of its parts, of `sizes` orders
+ * each (error indices become the part's own).
+ *
+ * @example
+ * ```ts
+ * import { splitReply } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const reply = { scores: [0.1, null, 0.3], errors: [[1, "threw", "boom"]] } as const;
+ * assert.deepEqual(splitReply(reply, [1, 2]), [
+ *   { scores: [0.1], errors: [] },
+ *   { scores: [null, 0.3], errors: [[0, "threw", "boom"]] },
+ * ]);
+ * ```
+ */
+export function splitReply(reply: ScoreReply, sizes: readonly number[]): ScoreReply[] {
+  const starts: number[] = [];
+  let from = 0;
+  const parts = sizes.map((size) => {
+    starts.push(from);
+    const scores = reply.scores.slice(from, from += size);
+    return { scores, errors: [] as OrderError[] };
+  });
+  for (const [index, reason, message] of reply.errors) {
+    let k = starts.length - 1;
+    while (starts[k]! > index) k--;
+    parts[k]!.errors.push([index - starts[k]!, reason, message]);
+  }
+  return parts;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { sandboxArgs } from "./sandbox.ts";
+import { DENO_COMMAND, sandboxArgs, SandboxedPlugin } from "./sandbox.ts";
+import { LOAD_TIMEOUT_MS, order, REAL_PLUGINS_DIR, scorerSource } from "./_testing.ts";
 
 Deno.test("sandboxArgs() grants reads of the plugins dir, sdk/ and the harness only, nothing else", () => {
   const args = sandboxArgs({
@@ -24,4 +25,89 @@ Deno.test("sandboxArgs() grants reads of the plugins dir, sdk/ and the harness o
   }
   assert.ok(flags.includes("--v8-flags=--max-old-space-size=48"));
   assert.deepEqual(args.slice(-3, -1), ["file:///srv/plugins/web.ts", '{"scale":5}']);
+});
+
+const WEB = { file: `${REAL_PLUGINS_DIR}web.ts`, pluginsDir: REAL_PLUGINS_DIR.replace(/\/$/, "") };
+
+Deno.test("a plugin process answers calls in order, also a call longer than one read of stdin", async () => {
+  const plugin = await SandboxedPlugin.launch({
+    ...WEB,
+    options: {},
+    limits: { memoryMb: 64, deadlineMs: 10_000 },
+    label: "web",
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+    onDeath: () => {},
+  });
+  try {
+    // ~6000 orders are ~600 KB of JSON: the worker reads the line in several pieces.
+    const big = Array.from({ length: 6000 }, (_, i) => order("web", i % 900, `o-${i}`));
+    const calls = [[order("web", 100)], big, [order("web", 200), order("web", 300)]];
+    const replies = await Promise.all(calls.map((orders) => plugin.score(orders, 30_000)));
+    assert.deepEqual(replies[0]!.scores, [0.1]);
+    assert.deepEqual(replies[1]!.scores, big.map((o) => o.total / 1000));
+    assert.deepEqual(replies[2]!.scores, [0.2, 0.3]);
+    assert.ok(replies.every((r) => r.errors.length === 0));
+  } finally {
+    await plugin.close();
+  }
+});
+
+Deno.test("a plugin process ends by itself when its stdin closes (the host is gone)", async () => {
+  const child = new Deno.Command(DENO_COMMAND, {
+    args: sandboxArgs({ ...WEB, options: {}, limits: { memoryMb: 64, deadlineMs: 250 } }),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("\n")) out += (await lines.read()).value ?? "";
+  assert.match(out, /^\{"type":"loaded"/);
+  await child.stdin.close();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  const status = await child.status;
+  clearTimeout(timer);
+  await lines.cancel();
+  assert.equal(status.code, 0);
+});
+
+Deno.test("calls made while a plugin is busy go out merged, and each gets its own scores and errors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "orderflow-merge-" });
+  await Deno.writeTextFile(
+    `${dir}/odd.ts`,
+    scorerSource(
+      "odd",
+      `{ if (order.total % 7 === 3) throw new Error("seven"); return order.total / 1000; }`,
+    ),
+  );
+  const plugin = await SandboxedPlugin.launch({
+    file: `${dir}/odd.ts`,
+    pluginsDir: dir,
+    options: {},
+    limits: { memoryMb: 64, deadlineMs: 10_000 },
+    label: "odd",
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+    onDeath: () => {},
+  });
+  try {
+    // 30 calls at once: two are written, the other 28 wait and go out merged.
+    const calls = Array.from(
+      { length: 30 },
+      (_, c) => Array.from({ length: c + 1 }, (_, i) => order("odd", 10 * c + i)),
+    );
+    const replies = await Promise.all(calls.map((orders) => plugin.score(orders)));
+    replies.forEach((reply, c) => {
+      const totals = calls[c]!.map((o) => o.total);
+      assert.deepEqual(reply.scores, totals.map((t) => t % 7 === 3 ? null : t / 1000));
+      assert.deepEqual(
+        reply.errors.map(([index, reason]) => [index, reason]),
+        totals.flatMap((t, i) => t % 7 === 3 ? [[i, "threw"]] : []),
+      );
+    });
+  } finally {
+    await plugin.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
