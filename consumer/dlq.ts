@@ -83,10 +83,39 @@ export function boundDetail(text: string, limit: number = DLQ_DETAIL_LIMIT): str
 }
 
 /**
- * The headers of the DLQ copy of a record: its original headers (a producer's own `dlq.*`
- * headers are replaced) plus `dlq.reason`, `dlq.detail` (at most {@linkcode DLQ_DETAIL_LIMIT}
- * characters), `dlq.source.topic`, `dlq.source.partition`, `dlq.source.offset`, `dlq.failed_at`
- * (ISO-8601).
+ * Header `deno task dlq redrive` puts on a redriven copy: `<partition>@<offset>` of the dead letter
+ * it came from (`REDRIVEN_FROM_HEADER` in `dlq/record.ts`; neither folder may import the other,
+ * `tests/tools_dlq_test.ts` proves the two agree).
+ */
+export const DLQ_REDRIVEN_FROM = "dlq.redriven_from";
+
+/** The only shape `dlq redrive` writes: `<partition>@<offset>`, both decimal. */
+const REDRIVEN_FROM_SHAPE = /^\d{1,10}@\d{1,20}$/;
+
+/**
+ * The `dlq.redriven_from` of an incoming record when it has the shape `dlq redrive` writes (one
+ * value, `<partition>@<offset>`), else undefined.
+ */
+function redrivenFrom(value: HeaderValue | undefined): string | undefined {
+  if (value === undefined || (typeof value !== "string" && !(value instanceof Uint8Array))) {
+    return undefined; // absent, or repeated: not what redrive writes
+  }
+  const text = typeof value === "string" ? value : new TextDecoder().decode(value);
+  return REDRIVEN_FROM_SHAPE.test(text) ? text : undefined;
+}
+
+/**
+ * The headers of the DLQ copy of a record: its original headers plus `dlq.reason`, `dlq.detail`
+ * (at most {@linkcode DLQ_DETAIL_LIMIT} characters), `dlq.source.topic`, `dlq.source.partition`,
+ * `dlq.source.offset`, `dlq.failed_at` (ISO-8601).
+ *
+ * The incoming record's own `dlq.*` headers are dropped — the new ones describe this failure, not
+ * an earlier one, and a producer must not be able to pose as the consumer — with one exception:
+ * `dlq.redriven_from` (see {@linkcode DLQ_REDRIVEN_FROM}) is kept when it has the shape redrive
+ * writes, so a redriven record that fails again still says which dead letter it was redriven from
+ * (`dlq show`, `dlq stats`). Each redrive replaces it with the position of the dead letter it
+ * sent, so the header points one generation back and the chain can be followed record by record.
+ * It is what the record said, like any header: a producer could set it too.
  *
  * @example
  * ```ts
@@ -110,6 +139,8 @@ export function dlqHeaders(
   for (const [name, value] of Object.entries(outcome.record.headers)) {
     if (value !== undefined && !name.startsWith("dlq.")) headers[name] = copyHeader(value);
   }
+  const from = redrivenFrom(outcome.record.headers[DLQ_REDRIVEN_FROM]);
+  if (from !== undefined) headers[DLQ_REDRIVEN_FROM] = from;
   headers["dlq.reason"] = outcome.reason;
   headers["dlq.detail"] = boundDetail(outcome.detail);
   headers["dlq.source.topic"] = sourceTopic;

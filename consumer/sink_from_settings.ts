@@ -16,6 +16,7 @@ export interface BatchOptions {
   readonly records?: number;
   /** Write a segment still filling when its oldest unwritten record is this old (default 5000). */
   readonly maxAgeMs?: number;
+  /** Log lines of the batched layout and of the local sink (its stale-temp sweep). */
   readonly log?: (line: string) => void;
 }
 
@@ -28,7 +29,7 @@ export function sinkFromSettings(
   batch: BatchOptions = {},
 ): Sink | BatchedSink {
   const inner: Sink = settings.kind === "local"
-    ? new LocalSink({ dir: settings.dir })
+    ? new LocalSink({ dir: settings.dir, ...(batch.log === undefined ? {} : { log: batch.log }) })
     : new CosSink({ client: createCosClient(settings.cos), cos: settings.cos });
   if (settings.layout === "batched") {
     return new BatchedSink({

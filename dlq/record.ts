@@ -26,7 +26,11 @@ export interface DeadLetter {
 
 /** Prefix of the headers the consumer adds when it dead-letters a record. */
 export const DLQ_HEADER_PREFIX = "dlq.";
-/** Header a redriven copy carries: `<partition>@<offset>` of the dead letter it came from. */
+/**
+ * Header a redriven copy carries: `<partition>@<offset>` of the dead letter it came from. The
+ * consumer keeps it when it dead-letters that copy again (`consumer/dlq.ts`), so a dead letter
+ * with it was redriven before and failed again.
+ */
 export const REDRIVEN_FROM_HEADER = "dlq.redriven_from";
 /** The reason shown for a record without a `dlq.reason` header (not written by orderflow). */
 export const NO_REASON = "(none)";
@@ -75,6 +79,25 @@ export function failedAtOf(record: DeadLetter): number {
   const text = headerText(record.headers, "dlq.failed_at");
   const ms = text === undefined ? Number.NaN : Date.parse(text);
   return Number.isFinite(ms) ? ms : record.timestamp;
+}
+
+/**
+ * `dlq.redriven_from` — the `<partition>@<offset>` in this dead-letter topic of the dead letter
+ * this record was redriven from — when it has that shape; undefined for a first failure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redrivenFromOf } from "./record.ts";
+ * const r = { partition: 1, offset: "9", key: null, value: null, timestamp: 0, headers: {} };
+ * assert.equal(redrivenFromOf({ ...r, headers: { "dlq.redriven_from": "0@7" } }), "0@7");
+ * assert.equal(redrivenFromOf({ ...r, headers: { "dlq.redriven_from": "x" } }), undefined);
+ * assert.equal(redrivenFromOf(r), undefined);
+ * ```
+ */
+export function redrivenFromOf(record: DeadLetter): string | undefined {
+  const text = headerText(record.headers, REDRIVEN_FROM_HEADER);
+  return text !== undefined && /^\d{1,10}@\d{1,20}$/.test(text) ? text : undefined;
 }
 
 /**

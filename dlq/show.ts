@@ -5,7 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type DeadLetter, failedAtOf, headerText, reasonOf } from "./record.ts";
+import { type DeadLetter, failedAtOf, headerText, reasonOf, redrivenFromOf } from "./record.ts";
 import { decodeUtf8, escapeText, safeBytes, safeText, truncate } from "./safe_text.ts";
 
 /** Default `--max-chars`: longest value shown per record. */
@@ -24,7 +24,8 @@ function parseJson(value: Uint8Array | null): { value: unknown } | undefined {
 }
 
 /**
- * A record for a terminal: a heading (`<partition>@<offset>`, reason, failure time), the key, every
+ * A record for a terminal: a heading (`<partition>@<offset>`, reason, failure time, and
+ * `redriven from <partition>@<offset>` when it failed again after a redrive), the key, every
  * header, and the value — pretty-printed JSON when it parses, else its escaped bytes — cut at
  * `maxChars`.
  *
@@ -41,10 +42,11 @@ function parseJson(value: Uint8Array | null): { value: unknown } | undefined {
  */
 export function formatRecord(record: DeadLetter, maxChars: number = DEFAULT_MAX_CHARS): string {
   const at = failedAtOf(record);
+  const from = redrivenFromOf(record);
   const lines = [
     `--- ${record.partition}@${record.offset} ${safeText(reasonOf(record), 60)}, failed ${
       Number.isFinite(at) ? new Date(at).toISOString() : "?"
-    }`,
+    }${from === undefined ? "" : `, redriven from ${from}`}`,
     `key: ${safeBytes(record.key, 200)}`,
     "headers:",
   ];
@@ -66,8 +68,9 @@ export function formatRecord(record: DeadLetter, maxChars: number = DEFAULT_MAX_
 }
 
 /**
- * A record as one JSON object: partition, offset, reason, failed_at, key (text, or base64 when not
- * UTF-8), headers (text), and the value as `value_json` (parsed), `value_text` (UTF-8, not JSON) or
+ * A record as one JSON object: partition, offset, reason, failed_at, redriven_from
+ * (`<partition>@<offset>`, null for a first failure), key (text, or base64 when not UTF-8), headers
+ * (text), and the value as `value_json` (parsed), `value_text` (UTF-8, not JSON) or
  * `value_base64`.
  */
 export function recordJson(record: DeadLetter): Record<string, unknown> {
@@ -81,6 +84,7 @@ export function recordJson(record: DeadLetter): Record<string, unknown> {
     offset: record.offset,
     reason: reasonOf(record),
     failed_at: Number.isFinite(at) ? new Date(at).toISOString() : null,
+    redriven_from: redrivenFromOf(record) ?? null,
     ...bytesField("key", record.key),
     headers,
     ...valueField(record.value),

@@ -1,10 +1,18 @@
 /**
- * `deno task dlq stats`: counts of a dead-letter topic by reason and by source partition, the
- * oldest and newest failure, and one sample per reason, shown safely. Pure: records in, report out.
+ * `deno task dlq stats`: counts of a dead-letter topic by reason and by source partition, how many
+ * failed again after a redrive, the oldest and newest failure, and one sample per reason, shown
+ * safely. Pure: records in, report out.
  *
  * @module
  */
-import { type DeadLetter, failedAtOf, headerText, reasonOf, sourcePartitionOf } from "./record.ts";
+import {
+  type DeadLetter,
+  failedAtOf,
+  headerText,
+  reasonOf,
+  redrivenFromOf,
+  sourcePartitionOf,
+} from "./record.ts";
 import { safeBytes, safeText } from "./safe_text.ts";
 
 /** The first dead letter of a reason, every field escaped and truncated for printing. */
@@ -13,6 +21,8 @@ export interface Sample {
   /** `<partition>@<offset>` in the dead-letter topic. */
   readonly at: string;
   readonly failed_at: string;
+  /** `<partition>@<offset>` of the dead letter it was redriven from; null for a first failure. */
+  readonly redriven_from: string | null;
   readonly key: string;
   readonly detail: string;
   readonly value: string;
@@ -26,6 +36,8 @@ export interface StatsReport {
   readonly by_reason: Readonly<Record<string, number>>;
   /** Source partition (of the orders topic) → count, by partition; `unknown` when unstated. */
   readonly by_source_partition: Readonly<Record<string, number>>;
+  /** Records redriven before that failed again (they carry `dlq.redriven_from`). */
+  readonly redriven: number;
   /** Earliest / latest failure time (ISO-8601), null for an empty topic. */
   readonly oldest: string | null;
   readonly newest: string | null;
@@ -41,6 +53,7 @@ export class DlqStats {
   readonly #partitions = new Map<string, number>();
   readonly #samples = new Map<string, Sample>();
   #total = 0;
+  #redriven = 0;
   #oldest = Infinity;
   #newest = -Infinity;
 
@@ -51,6 +64,7 @@ export class DlqStats {
     this.#reasons.set(reason, (this.#reasons.get(reason) ?? 0) + 1);
     const source = String(sourcePartitionOf(record) ?? "unknown");
     this.#partitions.set(source, (this.#partitions.get(source) ?? 0) + 1);
+    if (redrivenFromOf(record) !== undefined) this.#redriven++;
     const at = failedAtOf(record);
     this.#oldest = Math.min(this.#oldest, at);
     this.#newest = Math.max(this.#newest, at);
@@ -70,6 +84,7 @@ export class DlqStats {
    * const r = s.report("orders.dlq");
    * assert.deepEqual(r.by_reason, { invalid_json: 1 });
    * assert.deepEqual(r.by_source_partition, { "3": 1 });
+   * assert.equal(r.redriven, 0);
    * assert.equal(r.samples[0]?.value, "\\x1b[31m");
    * ```
    */
@@ -82,6 +97,7 @@ export class DlqStats {
       total: this.#total,
       by_reason: Object.fromEntries(byCount),
       by_source_partition: Object.fromEntries(byPartition),
+      redriven: this.#redriven,
       oldest: iso(this.#oldest),
       newest: iso(this.#newest),
       samples: byCount.map(([reason]) => this.#samples.get(reason)!),
@@ -100,6 +116,7 @@ function sampleOf(record: DeadLetter, reason: string, at: number): Sample {
     reason: safeText(reason, 60),
     at: `${record.partition}@${record.offset}`,
     failed_at: Number.isFinite(at) ? new Date(at).toISOString() : "?",
+    redriven_from: redrivenFromOf(record) ?? null,
     key: safeBytes(record.key, 80),
     detail: safeText(headerText(record.headers, "dlq.detail") ?? "", SAMPLE_CHARS),
     value: safeBytes(record.value, SAMPLE_CHARS),
@@ -121,11 +138,15 @@ export function formatStats(r: StatsReport): string {
     "by source partition:",
     ...Object.entries(r.by_source_partition).map(([k, n]) => `  ${String(n).padStart(8)}  ${k}`),
     "",
+    `redriven before and dead-lettered again (dlq.redriven_from): ${r.redriven}`,
+    "",
     "one sample per reason (escaped, truncated):",
   ];
   for (const s of r.samples) {
     lines.push(
-      `  ${s.reason} at ${s.at}, failed ${s.failed_at}`,
+      `  ${s.reason} at ${s.at}, failed ${s.failed_at}${
+        s.redriven_from === null ? "" : `, redriven from ${s.redriven_from}`
+      }`,
       `    key:    ${s.key}`,
       `    detail: ${s.detail}`,
       `    value:  ${s.value}`,

@@ -7,6 +7,8 @@
  * - redrive after a fix: the consumer stores the redriven orders; records still invalid return to
  *   the dead-letter topic; a second run sends nothing twice; records a filter held back are reached
  *   by a later redrive; `--dry-run` sends and commits nothing;
+ * - redrive without a fix: the real consumer dead-letters the copy again, and the new dead letter
+ *   keeps `dlq.redriven_from` (one generation back), which show and stats report;
  * - usage, settings and connection errors with their exit codes.
  *
  * No consumer rule dead-letters a record that a later fix would accept unchanged (every reason is
@@ -337,6 +339,7 @@ Deno.test("dlq redrive after a fix: the consumer stores the orders, each record 
       assert.equal(new TextDecoder().decode(r.value!), original.value, "original bytes");
       assert.equal(r.headers.trace, r.key, "original headers kept");
       assert.equal(r.headers["dlq.reason"], "invalid_json");
+      assert.match(r.headers["dlq.redriven_from"] ?? "", /^[01]@\d+$/, "redrive history kept");
     }
   } finally {
     await cleanup(s);
@@ -381,6 +384,53 @@ Deno.test("dlq redrive republishes original bytes and headers plus dlq.redriven_
         "dlq.redriven_from": `0@${offset}`,
       });
     }
+  } finally {
+    await cleanup(s);
+  }
+});
+
+Deno.test("dlq: a record redriven unfixed is dead-lettered again and says where it came from", async () => {
+  const s = await scenario("dlqagain", 1); // one partition each: a DLQ record's index is its offset
+  try {
+    const key = `${s.topic}-bad`;
+    const value = `{"orderId":"${key}"`; // invalid JSON: no consumer fix makes it pass
+    await produce(s.topic, [{ key, value }]);
+    const consume = async () => {
+      const c = new ConsumerProcess(plaintextEnv(consumerEnv(s)), ["--max-records", "1"]);
+      assert.equal(await c.exit(), 0, c.lines.join("\n"));
+    };
+    // Generation 1 (0@0) by the consumer; its redriven copy fails again as generation 2 (0@1);
+    // that one redriven fails again as generation 3 (0@2).
+    await consume();
+    for (const expected of [1, 2]) {
+      assert.equal(JSON.parse(ok0(await dlq(s, ["redrive", "--json"])).stdout).totals.sent, 1);
+      await consume();
+      assert.equal((await readDlq(s.dlq)).length, expected + 1);
+    }
+    const dead = await readDlq(s.dlq);
+    assert.deepEqual(dead.map((r) => r.headers["dlq.redriven_from"]), [undefined, "0@0", "0@1"]);
+    for (const [i, r] of dead.entries()) {
+      assert.equal(r.key, key);
+      assert.equal(new TextDecoder().decode(r.value!), value, "original bytes");
+      assert.equal(r.headers.schema, "orderflow.order.v1", "original headers kept");
+      assert.equal(r.headers["dlq.reason"], "invalid_json");
+      assert.equal(r.headers["dlq.source.offset"], String(i), "its own source, not the first");
+    }
+
+    const text = ok0(await dlq(s, ["show"])).stdout;
+    assert.match(text, /^--- 0@0 invalid_json, failed [^,]+$/m, "a first failure");
+    assert.match(text, /^--- 0@1 invalid_json, failed [^,]+, redriven from 0@0$/m);
+    assert.match(text, /^--- 0@2 invalid_json, failed [^,]+, redriven from 0@1$/m);
+    assert.match(text, /^ {2}dlq\.redriven_from: 0@1$/m);
+    const lines = ok0(await dlq(s, ["show", "--json"])).stdout.trim().split("\n");
+    assert.deepEqual(lines.map((l) => JSON.parse(l).redriven_from), [null, "0@0", "0@1"]);
+    const stats = JSON.parse(ok0(await dlq(s, ["stats", "--json"])).stdout);
+    assert.equal(stats.total, 3);
+    assert.equal(stats.redriven, 2);
+    assert.match(
+      ok0(await dlq(s, README_DLQ.stats)).stdout,
+      /^redriven before and dead-lettered again \(dlq\.redriven_from\): 2$/m,
+    );
   } finally {
     await cleanup(s);
   }
