@@ -55,9 +55,11 @@ Usage:
   deno task dlq redrive [--reason R] [--since T] [--until T] [--dry-run] [--group G] [--json]
 
 Commands:
-  stats     counts by dlq.reason and by source partition, oldest and newest failure, one sample
-            per reason (escaped, truncated). Reads the whole topic; commits nothing.
-  show      the first N records (topic order per partition) with their headers; the value is
+  stats     counts by dlq.reason and by source partition, oldest and newest failure, how many
+            failed again after a redrive, one sample per reason (escaped, truncated). Reads the
+            whole topic; commits nothing.
+  show      the first N records (topic order per partition) with their headers and, for a
+            record that failed again after a redrive, the dead letter it came from; the value is
             pretty-printed when it is JSON. Commits nothing.
   redrive   republish the original bytes and headers (without the dlq.* ones, plus
             dlq.redriven_from=<partition>@<offset>) to ORDERS_TOPIC, acks=all, idempotent
