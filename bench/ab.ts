@@ -23,9 +23,13 @@
  *   `--slot <seconds> --cold-seconds 0`, which is that window); the figure is the pipeline's
  *   produce → stored p99.
  *
- *   deno task bench:ab [--base 56c01c7] [--rounds 5] [--rows producer,a,d] [--records 200000]
+ *   deno task bench:ab [--base 7d4fc54] [--rounds 5] [--rows producer,a,d] [--records 200000]
  *                      [--consumer-records 100000] [--seconds 20] [--warmup 5]
  *                      [--out bench/ab.md] [--keep]
+ *
+ * The default base, 7d4fc54, is the last commit before the architecture refactor (its successor
+ * splits the storage layouts into modules); the sandbox v2 work landed in the same stretch, so the
+ * comparison covers both.
  *
  * Writes `--out` (generated: never edit it) with every round's figure per side, the medians and
  * new ÷ base, and the load average before → after each run; each run's output goes to
@@ -46,7 +50,7 @@ export const SKIPPED: readonly string[] = [
 ];
 
 const values = benchArgs({
-  base: "56c01c7",
+  base: "7d4fc54",
   rounds: "5",
   rows: "producer,a,d",
   records: "200000",
@@ -58,7 +62,7 @@ const values = benchArgs({
 if (values.help) {
   console.log(`deno task bench:ab — bench rows of this tree against an earlier commit, alternately
 
-Usage: deno task bench:ab [--base 56c01c7] [--rounds 5] [--rows producer,a,d] [--records 200000]
+Usage: deno task bench:ab [--base 7d4fc54] [--rounds 5] [--rows producer,a,d] [--records 200000]
          [--consumer-records 100000] [--seconds 20] [--warmup 5] [--out bench/ab.md] [--keep]
 
   --base REV            the commit to compare against (a detached worktree in a temp dir)
