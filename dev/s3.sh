@@ -56,26 +56,6 @@ INSTALL_PACKAGES="openjdk-17-jre-headless maven curl openssl"
 ensure_jar() { ensure_maven_deps "$POM" "$LIBS" S3Proxy -DexcludeTransitive=true; }
 
 jar() {
-  if [[ -f "$LIBS/.complete" && "$(cat "$LIBS/.complete")" == "$(pom_hash)" ]]; then
-    return 0
-  fi
-  command -v mvn >/dev/null 2>&1 || require_tools mvn
-  log "resolving S3Proxy from Maven Central into dev/.cache/s3proxy (first run only)..."
-  local tmp="$LIBS.tmp.$$"
-  rm -rf "$tmp"
-  if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
-    -DexcludeTransitive=true -DoutputDirectory="$tmp" >&2; then
-    rm -rf "$tmp"
-    die "cannot resolve S3Proxy: mvn dependency:copy-dependencies failed (see output above)
-  check that Maven Central (repo.maven.apache.org) is reachable"
-  fi
-  pom_hash >"$tmp/.complete"
-  rm -rf "$LIBS"
-  mkdir -p "$(dirname "$LIBS")"
-  mv "$tmp" "$LIBS"
-}
-
-jar() {
   local found=("$LIBS"/s3proxy-*-jar-with-dependencies.jar)
   [[ -f "${found[0]}" ]] || die "cannot find the S3Proxy jar in ${LIBS#"$ROOT/"}
   delete dev/.cache/s3proxy and run \`bash dev/s3.sh start\` again"
