@@ -5,6 +5,7 @@
  * @module
  */
 import { EXIT, parseFlags, runTask, UsageError } from "../cli/usage.ts";
+import { delay } from "../core/async.ts";
 import { ScoringHost } from "./host.ts";
 import { CHANNEL_PATTERN } from "../sdk/contract.ts";
 import { loadManifest, MANIFEST_FILE } from "./manifest.ts";
@@ -50,6 +51,25 @@ function table(rows: readonly ScorerStatus[], dir: string): string {
   ).join("\n");
 }
 
+/**
+ * The host's status once every ready sandbox has reported its resident memory: a sandbox
+ * reports it periodically, so a table printed right after start-up would show "-". Waits at
+ * most a second; a row still without a figure after that prints "-".
+ */
+export async function settledStatus(
+  host: Pick<ScoringHost, "status">,
+): Promise<readonly ScorerStatus[]> {
+  const deadline = Date.now() + 1000;
+  for (;;) {
+    const rows = host.status();
+    const pending = rows.some((r) =>
+      r.isolation === "sandbox" && r.state === "ready" && r.rssBytes === undefined
+    );
+    if (!pending || Date.now() >= deadline) return rows;
+    await delay(50);
+  }
+}
+
 async function withHost<T>(dir: string, fn: (host: ScoringHost) => Promise<T>): Promise<T> {
   const host = await ScoringHost.start({ pluginsDir: dir, log: () => {} }).catch((error) =>
     fail(
@@ -67,8 +87,9 @@ async function withHost<T>(dir: string, fn: (host: ScoringHost) => Promise<T>): 
 async function validate(dir: string): Promise<number> {
   let failures = 0;
   await withHost(dir, async (host) => {
-    console.log(table(host.status(), host.pluginsDir));
-    for (const row of host.status()) {
+    const rows = await settledStatus(host);
+    console.log(table(rows, host.pluginsDir));
+    for (const row of rows) {
       if (row.state === "failed" || row.lastError !== undefined) failures++;
     }
     for (const row of host.status()) {
@@ -209,9 +230,8 @@ async function main(args: string[]): Promise<number> {
   }
   switch (command) {
     case "list":
-      await withHost(dir, (host) => {
-        console.log(table(host.status(), host.pluginsDir));
-        return Promise.resolve();
+      await withHost(dir, async (host) => {
+        console.log(table(await settledStatus(host), host.pluginsDir));
       });
       return EXIT.ok;
     case "validate":

@@ -402,6 +402,8 @@ Deno.test("attack: channel hijack — a discovered file cannot take a manifest c
     const table = new TextDecoder().decode(cli.stdout);
     assert.match(table, /web\s+evil\s+evil\.ts\s+conflict/);
     assert.match(table, /STATE\s+MEMORY\s+DEADLINE/);
+    // A ready sandbox's row has its resident memory (settledStatus in cli_test.ts).
+    assert.match(table, /partner\s+partner\s+partner\.ts\s+ready\s+\d+ MiB\s+\d+ ms\s+\d+ MiB/);
     const metrics = renderPrometheus(
       consumerExposition({
         metrics: new ConsumerMetrics({ now: Date.now }),
