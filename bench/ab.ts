@@ -45,7 +45,7 @@ export const SKIPPED: readonly string[] = [
   "producer, idempotent — context row, not the default; its code path is the producer row's",
   "scoring — the base's scoring_bench measures other things (its harness was rewritten since)",
   "(b), (c), (e) — the sinks alone and the COS curve; (e) does not exist at the base",
-  "(d) cold start — does not exist at the base",
+  "(d) cold start, (f) sandbox cost through the pipeline — do not exist at the base",
   "memory — a 1M-order drain per side is too long for one A/B run, and the base has no probe",
 ];
 

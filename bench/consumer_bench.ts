@@ -15,7 +15,11 @@
  *   p99 ≤ max(25 ms, disk-alone p99 + 10 ms). Before it, the cold start: the first seconds of
  *   orders from a consumer process started just before (target p99 ≤ 100 ms, issue 17);
  * - (e) the pipeline with the per-order layout on COS, throughput against PUT concurrency
- *   (1, 8, 32, 64) on the local S3 server, each beside a raw `putObject` loop at that concurrency.
+ *   (1, 8, 32, 64) on the local S3 server, each beside a raw `putObject` loop at that concurrency;
+ * - (f) the sandbox's cost where a user feels it: the (a) pipeline with the shipped scorers
+ *   sandboxed vs the same pipeline with the same scorers called in-process (the host's trusted
+ *   mode), same topic, alternating rounds, each clocked from its first handled record to its last
+ *   write (connect and group join are fixed costs that would dilute the difference).
  *
  * Topics are prefilled with the producer CLI. Writes `--out` (default `data/bench/consumer.md`;
  * `deno task bench` passes `bench/consumer.md`) and the (e) curve as CSV beside it.
@@ -24,7 +28,8 @@
  *                            [--rate 1000[,200...]] [--seconds 30] [--warmup 5] [--slot 5]
  *                            [--cold-seconds 5]
  *                            [--cos-orders 800] [--cos-concurrency 1,8,32,64]
- *                            [--only a,b,c,d,e] [--write-concurrency 16] [--chunk-size 500]
+ *                            [--only a,b,c,d,e,f] [--sandbox-rounds 5]
+ *                            [--write-concurrency 16] [--chunk-size 500]
  *                            [--out FILE]
  *                            [--unsafe-no-fsync]   (d) only: files not fsync'ed — NOT durable,
  *                                                  to see what fsync costs; labelled in the row
@@ -50,6 +55,7 @@ import { LatencyHistogram } from "../core/histogram.ts";
 import {
   loadNow,
   loadSpan,
+  quantile,
   ratio,
   type Row,
   rowsBlock,
@@ -83,7 +89,8 @@ const values = benchArgs({
   "cold-seconds": "5",
   "cos-orders": "800",
   "cos-concurrency": "1,8,32,64",
-  only: "a,b,c,d,e",
+  only: "a,b,c,d,e,f",
+  "sandbox-rounds": "5",
   "write-concurrency": "16",
   "chunk-size": "500",
   out: "data/bench/consumer.md",
@@ -106,6 +113,14 @@ interface PipelineResult {
   readonly perSecond: number;
 }
 
+interface PipelineRun extends PipelineResult {
+  /**
+   * Records/s from the first handled record (seen within 10 ms) to the last write; `perSecond`
+   * when no record was seen before the last.
+   */
+  readonly steadyPerSecond: number;
+}
+
 /**
  * Runs a GroupMember in this process over a prefilled topic until every record is handled
  * (and, batched, every segment written); the clock runs from start() (connect + group join)
@@ -116,7 +131,7 @@ async function pipeline(
   n: number,
   sink: Sink | BatchedSink,
   host: ScoringHost,
-): Promise<PipelineResult> {
+): Promise<PipelineRun> {
   const started = performance.now();
   const member = await GroupMember.start({
     kafka: kafka(),
@@ -137,7 +152,9 @@ async function pipeline(
   };
   // A bench never waits forever (a stalled shared server): 5 minutes plus 10 ms per record.
   const deadline = started + 300_000 + n * 10;
+  let first: { at: number; handled: number } | undefined;
   while (handled() < n) {
+    if (first === undefined && handled() > 0) first = { at: performance.now(), handled: handled() };
     if (performance.now() > deadline) {
       await member.stop(10_000).catch(() => undefined);
       throw new Error(`Cannot finish the pipeline run: ${handled()} of ${n} handled in time`);
@@ -145,10 +162,14 @@ async function pipeline(
     await sleep(10);
   }
   if (sink instanceof BatchedSink) await sink.close(); // writes the last open segments
-  const seconds = (performance.now() - started) / 1000;
+  const ended = performance.now();
+  const seconds = (ended - started) / 1000;
   await member.stop(10_000);
   if (!(sink instanceof BatchedSink)) await sink.close();
-  return { seconds, perSecond: n / seconds };
+  const steadyPerSecond = first === undefined || ended <= first.at
+    ? n / seconds
+    : (n - first.handled) / ((ended - first.at) / 1000);
+  return { seconds, perSecond: n / seconds, steadyPerSecond };
 }
 
 async function consumerPerformance(topic: string, n: number): Promise<PipelineResult> {
@@ -443,6 +464,67 @@ try {
         load,
       });
     } finally {
+      await deleteTopics(topic);
+    }
+  }
+
+  // (f) the sandbox's cost through the consumer pipeline ------------------------------------
+  if (only.has("f")) {
+    const n = Number(values.records);
+    const rounds = Number(values["sandbox-rounds"]);
+    const topic = unique("bench-cf");
+    await createTopics(topic);
+    const trusted = await ScoringHost.start({
+      pluginsDir: "./plugins",
+      watch: false,
+      log,
+      isolation: "in-process",
+    });
+    try {
+      const acked = await prefill(topic, n, 7);
+      const before = await loadNow();
+      const runs = { sandboxed: [] as number[], "in-process": [] as number[] };
+      for (let round = 0; round < rounds; round++) {
+        // Each round starts with the other configuration, so a change of load falls on both.
+        const modes = round % 2 === 0
+          ? (["sandboxed", "in-process"] as const)
+          : (["in-process", "sandboxed"] as const);
+        for (const mode of modes) {
+          const dir = `${OUT}/${topic}-${mode}-${round}`;
+          const result = await pipeline(
+            topic,
+            acked,
+            new BatchedSink({ inner: new LocalSink({ dir }), log }),
+            mode === "sandboxed" ? host : trusted,
+          );
+          await Deno.remove(dir, { recursive: true });
+          runs[mode].push(result.steadyPerSecond);
+          log(`(f) round ${round + 1}: ${mode} ${result.steadyPerSecond.toFixed(0)} rec/s`);
+        }
+      }
+      const load = loadSpan(before, await loadNow());
+      const sandboxed = quantile(runs.sandboxed, 0.5);
+      const inProcess = quantile(runs["in-process"], 0.5);
+      rows.push({
+        id: "(f) sandbox cost, consumer pipeline",
+        measures: `records/s through the (a) pipeline with the shipped scorers sandboxed (one ` +
+          `process per plugin), ${acked} prefilled records, clock from the first handled ` +
+          `record to the last write; median of ${rounds} rounds alternating with the baseline`,
+        figure: `${sandboxed.toFixed(0)} rec/s`,
+        baseline: `the same pipeline, same topic, the same scorers called in-process: ` +
+          `${inProcess.toFixed(0)} rec/s`,
+        ratio: ratio(sandboxed, inProcess),
+        target: "≥ 0.9 (issue 13)",
+        verdict: verdict(sandboxed / inProcess, 0.9),
+        load,
+      });
+      const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
+      notes.push(
+        `(f) every round, rec/s: sandboxed ${list(runs.sandboxed)}; in-process ` +
+          `${list(runs["in-process"])}.`,
+      );
+    } finally {
+      await trusted.close();
       await deleteTopics(topic);
     }
   }
