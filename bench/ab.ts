@@ -12,7 +12,8 @@
  *
  * Rows (a refactor of the pipeline could slow them, and both commits can run them with the
  * same meaning; see {@linkcode SKIPPED} for the others):
- * - `producer`: `producer/main.ts` of each tree, run by this script with the same arguments;
+ * - `producer`: `producer/main.ts` of each tree, run by this script with the same arguments
+ *   (the base's default channel mix given as `--mix`, so neither side starts plugins);
  *   the figure is the producer's own `throughput` (acked records / first send → last ack),
  *   which both commits report the same way (the published row's clock, which adds connect and
  *   close, is newer than the base);
@@ -161,7 +162,9 @@ const ROWS: readonly RowSpec[] = [
           "producer/main.ts",
           ...["--topic", topic, "--count", values.records, "--seed", "1", "--quiet", "--json"],
           ...["--batch-size", "500", "--linger-ms", "20", "--max-in-flight", "5"],
-          "--no-idempotent",
+          // The base's default mix, given: without --mix this tree's producer follows the
+          // plugins' channels, which starts the scoring host (a feature, not the refactor).
+          ...["--mix", "web=0.6,partner=0.1,mobile=0.3", "--no-idempotent"],
         ], log);
         const summary = text.split("\n").filter((l) => l.startsWith("{")).at(-1) ?? "{}";
         const s = JSON.parse(summary);
