@@ -226,9 +226,40 @@ async function git(args: string[]): Promise<string> {
 const median = (xs: readonly number[]) => quantile(xs, 0.5);
 
 /**
- * The noise rule: the new side is slower only when its median is worse than every base round
- * (the base's own spread in the same run is the noise).
+ * The rounds, of those both sides ran, in which the new side did worse than the base in the same
+ * round (the pair that shared the machine's load of that moment).
  */
+export function worseRounds(
+  base: readonly number[],
+  next: readonly number[],
+  higherIsBetter: boolean,
+): number {
+  let worse = 0;
+  for (let i = 0; i < Math.min(base.length, next.length); i++) {
+    if (higherIsBetter ? next[i]! < base[i]! : next[i]! > base[i]!) worse++;
+  }
+  return worse;
+}
+
+/**
+ * The row's verdict. Slower beyond noise when the new median is worse than every base round (the
+ * base's own spread in the same run is the noise), or when the new side did worse in every round
+ * of at least 5 (a sign test: 5 of 5 by chance has probability 1/32).
+ */
+export function abVerdict(
+  base: readonly number[],
+  next: readonly number[],
+  higherIsBetter: boolean,
+): string {
+  if (base.length === 0 || next.length === 0) return "-";
+  const rounds = Math.min(base.length, next.length);
+  const worse = worseRounds(base, next, higherIsBetter);
+  if (slowerThanNoise(base, next, higherIsBetter)) return "SLOWER than every base round";
+  if (rounds >= 5 && worse === rounds) return `SLOWER in every round (${worse} of ${rounds})`;
+  return `within noise (worse in ${worse} of ${rounds} rounds)`;
+}
+
+/** Whether the new median is worse than every base round. */
 export function slowerThanNoise(
   base: readonly number[],
   next: readonly number[],
@@ -250,14 +281,11 @@ function report(
     const r = results.get(row.id)!;
     const [b, n] = [r.base.map((s) => s.value), r.new.map((s) => s.value)];
     const ratio = median(n) / median(b);
-    const slower = slowerThanNoise(b, n, row.higherIsBetter);
     return `| ${row.id} | ${row.measures} | ${row.higherIsBetter ? "higher" : "lower"} | ` +
       `${fmt(median(b))} ${row.unit} (${fmt(Math.min(...b))}–${fmt(Math.max(...b))}) | ` +
       `${fmt(median(n))} ${row.unit} (${fmt(Math.min(...n))}–${fmt(Math.max(...n))}) | ` +
       `${Number.isFinite(ratio) ? ratio.toFixed(2) : "-"} | ` +
-      `${
-        b.length === 0 ? "-" : slower ? "SLOWER than every base round" : "within the base's spread"
-      } |`;
+      `${abVerdict(b, n, row.higherIsBetter)} |`;
   });
   const perRound = rows.flatMap((row) => {
     const r = results.get(row.id)!;
@@ -279,7 +307,8 @@ hand — rerun it.
   run. Each run's load before → after is in its row below.
 - Same broker (local, PLAINTEXT localhost:9092), same environment, same Deno; ${rounds} round(s),
   each running every row on the base, then on the new tree. Logs: \`${logDir.slice(ROOT.length)}/\`.
-- Noise rule: a row is called slower only when the new median is worse than every base round.
+- Noise rule: a row is called slower when the new median is worse than every base round, or
+  when the new side did worse in every round of at least 5 (paired by round: a sign test).
 
 | row | what | better | base: median (min–max) | new: median (min–max) | new ÷ base | verdict |
 |---|---|---|---|---|---|---|
