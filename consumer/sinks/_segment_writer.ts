@@ -48,6 +48,8 @@ export interface PartitionState {
   readonly versions: Map<bigint, Map<string, { key: string; last: bigint }>>;
   open: Segment | undefined;
   sealed: Segment[];
+  /** Offsets of sealed segments written since `flushSealed` last returned (see there). */
+  durable: string[];
   chain: Promise<unknown>;
   failures: number;
 }

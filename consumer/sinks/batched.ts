@@ -126,6 +126,7 @@ export class BatchedSink {
         versions: new Map(),
         open: undefined,
         sealed: [],
+        durable: [],
         chain: Promise.resolve(),
         failures: 0,
       };
@@ -180,23 +181,29 @@ export class BatchedSink {
    * Writes the partition's sealed segments (in order, after any write already queued) and
    * resolves with the offsets they hold: those records are durable and complete, their offsets
    * commitable. Rejects with the inner sink's error when a write fails; the failed segment and
-   * those after it stay queued for the next call.
+   * those after it stay queued for the next call, and the offsets of the segments written before
+   * it are kept for the next call's result (returned once, never dropped: a dropped offset would
+   * hold the partition's commit back for good).
    */
   flushSealed(partition: number): Promise<readonly string[]> {
     const st = this.#state(partition);
     const epoch = st.epoch;
-    if (st.sealed.length === 0) return Promise.resolve([]);
+    if (st.sealed.length === 0 && st.durable.length === 0) return Promise.resolve([]);
     return this.#enqueue(st, async () => {
-      const done: string[] = [];
       while (st.epoch === epoch && st.sealed.length > 0) {
         const seg = st.sealed[0]!;
         if (seg.written < seg.items.length) {
           await this.#writer.write(partition, st, seg, seg.items.length);
+          // Discarded meanwhile: `sealed` and `durable` now belong to the next epoch.
+          if (st.epoch !== epoch) return [];
         }
         st.sealed.shift();
         st.versions.delete(seg.index);
-        for (const item of seg.items) done.push(item.offset);
+        for (const item of seg.items) st.durable.push(item.offset);
       }
+      if (st.epoch !== epoch) return [];
+      const done = st.durable;
+      st.durable = [];
       return done;
     });
   }
@@ -265,6 +272,7 @@ export class BatchedSink {
     st.epoch++;
     st.open = undefined;
     st.sealed = [];
+    st.durable = [];
     st.versions.clear();
   }
 

@@ -13,8 +13,12 @@ class MemorySink implements Sink {
   readonly objects = new Map<string, string>();
   readonly writes: string[] = [];
   failing = false;
+  /** Fails only the writes whose key contains this text. */
+  failingKey: string | undefined;
   write(key: string, body: Uint8Array, _p: RecordPosition): Promise<void> {
-    if (this.failing) return Promise.reject(new RangeError(`Cannot write ${key}: outage`));
+    if (this.failing || (this.failingKey !== undefined && key.includes(this.failingKey))) {
+      return Promise.reject(new RangeError(`Cannot write ${key}: outage`));
+    }
     this.writes.push(key);
     this.objects.set(key, new TextDecoder().decode(body));
     return Promise.resolve();
@@ -112,6 +116,47 @@ Deno.test("BatchedSink.flushSealed() rejects on an outage and writes the same se
       segmentKey("2026-11-01", 1, 0n, 1n),
       segmentKey("2026-11-01", 1, 2n, 3n),
     ]);
+  } finally {
+    await sink.close();
+  }
+});
+
+Deno.test("BatchedSink.flushSealed() returns the offsets written before a failed segment on the next call", async () => {
+  const inner = new MemorySink();
+  const sink = new BatchedSink({ inner, records: 2, maxAgeMs: 60_000 });
+  try {
+    sink.append(1, { offset: "0", dt: "2026-11-01", body: line("0") });
+    sink.append(1, { offset: "1", dt: "2026-11-01", body: line("1") });
+    sink.append(1, { offset: "2", dt: "2026-11-02", body: line("2") });
+    sink.append(1, { offset: "3", dt: "2026-11-02", body: line("3") });
+    inner.failingKey = "dt=2026-11-02";
+    await assert.rejects(sink.flushSealed(1), /outage/); // the first segment is written
+    assert.equal(sink.unwritten(1), 2);
+    inner.failingKey = undefined;
+    // Offsets 0 and 1 are durable since the failed call: dropping them would hold the commit.
+    assert.deepEqual(await sink.flushSealed(1), ["0", "1", "2", "3"]);
+    assert.deepEqual(await sink.flushSealed(1), []);
+  } finally {
+    await sink.close();
+  }
+});
+
+Deno.test("BatchedSink.flushSealed() of a discarded epoch neither returns nor drops the next epoch's segments", async () => {
+  const inner = new HeldSink(new MemorySink());
+  const sink = new BatchedSink({ inner, records: 2, maxAgeMs: 60_000 });
+  try {
+    sink.append(3, { offset: "0", dt: "2026-11-01", body: line("0") });
+    sink.append(3, { offset: "1", dt: "2026-11-01", body: line("1") });
+    inner.holdNextWrite();
+    const old = sink.flushSealed(3); // its write is held
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    sink.discard(3); // revoked and assigned again: re-read from the commit
+    sink.append(3, { offset: "0", dt: "2026-11-01", body: line("0") });
+    sink.append(3, { offset: "1", dt: "2026-11-01", body: line("1") });
+    inner.release();
+    assert.deepEqual(await old, []);
+    assert.equal(sink.unwritten(3), 2, "the new epoch's sealed segment is still to be written");
+    assert.deepEqual(await sink.flushSealed(3), ["0", "1"]);
   } finally {
     await sink.close();
   }
