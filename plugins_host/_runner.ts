@@ -8,11 +8,13 @@
  * while a main module's own imports are not checked at all. Args: the plugin file URL, its
  * options as JSON, and the resident memory limit in bytes.
  *
- * This thread also watches the process's resident memory, which the heap cap does not bound
- * (ArrayBuffers, WebAssembly memory): it exits with `RSS_EXIT_CODE` past the limit, and reports
- * it as `{"type":"memory","rss":N}` lines, which it hands to the worker to write between replies
- * (two writers of one pipe could interleave a report into a long reply). (The host cannot read
- * `/proc/<pid>` without `--allow-all`.)
+ * This thread also ends the process when its parent is gone (the host died, even by SIGKILL):
+ * the plugin can keep its worker from ever seeing stdin end, but it cannot reach this thread, which
+ * checks its parent pid with every memory check. It also watches the process's resident memory,
+ * which the heap cap does not bound (ArrayBuffers, WebAssembly memory): it exits with
+ * `RSS_EXIT_CODE` past the limit, and reports it as `{"type":"memory","rss":N}` lines, which it
+ * hands to the worker to write between replies (two writers of one pipe could interleave a report
+ * into a long reply). (The host cannot read `/proc/<pid>` without `--allow-all`.)
  *
  * @module
  */
@@ -60,7 +62,9 @@ worker.onerror = (event) => {
 };
 
 let checks = 0;
+const parent = Deno.ppid;
 function checkMemory(report: boolean): void {
+  if (Deno.ppid !== parent) Deno.exit(0); // orphaned: reparented to init or a subreaper
   const rss = Deno.memoryUsage().rss;
   if (rss > Number(rssLimit)) Deno.exit(RSS_EXIT_CODE);
   if (report) worker.postMessage(JSON.stringify({ type: "memory", rss }));

@@ -72,6 +72,48 @@ Deno.test("a plugin process ends by itself when its stdin closes (the host is go
   assert.equal(status.code, 0);
 });
 
+/** Whether process `pid` still runs (a zombie counts as ended; /proc of another process needs
+ * --allow-all in Deno, `ps` does not). */
+async function alive(pid: number): Promise<boolean> {
+  const { stdout } = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] })
+    .output();
+  const state = new TextDecoder().decode(stdout).trim();
+  return state !== "" && !state.startsWith("Z");
+}
+
+Deno.test("a plugin process ends when its host dies, even while its stdin stays open", async () => {
+  // The host is a shell killed by SIGKILL; the plugin's stdin is this test's pipe, which stays
+  // open, as when a plugin keeps its worker from ever seeing stdin end.
+  const host = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `"$0" "$@" <&0 & echo "pid $!"; wait`,
+      DENO_COMMAND,
+      ...sandboxArgs({ ...WEB, options: {}, limits: { memoryMb: 64, deadlineMs: 250 } }),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes('{"type":"loaded"')) out += (await lines.read()).value ?? "";
+  const pid = Number(/pid (\d+)/.exec(out)?.[1]);
+  console.log(JSON.stringify(out), pid);
+  try {
+    assert.ok(await alive(pid), "the plugin process runs");
+    host.kill("SIGKILL");
+    await host.status;
+    const deadline = Date.now() + 3000;
+    while (await alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await alive(pid), false, "the plugin process outlived its host");
+  } finally {
+    if (await alive(pid)) Deno.kill(pid, "SIGKILL");
+    await lines.cancel();
+    await host.stdin.close();
+  }
+});
+
 Deno.test("calls made while a plugin is busy go out merged, and each gets its own scores and errors", async () => {
   const dir = await Deno.makeTempDir({ prefix: "orderflow-merge-" });
   await Deno.writeTextFile(
