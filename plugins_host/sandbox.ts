@@ -102,7 +102,9 @@ interface Call {
   readonly id: number;
   readonly n: number;
   readonly parts: readonly Part[];
-  readonly timer: ReturnType<typeof setTimeout>;
+  readonly deadlineMs: number;
+  /** Set when the plugin starts on the call: at the write, or at the reply to the one before. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A plugin running in its own process. Start with {@linkcode SandboxedPlugin.launch}. */
@@ -203,7 +205,9 @@ export class SandboxedPlugin implements PluginInstance {
    * reply arrives: they would have waited in the pipe anyway, and one call of n orders costs
    * both processes far less than several that add up to n. Each written call has its own
    * deadline (`deadlineMs`, or the plugin's deadline plus the per-order budget for all its
-   * orders), counted from when it is written; a call with its own `deadlineMs` is never merged.
+   * orders), counted from its own start: when it is written if no call is ahead of it, else
+   * when the call ahead is answered (the plugin works on one call at a time). A call with its own
+   * `deadlineMs` is never merged.
    */
   score(orders: readonly OrderData[], deadlineMs?: number): Promise<ScoreReply> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
@@ -225,12 +229,18 @@ export class SandboxedPlugin implements PluginInstance {
       this.#o.limits.deadlineMs + PER_ORDER_BUDGET_MS * orders.length;
     // Columns of plain OrderData fields (an Order's own JSON is the Kafka shape: unit_price).
     const line = encoder.encode(`{"id":${id},"orders":${JSON.stringify(encodeOrders(orders))}}\n`);
-    const timer = setTimeout(
-      () => this.#fail("timeout", `call ${id} ran past its ${Math.round(deadline)} ms deadline`),
-      deadline,
-    );
-    this.#calls.push({ id, n: orders.length, parts, timer });
+    const call: Call = { id, n: orders.length, parts, deadlineMs: deadline, timer: undefined };
+    this.#calls.push(call);
+    if (this.#calls.length === 1) this.#startClock(call);
     this.#stdin.write(line).catch(() => this.#fail("crash", "stopped reading its input"));
+  }
+
+  #startClock(call: Call): void {
+    const { id, deadlineMs } = call;
+    call.timer = setTimeout(
+      () => this.#fail("timeout", `call ${id} ran past its ${Math.round(deadlineMs)} ms deadline`),
+      deadlineMs,
+    );
   }
 
   /** Writes the waiting calls as one call (up to `MERGE_MAX_ORDERS` orders). */
@@ -307,6 +317,7 @@ export class SandboxedPlugin implements PluginInstance {
     }
     this.#calls.shift();
     clearTimeout(call.timer);
+    if (this.#calls.length > 0) this.#startClock(this.#calls[0]!);
     if (call.parts.length === 1) call.parts[0]!.resolve(reply);
     else {
       const replies = splitReply(reply, call.parts.map((part) => part.orders.length));

@@ -153,3 +153,31 @@ Deno.test("calls made while a plugin is busy go out merged, and each gets its ow
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a call's deadline counts from its own start, not from a write queued behind another", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "orderflow-deadline-" });
+  await Deno.writeTextFile(
+    `${dir}/slow.ts`,
+    scorerSource("slow", `{ const t = Date.now(); while (Date.now() - t < 150); return 0.1; }`),
+  );
+  const plugin = await SandboxedPlugin.launch({
+    file: `${dir}/slow.ts`,
+    pluginsDir: dir,
+    options: {},
+    limits: { memoryMb: 64, deadlineMs: 250 },
+    label: "slow",
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+    onDeath: () => {},
+  });
+  try {
+    // Both calls are written at once; the second starts when the first is answered (~150 ms),
+    // so each takes 150 ms of its own 250 ms, though the second ends ~300 ms after its write.
+    const replies = await Promise.all([1, 2].map((t) => plugin.score([order("slow", t)])));
+    assert.deepEqual(replies.map((r) => r.scores), [[0.1], [0.1]]);
+    assert.ok(plugin.alive);
+  } finally {
+    await plugin.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
