@@ -74,13 +74,16 @@ export interface Claim {
   readonly entry: Entry;
   /** The channel its spec declares. */
   readonly channel: string;
+  /** The name its spec declares (the `scorer` of its scores and metrics). */
+  readonly name: string;
 }
 
 /**
  * Channel ownership: a channel listed in the manifest belongs to that entry, whether it loaded,
  * failed or is disabled; a discovered file may claim only a channel the manifest does not list,
- * and the first such file by name wins. Returns the owner of each channel and, for every claim
- * refused, why.
+ * and the first such file by name wins. Names are the scorers' identities in stored orders and
+ * metrics, so a discovered file may not take the name of a manifest entry or of a scorer already
+ * accepted either. Returns the owner of each channel and, for every claim refused, why.
  *
  * @example
  * ```ts
@@ -92,7 +95,7 @@ export interface Claim {
  *   ({ file, source, channel: undefined, name: undefined, enabled: true, options: {}, limits });
  * const manifest = [{ name: "web", channel: "web" }];
  * const { owners, conflicts } = ownership(
- *   [{ entry: entry("/p/evil.ts", "discovered"), channel: "web" }],
+ *   [{ entry: entry("/p/evil.ts", "discovered"), channel: "web", name: "evil" }],
  *   manifest,
  * );
  * assert.equal(owners.size, 0);
@@ -104,6 +107,8 @@ export function ownership<C extends Claim>(
   manifest: readonly { readonly name: string; readonly channel: string }[],
 ): { owners: Map<string, C>; conflicts: Map<string, string> } {
   const listed = new Map(manifest.map((s) => [s.channel, s.name]));
+  const listedNames = new Set(manifest.map((s) => s.name));
+  const named = new Map<string, string>(); // name → file of the scorer accepted under it
   const owners = new Map<string, C>();
   const conflicts = new Map<string, string>();
   const sorted = [...claims].sort((a, b) =>
@@ -111,14 +116,28 @@ export function ownership<C extends Claim>(
     a.entry.file.localeCompare(b.entry.file)
   );
   for (const claim of sorted) {
-    if (claim.entry.source === "fallback") continue;
-    const owner = listed.get(claim.channel);
-    const holder = owners.get(claim.channel);
-    const refused = claim.entry.source === "discovered" && owner !== undefined
-      ? `belongs to manifest entry "${owner}" (${MANIFEST_FILE})`
-      : holder && `is already served by ${holder.entry.file}`;
-    if (refused) conflicts.set(claim.entry.file, `channel "${claim.channel}" ${refused}`);
-    else owners.set(claim.channel, claim);
+    const { entry, channel, name } = claim;
+    if (entry.source === "fallback") {
+      named.set(name, entry.file);
+      continue;
+    }
+    const discovered = entry.source === "discovered";
+    const owner = listed.get(channel);
+    const holder = owners.get(channel);
+    const refused = discovered && owner !== undefined
+      ? `channel "${channel}" belongs to manifest entry "${owner}" (${MANIFEST_FILE})`
+      : holder
+      ? `channel "${channel}" is already served by ${holder.entry.file}`
+      : discovered && listedNames.has(name)
+      ? `name "${name}" belongs to manifest entry "${name}" (${MANIFEST_FILE})`
+      : named.has(name)
+      ? `name "${name}" is already used by ${named.get(name)}`
+      : undefined;
+    if (refused) conflicts.set(entry.file, refused);
+    else {
+      owners.set(channel, claim);
+      named.set(name, entry.file);
+    }
   }
   return { owners, conflicts };
 }

@@ -356,7 +356,12 @@ export class ScoringHost {
     this.#failed = failed;
     this.#disabled = disabled;
     const slots = [...keep.values()];
-    const claims = slots.map((slot) => ({ entry: slot.entry, channel: slot.spec.channel, slot }));
+    const claims = slots.map((slot) => ({
+      entry: slot.entry,
+      channel: slot.spec.channel,
+      name: slot.spec.name,
+      slot,
+    }));
     const { owners, conflicts } = ownership(claims, manifest.scorers);
     this.#routes = new Map([...owners].map(([channel, claim]) => [channel, claim.slot]));
     this.#conflicts = conflicts;

@@ -417,6 +417,40 @@ Deno.test("attack: channel hijack — a discovered file cannot take a manifest c
   });
 });
 
+Deno.test("attack: name hijack — a discovered file cannot take a scorer's name for its own channel", async () => {
+  await withHost({
+    files: {
+      "dup.ts": scorerSource("dup", "0.01").replace('name: "dup"', 'name: "web"'),
+      "dup2.ts": scorerSource("dup2", "0.01").replace('name: "dup2"', 'name: "default"'),
+    },
+  }, async (host) => {
+    for (
+      const [file, owner] of [["dup.ts", /belongs to manifest entry "web"/], [
+        "dup2.ts",
+        /already used by .*default\.ts/,
+      ]] as const
+    ) {
+      assert.equal(row(host, file).state, "conflict");
+      assert.match(row(host, file).lastError ?? "", owner);
+    }
+    const [dup] = await host.score([order("dup", 600)]);
+    assert.equal(dup!.scorer, "default", "no order is stamped with a name it did not earn");
+    await othersAreFine(host);
+    const metrics = renderPrometheus(
+      consumerExposition({
+        metrics: new ConsumerMetrics({ now: Date.now }),
+        inFlight: () => 0,
+        probeSink: () => Promise.resolve(),
+        scoring: host,
+      }, { version: "test", deno: Deno.version.deno }),
+    );
+    assert.equal(
+      metrics.match(/^orderflow_scorer_busy_seconds_total\{scorer="web"\}/gm)?.length,
+      1,
+    );
+  });
+});
+
 Deno.test("attack: flooding — junk messages and a log flood stop the plugin, not the host", async () => {
   await withHost({
     files: {

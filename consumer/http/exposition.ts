@@ -13,6 +13,7 @@ import {
   MetricsRegistry,
 } from "../../mod.ts";
 import type { ObservedConsumer } from "./observed.ts";
+import type { ScorerStatus } from "../../plugins_host/types.ts";
 import { kafkajsPatchReport, PATCH_NAMES } from "../../kafkajs_patches/mod.ts";
 
 /** A counter whose samples come from a callback (counts kept by another component). */
@@ -37,6 +38,15 @@ export class CallbackCounter implements Metric {
   collect(_now?: number): MetricSnapshot {
     return { name: this.name, help: this.help, type: "counter", samples: this.#samples() };
   }
+}
+
+/**
+ * A scorer's `scorer` label: its name, unique among the scorers that serve; a file whose claim
+ * was refused (a conflict) keeps running but is labelled by its path, so it never adds a second
+ * series under another scorer's name.
+ */
+function scorerLabel(s: ScorerStatus): string {
+  return s.name === undefined || s.state === "conflict" ? s.file : s.name;
 }
 
 /** Build identity for `orderflow_build_info`. */
@@ -109,7 +119,7 @@ export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo)
     labelNames: ["scorer"],
     collect: (g) => {
       for (const s of scoring?.status() ?? []) {
-        if (s.rssBytes !== undefined) g.set(s.rssBytes, { scorer: s.name ?? s.file });
+        if (s.rssBytes !== undefined) g.set(s.rssBytes, { scorer: scorerLabel(s) });
       }
     },
   });
@@ -120,7 +130,7 @@ export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo)
     }, () =>
       (scoring?.status() ?? []).map((s) => ({
         suffix: "",
-        labels: [["scorer", s.name ?? s.file]] as [string, string][],
+        labels: [["scorer", scorerLabel(s)]] as [string, string][],
         value: s.busyMs / 1000,
       }))),
   );
