@@ -72,6 +72,20 @@ Deno.test("a plugin process ends by itself when its stdin closes (the host is go
   assert.equal(status.code, 0);
 });
 
+/** Starts `<dir>/<name>.ts` as a plugin process with a 64 MiB heap and `deadlineMs`. */
+function launchIn(dir: string, name: string, deadlineMs: number): Promise<SandboxedPlugin> {
+  return SandboxedPlugin.launch({
+    file: `${dir}/${name}.ts`,
+    pluginsDir: dir,
+    options: {},
+    limits: { memoryMb: 64, deadlineMs },
+    label: name,
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+    onDeath: () => {},
+  });
+}
+
 /** Whether process `pid` still runs (a zombie counts as ended; /proc of another process needs
  * --allow-all in Deno, `ps` does not). */
 async function alive(pid: number): Promise<boolean> {
@@ -123,16 +137,7 @@ Deno.test("calls made while a plugin is busy go out merged, and each gets its ow
       `{ if (order.total % 7 === 3) throw new Error("seven"); return order.total / 1000; }`,
     ),
   );
-  const plugin = await SandboxedPlugin.launch({
-    file: `${dir}/odd.ts`,
-    pluginsDir: dir,
-    options: {},
-    limits: { memoryMb: 64, deadlineMs: 10_000 },
-    label: "odd",
-    loadTimeoutMs: LOAD_TIMEOUT_MS,
-    log: () => {},
-    onDeath: () => {},
-  });
+  const plugin = await launchIn(dir, "odd", 10_000);
   try {
     // 30 calls at once: two are written, the other 28 wait and go out merged.
     const calls = Array.from(
@@ -160,16 +165,7 @@ Deno.test("a call's deadline counts from its own start, not from a write queued 
     `${dir}/slow.ts`,
     scorerSource("slow", `{ const t = Date.now(); while (Date.now() - t < 150); return 0.1; }`),
   );
-  const plugin = await SandboxedPlugin.launch({
-    file: `${dir}/slow.ts`,
-    pluginsDir: dir,
-    options: {},
-    limits: { memoryMb: 64, deadlineMs: 250 },
-    label: "slow",
-    loadTimeoutMs: LOAD_TIMEOUT_MS,
-    log: () => {},
-    onDeath: () => {},
-  });
+  const plugin = await launchIn(dir, "slow", 250);
   try {
     // Both calls are written at once; the second starts when the first is answered (~150 ms),
     // so each takes 150 ms of its own 250 ms, though the second ends ~300 ms after its write.

@@ -91,6 +91,18 @@ function row(host: ScoringHost, file: string): ScorerStatus {
   return found;
 }
 
+/** The consumer's /metrics text with `host` as its scoring host. */
+function metricsText(host: ScoringHost): string {
+  return renderPrometheus(
+    consumerExposition({
+      metrics: new ConsumerMetrics({ now: Date.now }),
+      inFlight: () => 0,
+      probeSink: () => Promise.resolve(),
+      scoring: host,
+    }, { version: "test", deno: Deno.version.deno }),
+  );
+}
+
 function failures(host: ScoringHost, scorer: string, reason: string): number {
   return host.metrics().failures.find((f) => f.scorer === scorer && f.reason === reason)?.count ??
     0;
@@ -404,14 +416,7 @@ Deno.test("attack: channel hijack — a discovered file cannot take a manifest c
     assert.match(table, /STATE\s+MEMORY\s+DEADLINE/);
     // A ready sandbox's row has its resident memory (settledStatus in cli_test.ts).
     assert.match(table, /partner\s+partner\s+partner\.ts\s+ready\s+\d+ MiB\s+\d+ ms\s+\d+ MiB/);
-    const metrics = renderPrometheus(
-      consumerExposition({
-        metrics: new ConsumerMetrics({ now: Date.now }),
-        inFlight: () => 0,
-        probeSink: () => Promise.resolve(),
-        scoring: host,
-      }, { version: "test", deno: Deno.version.deno }),
-    );
+    const metrics = metricsText(host);
     // evil.ts, evil2.ts, and the real web.ts, now unlisted and discovered: web belongs to broken.ts.
     assert.match(metrics, /orderflow_scorers\{state="conflict"\} 3/);
   });
@@ -436,14 +441,7 @@ Deno.test("attack: name hijack — a discovered file cannot take a scorer's name
     const [dup] = await host.score([order("dup", 600)]);
     assert.equal(dup!.scorer, "default", "no order is stamped with a name it did not earn");
     await othersAreFine(host);
-    const metrics = renderPrometheus(
-      consumerExposition({
-        metrics: new ConsumerMetrics({ now: Date.now }),
-        inFlight: () => 0,
-        probeSink: () => Promise.resolve(),
-        scoring: host,
-      }, { version: "test", deno: Deno.version.deno }),
-    );
+    const metrics = metricsText(host);
     assert.equal(
       metrics.match(/^orderflow_scorer_busy_seconds_total\{scorer="web"\}/gm)?.length,
       1,
