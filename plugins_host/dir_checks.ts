@@ -1,11 +1,18 @@
 /**
  * What the host checks of the plugins directory before it starts a plugin process: no symlink
- * in it leads outside it.
+ * in it leads outside it, and a scorer file the host reads is of bounded size.
  *
  * @module
  */
 import { type Launcher, ScorerLoadError } from "./types.ts";
 
+/**
+ * Largest scorer file the host reads (to fingerprint it, see `host.ts`), in bytes. The host reads
+ * every scorer file on each load and reload, so a plugin must not choose how much memory that
+ * takes; 1 MiB is far above any real scorer (large data belongs in a module it imports, which
+ * only the plugin's own process reads, under its own memory limits).
+ */
+export const MAX_SCORER_FILE_BYTES = 1024 * 1024;
 /** Most directory entries the symlink scan visits; past that no plugin starts (fail closed). */
 const MAX_SCAN_ENTRIES = 10_000;
 /** Deepest directory level the symlink scan visits; a deeper one stops every plugin too. */
@@ -65,4 +72,36 @@ export function refuseEscapingLinks(launch: Launcher): Launcher {
     if (problem !== undefined) throw new ScorerLoadError(options.file, problem);
     return launch(options);
   };
+}
+
+/**
+ * SHA-256 (hex) of a scorer file, read in chunks; throws `RangeError` when the file is over
+ * {@linkcode MAX_SCORER_FILE_BYTES} (checked by size first, then while reading, since it may grow).
+ * Only the digest is kept, never the contents.
+ */
+export async function scorerFileDigest(file: string): Promise<string> {
+  const tooBig = (size: string) =>
+    new RangeError(
+      `Cannot load scorer ${file}: it is ${size} bytes, over the limit of ` +
+        `${MAX_SCORER_FILE_BYTES} bytes (1 MiB) for a scorer file; move large data into a ` +
+        `module it imports, or remove the file`,
+    );
+  using handle = await Deno.open(file);
+  const { size } = await handle.stat();
+  if (size > MAX_SCORER_FILE_BYTES) throw tooBig(String(size));
+  let bytes = new Uint8Array(size + 1);
+  let length = 0;
+  for (;;) {
+    if (length === bytes.length) { // it grew since the stat
+      if (length > MAX_SCORER_FILE_BYTES) throw tooBig(`more than ${MAX_SCORER_FILE_BYTES}`);
+      const more = new Uint8Array(Math.min(length * 2, MAX_SCORER_FILE_BYTES + 1));
+      more.set(bytes);
+      bytes = more;
+    }
+    const read = await handle.read(bytes.subarray(length));
+    if (read === null) break;
+    length += read;
+  }
+  const digest = await crypto.subtle.digest("SHA-256", bytes.subarray(0, length));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -7,7 +7,7 @@
  */
 import type { OrderData } from "../core/order.ts";
 import { catalog, type Entry, ownership } from "./catalog.ts";
-import { linkProblem, refuseEscapingLinks } from "./dir_checks.ts";
+import { linkProblem, refuseEscapingLinks, scorerFileDigest } from "./dir_checks.ts";
 import { InProcessPlugin } from "./in_process.ts";
 import { FailureLog, watchDir } from "./failures.ts";
 import { loadManifest, type Manifest, ManifestError } from "./manifest.ts";
@@ -315,17 +315,19 @@ export class ScoringHost {
     // All at once: each plugin starts in its own process, so one slow or hanging load (up to
     // loadTimeoutMs) does not hold up the others.
     await Promise.all(run.map(async (entry) => {
-      let source: string;
+      let digest: string;
       try {
-        source = await Deno.readTextFile(entry.file);
+        digest = await scorerFileDigest(entry.file);
       } catch (error) {
-        failed.set(entry.file, { entry, fingerprint: "", error: describe(error) });
+        const message = describe(error);
+        failed.set(entry.file, { entry, fingerprint: "", error: message });
+        if (this.#failed.get(entry.file)?.error !== message) this.#log(`plugins: ${message}`);
         return;
       }
       const { file, channel, name, options, limits } = entry;
       // With the link problem in it, a removed link starts the refused plugins again.
       const fingerprint = JSON.stringify([entry.source, channel, name, options, limits, links]) +
-        source;
+        digest;
       const current = this.#slots.get(file);
       const rejected = this.#failed.get(file);
       if (current?.fingerprint === fingerprint) {

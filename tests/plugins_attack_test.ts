@@ -577,3 +577,29 @@ Deno.test("attack: reads via symlink — a link leading outside the plugins dir 
     await Deno.remove(outside, { recursive: true });
   }
 });
+
+Deno.test("attack: huge scorer file — refused by size before it is read, the host does not grow", async () => {
+  const dir = await tempPluginsDir(true);
+  const big = await Deno.open(`${dir}/big.ts`, { create: true, write: true });
+  await big.truncate(400 * 1024 * 1024); // sparse: no disk used
+  big.close();
+  await Deno.writeTextFile(`${dir}/edge.ts`, "//".padEnd(1024 * 1024 + 1, "x"));
+  const rssBefore = Deno.memoryUsage().rss;
+  const host = await ScoringHost.start({
+    pluginsDir: dir,
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+  });
+  try {
+    assert.ok(Deno.memoryUsage().rss - rssBefore < 64 * 1048576, "the host's memory grew");
+    for (const [file, size] of [["big.ts", 400 * 1024 * 1024], ["edge.ts", 1024 * 1024 + 1]]) {
+      const r = row(host, file as string);
+      assert.equal(r.state, "failed");
+      assert.match(r.lastError ?? "", new RegExp(`it is ${size} bytes, over the limit of 1048576`));
+    }
+    await othersAreFine(host);
+  } finally {
+    await host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
