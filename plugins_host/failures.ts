@@ -65,14 +65,15 @@ export class FailureLog {
 
 /**
  * Calls `onChange` (debounced by `debounceMs`) when anything in `dir` changes; returns a
- * function that stops watching and resolves once the watcher is closed.
+ * function that stops watching and resolves once the watcher is closed. Recursive: a symlink
+ * added or removed in a subdirectory decides whether plugins may start (`dir_checks.ts`).
  */
 export function watchDir(
   dir: string,
   debounceMs: number,
   onChange: () => void,
 ): () => Promise<void> {
-  const watcher = Deno.watchFs(dir, { recursive: false });
+  const watcher = Deno.watchFs(dir, { recursive: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const loop = (async () => {
     for await (const event of watcher) {

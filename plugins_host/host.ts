@@ -7,6 +7,7 @@
  */
 import type { OrderData } from "../core/order.ts";
 import { catalog, type Entry, ownership } from "./catalog.ts";
+import { linkProblem, refuseEscapingLinks, scorerFileDigest } from "./dir_checks.ts";
 import { InProcessPlugin } from "./in_process.ts";
 import { FailureLog, watchDir } from "./failures.ts";
 import { loadManifest, type Manifest, ManifestError } from "./manifest.ts";
@@ -94,7 +95,9 @@ export class ScoringHost {
     this.#manifest = manifest;
     this.#log = o.log ?? ((line) => console.error(line));
     this.#isolation = o.isolation ?? "sandbox";
-    this.#launch = this.#isolation === "sandbox" ? SandboxedPlugin.launch : InProcessPlugin.launch;
+    this.#launch = this.#isolation === "sandbox"
+      ? refuseEscapingLinks(SandboxedPlugin.launch)
+      : InProcessPlugin.launch;
     this.#loadTimeoutMs = o.loadTimeoutMs ?? 10_000;
     this.#debounceMs = o.debounceMs ?? 100;
     this.#failures = new FailureLog(this.#log, o.logIntervalMs ?? 60_000);
@@ -300,6 +303,7 @@ export class ScoringHost {
   async #reconcile(manifest: Manifest): Promise<void> {
     this.#manifest = manifest;
     const { run, disabled, unusable } = await catalog(this.#dir, manifest);
+    const links = this.#isolation === "sandbox" ? await linkProblem(this.#dir) : undefined;
     const keep = new Map<string, Slot>();
     const failed = new Map<string, { entry: Entry; fingerprint: string; error: string }>();
     for (const { entry, error } of unusable) {
@@ -311,15 +315,19 @@ export class ScoringHost {
     // All at once: each plugin starts in its own process, so one slow or hanging load (up to
     // loadTimeoutMs) does not hold up the others.
     await Promise.all(run.map(async (entry) => {
-      let source: string;
+      let digest: string;
       try {
-        source = await Deno.readTextFile(entry.file);
+        digest = await scorerFileDigest(entry.file);
       } catch (error) {
-        failed.set(entry.file, { entry, fingerprint: "", error: describe(error) });
+        const message = describe(error);
+        failed.set(entry.file, { entry, fingerprint: "", error: message });
+        if (this.#failed.get(entry.file)?.error !== message) this.#log(`plugins: ${message}`);
         return;
       }
       const { file, channel, name, options, limits } = entry;
-      const fingerprint = JSON.stringify([entry.source, channel, name, options, limits]) + source;
+      // With the link problem in it, a removed link starts the refused plugins again.
+      const fingerprint = JSON.stringify([entry.source, channel, name, options, limits, links]) +
+        digest;
       const current = this.#slots.get(file);
       const rejected = this.#failed.get(file);
       if (current?.fingerprint === fingerprint) {

@@ -37,3 +37,22 @@ Deno.test("PluginLog raises the flood alarm once past 1 MiB in a second", () => 
   log.push("y".repeat(2 * 1024 * 1024));
   assert.equal(floods, 1);
 });
+
+Deno.test("PluginLog raises the flood alarm past 5000 lines in a second, whatever their bytes", () => {
+  let now = 0;
+  let floods = 0;
+  const lines: string[] = [];
+  const log = new PluginLog("p", (l) => lines.push(l), () => floods++, () => now);
+  log.push("chatty\n".repeat(4000)); // a chatty plugin: no alarm
+  now = 1000;
+  log.push("\n".repeat(5000));
+  assert.equal(floods, 0);
+  now = 1100;
+  const before = lines.length;
+  log.push("\n".repeat(90_000)); // 0.9 M empty lines a second are well under 1 MiB/s
+  assert.equal(floods, 1);
+  log.push("\n".repeat(90_000));
+  assert.equal(floods, 1);
+  assert.ok(lines.length - before <= 2, `${lines.length - before} lines let through`); // 100 ms of tokens
+  assert.equal(log.recent.length, 32);
+});

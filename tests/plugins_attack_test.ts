@@ -539,3 +539,99 @@ for (let i = 0; i < 200; i++) console.error("spam " + i);`,
     await othersAreFine(host);
   });
 });
+
+Deno.test("attack: reads via symlink — a link leading outside the plugins dir stops every plugin, no bytes leak", async () => {
+  const outside = await Deno.makeTempDir({ prefix: "orderflow-secret-" });
+  await Deno.writeTextFile(`${outside}/.env`, "KAFKA_PASSWORD=hunter2-secret\n");
+  await Deno.writeTextFile(`${outside}/secret.json`, `{ "password": "hunter2-secret" }`);
+  const dir = await tempPluginsDir(true);
+  await Deno.mkdir(`${dir}/lib`);
+  await Deno.writeTextFile(`${dir}/ok.json`, `{ "fine": 0.2 }`);
+  await Deno.symlink(`${outside}/secret.json`, `${dir}/lib/secret.json`);
+  await Deno.symlink(`${outside}/.env`, `${dir}/lib/env.ts`);
+  await Deno.symlink("../ok.json", `${dir}/lib/ok.json`); // stays inside: allowed
+  await Deno.writeTextFile(
+    `${dir}/leakjson.ts`,
+    `import secret from "./lib/secret.json" with { type: "json" };\n` +
+      scorerSource("leakjson", "0.2", "console.error(JSON.stringify(secret));"),
+  );
+  await Deno.writeTextFile(
+    `${dir}/leakenv.ts`,
+    `import "./lib/env.ts";\n` + scorerSource("leakenv", "0.2"),
+  );
+  await Deno.writeTextFile(
+    `${dir}/inside.ts`,
+    `import ok from "./lib/ok.json" with { type: "json" };\n` + scorerSource("inside", "ok.fine"),
+  );
+  const logs: string[] = [];
+  const host = await ScoringHost.start({
+    pluginsDir: dir,
+    watch: true,
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: (line) => logs.push(line),
+  });
+  try {
+    const results = await host.score([order("leakjson", 600), order("web", 600)]);
+    const everything = [...logs, ...host.status().map((s) => s.lastError ?? "")].join("\n");
+    assert.ok(!everything.includes("hunter2"), "a secret byte reached the host");
+    assert.ok(!everything.includes("KAFKA_PASSWORD"), "a secret byte reached the host");
+    for (const result of results) assert.equal(result.scorer, "builtin");
+    // Every plugin, the fallback included, is refused and says why; the host still answers.
+    for (const r of host.status()) {
+      assert.equal(r.state, "failed", r.file);
+      assert.equal(r.lastFailure, "load_error");
+      assert.ok(
+        r.lastError?.includes(`${dir}/lib/secret.json -> ${outside}/secret.json`),
+        r.lastError,
+      );
+      assert.ok(r.lastError?.includes(`${dir}/lib/env.ts -> ${outside}/.env`), r.lastError);
+      assert.match(r.lastError ?? "", /replace the link with a copy of the file, or remove it/);
+    }
+    // Replacing the links with copies (of harmless content) starts everything again.
+    await Deno.remove(`${dir}/lib/secret.json`);
+    await Deno.remove(`${dir}/lib/env.ts`);
+    await Deno.writeTextFile(`${dir}/lib/secret.json`, `{ "password": "copied" }`);
+    await Deno.writeTextFile(`${dir}/lib/env.ts`, `export {};`);
+    await waitFor(
+      () => host.status().every((s) => s.state === "ready"),
+      30_000,
+      "plugins to start",
+    );
+    await othersAreFine(host);
+    assert.deepEqual((await host.score([order("inside", 600)]))[0], {
+      score: 0.2,
+      scorer: "inside",
+      fallback: false,
+    });
+  } finally {
+    await host.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("attack: huge scorer file — refused by size before it is read, the host does not grow", async () => {
+  const dir = await tempPluginsDir(true);
+  const big = await Deno.open(`${dir}/big.ts`, { create: true, write: true });
+  await big.truncate(400 * 1024 * 1024); // sparse: no disk used
+  big.close();
+  await Deno.writeTextFile(`${dir}/edge.ts`, "//".padEnd(1024 * 1024 + 1, "x"));
+  const rssBefore = Deno.memoryUsage().rss;
+  const host = await ScoringHost.start({
+    pluginsDir: dir,
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+  });
+  try {
+    assert.ok(Deno.memoryUsage().rss - rssBefore < 64 * 1048576, "the host's memory grew");
+    for (const [file, size] of [["big.ts", 400 * 1024 * 1024], ["edge.ts", 1024 * 1024 + 1]]) {
+      const r = row(host, file as string);
+      assert.equal(r.state, "failed");
+      assert.match(r.lastError ?? "", new RegExp(`it is ${size} bytes, over the limit of 1048576`));
+    }
+    await othersAreFine(host);
+  } finally {
+    await host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
