@@ -64,6 +64,17 @@ export const DLQ_MAX_VALUE_BYTES = 900 * 1024;
  */
 export const DLQ_FALLBACK_VALUE_BYTES = 64 * 1024;
 
+/**
+ * Most bytes of dead letters one send carries (key, value, headers and per-record overhead, see
+ * {@link messageBytes}), unless one record alone is larger: 512 KiB. A send to one DLQ partition
+ * is one record batch, and the broker refuses a batch over `max.message.bytes` (1 MiB by default)
+ * as MESSAGE_TOO_LARGE, which no retry fixes: a round of many big dead letters in one send
+ * stalled its partition. Half the default leaves room for the batch header and any error in
+ * the estimate. With a smaller value cut (the option, or the fallback) the sends are bounded by
+ * that cut instead, since the topic may take little more than one cut copy.
+ */
+export const DLQ_MAX_SEND_BYTES = 512 * 1024;
+
 /** A header map as kafkajs sends it. */
 export type DlqHeaders = Record<string, Buffer | string | (Buffer | string)[]>;
 
@@ -178,33 +189,75 @@ export class DeadLetterPublisher {
   }
 
   /**
-   * Sends the records in one request (keys and values byte-for-byte as consumed) and resolves when
-   * every one is acknowledged by all in-sync replicas; rejects otherwise (then none counts as done).
+   * Sends the records in order (keys and values byte-for-byte as consumed), in as many sends as
+   * {@linkcode DLQ_MAX_SEND_BYTES} requires, each awaited before the next, and resolves when every
+   * one is acknowledged by all in-sync replicas; rejects otherwise (then none counts as done, and
+   * the retry sends the acknowledged ones again: a dead letter twice, never none).
    */
   async publish(outcomes: readonly DeadLetterOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
     const failedAt = this.#now();
-    try {
-      await this.#send(outcomes, failedAt, this.#maxValueBytes);
-    } catch (error) {
-      // A DLQ topic with a smaller max.message.bytes refuses even the cut copy; a retry cannot fix
-      // that, and the partition would stall behind the record forever. Send smaller copies.
-      if (!isMessageTooLarge(error) || this.#maxValueBytes <= DLQ_FALLBACK_VALUE_BYTES) throw error;
-      await this.#send(outcomes, failedAt, DLQ_FALLBACK_VALUE_BYTES);
+    let maxValueBytes = this.#maxValueBytes;
+    for (let start = 0; start < outcomes.length;) {
+      const messages = this.#nextSend(outcomes, start, failedAt, maxValueBytes);
+      try {
+        await this.#producer.send({ topic: this.#topic, acks: -1, messages });
+      } catch (error) {
+        // A DLQ topic with a smaller max.message.bytes refuses even the cut copy; a retry cannot
+        // fix that, and the partition would stall behind the record forever. Send the same
+        // records as smaller copies, in smaller sends, and the rest of the round likewise.
+        if (!isMessageTooLarge(error) || maxValueBytes <= DLQ_FALLBACK_VALUE_BYTES) throw error;
+        maxValueBytes = DLQ_FALLBACK_VALUE_BYTES;
+        continue;
+      }
+      start += messages.length;
     }
   }
 
-  async #send(
+  /**
+   * The DLQ copies of `outcomes` from `start` that fit in one send: at most
+   * `min(DLQ_MAX_SEND_BYTES, maxValueBytes)` bytes by {@link messageBytes}, or the first alone.
+   */
+  #nextSend(
     outcomes: readonly DeadLetterOutcome[],
+    start: number,
     failedAt: number,
     maxValueBytes: number,
-  ): Promise<void> {
-    await this.#producer.send({
-      topic: this.#topic,
-      acks: -1,
-      messages: outcomes.map((o) => dlqMessage(o, this.#sourceTopic, failedAt, maxValueBytes)),
-    });
+  ): DlqMessage[] {
+    const limit = Math.min(DLQ_MAX_SEND_BYTES, maxValueBytes);
+    const messages: DlqMessage[] = [];
+    let bytes = 0;
+    for (let i = start; i < outcomes.length; i++) {
+      const message = dlqMessage(outcomes[i]!, this.#sourceTopic, failedAt, maxValueBytes);
+      const size = messageBytes(message);
+      if (messages.length > 0 && bytes + size > limit) break;
+      messages.push(message);
+      bytes += size;
+    }
+    return messages;
   }
+}
+
+/** A DLQ copy as {@linkcode dlqMessage} builds it. */
+export type DlqMessage = { key: Buffer | null; value: Buffer | null; headers: DlqHeaders };
+
+/**
+ * Upper bounds of what a record adds to a record batch besides its key, value and header bytes:
+ * the varints of its length, timestamp and offset deltas, key and value lengths and header count
+ * plus its attributes byte (36), and the two length varints of each header value (10).
+ */
+const RECORD_OVERHEAD_BYTES = 36;
+const HEADER_OVERHEAD_BYTES = 10;
+
+/** The bytes `message` adds to a record batch, estimated from above (uncompressed). */
+function messageBytes(message: DlqMessage): number {
+  let bytes = RECORD_OVERHEAD_BYTES + (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  for (const [name, value] of Object.entries(message.headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      bytes += HEADER_OVERHEAD_BYTES + Buffer.byteLength(name) +
+        (typeof v === "string" ? Buffer.byteLength(v) : v.length);
+    }
+  }
+  return bytes;
 }
 
 /**
@@ -230,7 +283,7 @@ export function dlqMessage(
   sourceTopic: string,
   failedAt: number,
   maxValueBytes: number = DLQ_MAX_VALUE_BYTES,
-): { key: Buffer | null; value: Buffer | null; headers: DlqHeaders } {
+): DlqMessage {
   const { key, value } = outcome.record;
   const headers = dlqHeaders(outcome, sourceTopic, failedAt);
   let copy = value === null ? null : toBuffer(value);

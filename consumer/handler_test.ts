@@ -288,6 +288,20 @@ Deno.test("prepareBatch() judges future timestamps against the record's own time
   assert.deepEqual(out.map((o) => o.kind), ["prepared", "dead-letter"]);
 });
 
+Deno.test("prepareBatch() dead-letters as invalid_order a created_at in UTC year 10000, even when the record timestamp is later", async () => {
+  // The batched layout takes the dt= partition from createdAt; "+010000-01" is no date, and the
+  // segment's key was refused for good, stalling the partition. It must never get that far.
+  const poison = {
+    ...rec(0, JSON.stringify(order("ord-y10k", { created_at: "9999-12-31T23:59:59.999-23:59" }))),
+    timestamp: "253402387200000",
+  };
+  const out = await prepareBatch([poison], env(new LocalSink({ dir: "unused", sync: false })));
+  const o = out[0]!;
+  assert.equal(o.kind, "dead-letter");
+  assert.equal(o.kind === "dead-letter" && o.reason, "invalid_order");
+  assert.match(o.kind === "dead-letter" ? o.detail : "", /^created_at: must not be after 9999/);
+});
+
 Deno.test("handleBatch() dead-letters a record the sink refuses for good as sink_rejected", async () => {
   const sink: Sink = {
     name: "refusing",

@@ -47,7 +47,11 @@ export const CURRENCY_PATTERN: RegExp = /^[A-Z]{3}$/;
  * - `total` must equal the sum of `quantity * unit_price` within `totalTolerance` (half a cent);
  *   since both sides are whole cents this means equal in cents.
  * - Timestamps must not be earlier than `minTimestampMs` (2000-01-01T00:00:00Z) nor later than
- *   `now + maxClockSkewMs` (5 minutes).
+ *   `now + maxClockSkewMs` (5 minutes) or `maxTimestampMs` (9999-12-31T23:59:59.999Z), the last
+ *   instant whose `toISOString()` starts with a four-digit year (`created_at`'s UTC date becomes
+ *   the `dt=` segment of an object key). `now` alone does not bound them: the consumer passes the
+ *   record's Kafka timestamp, which the producer chose, and an offset such as `-23:59` moves a
+ *   year-9999 text into year 10000.
  * - At most `maxIssues` problems are listed in an error; the rest are counted in `omitted`.
  *
  * @example
@@ -81,6 +85,8 @@ export const ORDER_LIMITS = Object.freeze(
     timestampMaxLength: TIMESTAMP_MAX_LENGTH,
     /** Earliest accepted timestamp: 2000-01-01T00:00:00.000Z. */
     minTimestampMs: 946_684_800_000,
+    /** Latest accepted timestamp: 9999-12-31T23:59:59.999Z (after it, ISO years get 6 digits). */
+    maxTimestampMs: 253_402_300_799_999,
     /** How far in the future (relative to `now`) a timestamp may be: 5 minutes. */
     maxClockSkewMs: 300_000,
     /** Most issues listed in one {@link OrderValidationError}. */

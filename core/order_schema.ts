@@ -8,8 +8,9 @@
  * - `total` must equal the sum of `quantity * unit_price` (to the cent);
  * - money has at most 2 decimal places within a float tolerance (`multipleOf: 0.01` would reject
  *   valid doubles such as 0.29, so it is not used);
- * - timestamps must be real calendar dates, not before 2000-01-01, and at most 5 minutes in the
- *   future (the schema checks the RFC 3339 shape only).
+ * - timestamps must be real calendar dates, not before 2000-01-01 nor after 9999-12-31 in UTC
+ *   (an offset can move a year-9999 text past it), and at most 5 minutes in the future (the
+ *   schema checks the RFC 3339 shape only).
  *
  * @module
  */
@@ -76,7 +77,8 @@ function timestamp(description: string): JsonSchema {
     pattern: pattern(TIMESTAMP_SHAPE_PATTERN),
     description: `${description} RFC 3339 with a zone (Z or ±HH:MM). Not expressible here ` +
       "(enforced by Order.fromRaw): a real calendar date and time, not before " +
-      `${new Date(ORDER_LIMITS.minTimestampMs).toISOString()}, at most ` +
+      `${new Date(ORDER_LIMITS.minTimestampMs).toISOString()} nor after ` +
+      `${new Date(ORDER_LIMITS.maxTimestampMs).toISOString()} (in UTC), at most ` +
       `${ORDER_LIMITS.maxClockSkewMs / 60_000} minutes after the time of validation.`,
   };
 }

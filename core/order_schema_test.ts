@@ -64,6 +64,7 @@ Deno.test("orderJsonSchema() states the rules JSON Schema cannot express", () =>
   ok(String(props(p.items?.items ?? {}).unit_price?.description).includes("2 decimal places"));
   ok(String(p.created_at?.description).includes("2000-01-01T00:00:00.000Z"));
   ok(String(p.created_at?.description).includes("5 minutes"));
+  ok(String(p.created_at?.description).includes("nor after 9999-12-31T23:59:59.999Z"));
 });
 
 Deno.test("TIMESTAMP_SHAPE_PATTERN accepts what parseTimestamp() parses and rejects the shapes it refuses", () => {

@@ -407,6 +407,28 @@ Deno.test("Order.fromRaw() rejects created_at before 2000 or too far in the futu
   deepEqual(paths(valid({ created_at: "0099-01-01T00:00:00Z" })), ["created_at"]);
 });
 
+Deno.test("Order.fromRaw() rejects timestamps whose UTC year is past 9999, whatever now is", () => {
+  // The consumer judges "the future" by the record's Kafka timestamp, which a producer sets; a
+  // negative offset can still push 9999-12-31 into year 10000, whose ISO form has no YYYY prefix.
+  const farFuture = Date.parse("9999-12-31T23:59:59.999Z") + 86_400_000;
+  const lastMs = "9999-12-31T23:59:59.999Z";
+  for (const text of ["9999-12-31T23:59:59.999-23:59", "9999-12-31T23:59:59.999-00:01"]) {
+    for (const field of ["created_at", "produced_at"]) {
+      const issues = issuesOf(valid({ [field]: text }), farFuture);
+      deepEqual(issues.map((i) => i.path), [field], `${field} ${text}`);
+      ok(issues[0]!.message.includes(`must not be after ${lastMs}`), issues[0]!.message);
+    }
+  }
+  const order = Order.fromRaw(
+    valid({ created_at: lastMs, produced_at: "9999-12-31T23:59:59+00:00" }),
+    {
+      now: farFuture,
+    },
+  );
+  equal(order.createdAt, lastMs);
+  equal(order.producedAt, "9999-12-31T23:59:59.000Z");
+});
+
 Deno.test("Order.fromRaw() validates produced_at like created_at when present", () => {
   deepEqual(paths(valid({ produced_at: "soon" })), ["produced_at"]);
   deepEqual(paths(valid({ produced_at: null })), ["produced_at"]);

@@ -306,6 +306,12 @@ function checkTimestamp(
     issues.add(path, `must not be before 2000-01-01T00:00:00Z, got ${preview(value)}`);
     return undefined;
   }
+  if (ms > ORDER_LIMITS.maxTimestampMs) {
+    // Checked apart from `now`, which may be as late as the producer likes (a record timestamp).
+    const last = new Date(ORDER_LIMITS.maxTimestampMs).toISOString();
+    issues.add(path, `must not be after ${last} (in UTC), got ${preview(value)}`);
+    return undefined;
+  }
   if (ms > now + ORDER_LIMITS.maxClockSkewMs) {
     issues.add(
       path,
