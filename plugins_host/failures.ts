@@ -63,28 +63,72 @@ export class FailureLog {
   }
 }
 
+/** How often the plugins directory is scanned for changes. */
+const POLL_MS = 500;
+/** Most entries and deepest level the scan visits (the rest is not watched). */
+const MAX_ENTRIES = 10_000;
+const MAX_DEPTH = 16;
+
 /**
- * Calls `onChange` (debounced by `debounceMs`) when anything in `dir` changes; returns a
- * function that stops watching and resolves once the watcher is closed. Recursive: a symlink
- * added or removed in a subdirectory decides whether plugins may start (`dir_checks.ts`).
+ * What the tree under `dir` looks like to `lstat`: path, inode, size, mtime and ctime of every
+ * entry. `lstat` and `readDir` never open an entry, so a FIFO or device file cannot block them.
+ */
+async function treeSignature(dir: string): Promise<string> {
+  const parts: string[] = [];
+  const pending: [string, number][] = [[dir, 0]];
+  while (pending.length > 0 && parts.length < MAX_ENTRIES) {
+    const [path, depth] = pending.pop()!;
+    const entries = await Array.fromAsync(Deno.readDir(path)).catch(() => undefined);
+    if (entries === undefined) {
+      parts.push(`${path} unreadable`);
+      continue;
+    }
+    for (const entry of entries) {
+      const full = `${path}/${entry.name}`;
+      const i = await Deno.lstat(full).catch(() => undefined);
+      parts.push(`${full} ${i?.ino} ${i?.size} ${i?.mtime?.getTime()} ${i?.ctime?.getTime()}`);
+      if (entry.isDirectory && depth + 1 < MAX_DEPTH) pending.push([full, depth + 1]);
+    }
+  }
+  return parts.sort().join("\n");
+}
+
+/**
+ * Calls `onChange` (debounced by `debounceMs`) when anything under `dir` changes; returns a
+ * function that stops watching. Recursive: a symlink added or removed in a subdirectory decides
+ * whether plugins may start (`dir_checks.ts`). Polls every `POLL_MS` instead of using
+ * `Deno.watchFs`: a FIFO in the directory blocks Deno's watcher thread in open(2) for good (no
+ * more events, and closing the watcher or exiting the process hangs), and anyone who can write
+ * the plugins directory could create one.
  */
 export function watchDir(
   dir: string,
   debounceMs: number,
   onChange: () => void,
 ): () => Promise<void> {
-  const watcher = Deno.watchFs(dir, { recursive: true });
+  let stopped = false;
+  let last: string | undefined;
+  let poll: ReturnType<typeof setTimeout> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const loop = (async () => {
-    for await (const event of watcher) {
-      if (event.kind === "access") continue;
-      clearTimeout(timer);
-      timer = setTimeout(onChange, debounceMs);
-    }
-  })();
+  let scanning: Promise<void> = Promise.resolve();
+  const next = () => {
+    if (!stopped) poll = setTimeout(scan, last === undefined ? 0 : POLL_MS);
+  };
+  const scan = () => {
+    scanning = treeSignature(dir).then((signature) => {
+      if (stopped) return;
+      if (last !== undefined && signature !== last) {
+        clearTimeout(timer);
+        timer = setTimeout(onChange, debounceMs);
+      }
+      last = signature;
+    }, () => undefined).finally(next);
+  };
+  scan();
   return async () => {
+    stopped = true;
+    clearTimeout(poll);
     clearTimeout(timer);
-    watcher.close();
-    await loop;
+    await scanning;
   };
 }

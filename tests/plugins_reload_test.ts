@@ -124,3 +124,32 @@ Deno.test("ScoringHost watch: a dropped-in scorer serves its channel, broken upd
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ScoringHost watch: a FIFO in the plugins dir neither stops hot reload nor hangs close()", async () => {
+  const dir = await tempPluginsDir(true);
+  const host = await ScoringHost.start({
+    pluginsDir: dir,
+    watch: true,
+    debounceMs: 50,
+    loadTimeoutMs: LOAD_TIMEOUT_MS,
+    log: () => {},
+  });
+  let closed = false;
+  try {
+    await new Deno.Command("mkfifo", { args: [`${dir}/pipe`] }).output();
+    await new Promise((resolve) => setTimeout(resolve, 700)); // seen by the watcher
+    await Deno.writeTextFile(`${dir}/pos.ts`, scorerSource("pos", "0.42"));
+    await waitFor(
+      async () => (await host.score([order("pos", 100)]))[0]!.scorer === "pos",
+      LOAD_TIMEOUT_MS,
+      "pos after the FIFO",
+    );
+    const started = performance.now();
+    await host.close();
+    closed = true;
+    assert.ok(performance.now() - started < 5000, "close() took too long");
+  } finally {
+    if (!closed) await host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
