@@ -13,6 +13,7 @@ import {
   type PluginLimits,
   resolvePluginFile,
 } from "./manifest.ts";
+import { BUILTIN_SCORER } from "./types.ts";
 
 /** One plugin file to run. */
 export interface Entry {
@@ -108,7 +109,8 @@ export function ownership<C extends Claim>(
 ): { owners: Map<string, C>; conflicts: Map<string, string> } {
   const listed = new Map(manifest.map((s) => [s.channel, s.name]));
   const listedNames = new Set(manifest.map((s) => s.name));
-  const named = new Map<string, string>(); // name → file of the scorer accepted under it
+  // name → file of the scorer accepted under it; "builtin" stamps the host's own last resort.
+  const named = new Map<string, string>([[BUILTIN_SCORER, "the host's built-in fallback"]]);
   const owners = new Map<string, C>();
   const conflicts = new Map<string, string>();
   const sorted = [...claims].sort((a, b) =>

@@ -94,25 +94,25 @@ async function treeSignature(dir: string): Promise<string> {
 }
 
 /**
- * Calls `onChange` (debounced by `debounceMs`) when anything under `dir` changes; returns a
- * function that stops watching. Recursive: a symlink added or removed in a subdirectory decides
+ * Calls `onChange` (debounced by `debounceMs`) when anything under `dir` changes from what it
+ * is when this resolves; resolves with a function that stops watching. Recursive: a symlink added or removed in a subdirectory decides
  * whether plugins may start (`dir_checks.ts`). Polls every `POLL_MS` instead of using
  * `Deno.watchFs`: a FIFO in the directory blocks Deno's watcher thread in open(2) for good (no
  * more events, and closing the watcher or exiting the process hangs), and anyone who can write
  * the plugins directory could create one.
  */
-export function watchDir(
+export async function watchDir(
   dir: string,
   debounceMs: number,
   onChange: () => void,
-): () => Promise<void> {
+): Promise<() => Promise<void>> {
   let stopped = false;
-  let last: string | undefined;
+  let last: string | undefined = await treeSignature(dir).catch(() => undefined);
   let poll: ReturnType<typeof setTimeout> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let scanning: Promise<void> = Promise.resolve();
   const next = () => {
-    if (!stopped) poll = setTimeout(scan, last === undefined ? 0 : POLL_MS);
+    if (!stopped) poll = setTimeout(scan, POLL_MS);
   };
   const scan = () => {
     scanning = treeSignature(dir).then((signature) => {
@@ -124,7 +124,7 @@ export function watchDir(
       last = signature;
     }, () => undefined).finally(next);
   };
-  scan();
+  next();
   return async () => {
     stopped = true;
     clearTimeout(poll);

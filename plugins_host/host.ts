@@ -15,6 +15,7 @@ import { SandboxedPlugin } from "./sandbox.ts";
 import { Slot } from "./slot.ts";
 import {
   BUILTIN_FALLBACK_SCORE,
+  BUILTIN_SCORER,
   type FailureReason,
   type Launcher,
   PluginFailure,
@@ -114,7 +115,7 @@ export class ScoringHost {
     const host = new ScoringHost(dir, manifest, options);
     await host.#reconcile(manifest);
     if (options.watch === true) {
-      host.#unwatch = watchDir(dir, host.#debounceMs, () => host.#scheduleReload());
+      host.#unwatch = await watchDir(dir, host.#debounceMs, () => host.#scheduleReload());
     }
     return host;
   }
@@ -156,7 +157,7 @@ export class ScoringHost {
         this.#counts.builtin++;
         results[index] = Object.freeze({
           score: BUILTIN_FALLBACK_SCORE,
-          scorer: "builtin",
+          scorer: BUILTIN_SCORER,
           fallback: true,
           reason: reasons.get(index) ?? "unavailable",
         });

@@ -25,6 +25,8 @@ export type ScoreFn = (orders: readonly OrderData[]) => Promise<readonly ScoreRe
 
 /** Score when even the fallback scorer fails or none is loaded ("unknown risk"). */
 export const BUILTIN_FALLBACK_SCORE = 0.5;
+/** The `scorer` of {@linkcode BUILTIN_FALLBACK_SCORE}; no plugin may take this name. */
+export const BUILTIN_SCORER = "builtin";
 
 /** State of one scorer file, as shown by `deno task plugins list`, with its limits. */
 export interface ScorerStatus extends PluginLimits {

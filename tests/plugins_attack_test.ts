@@ -425,27 +425,37 @@ Deno.test("attack: channel hijack — a discovered file cannot take a manifest c
 Deno.test("attack: name hijack — a discovered file cannot take a scorer's name for its own channel", async () => {
   await withHost({
     files: {
-      "dup.ts": scorerSource("dup", "0.01").replace('name: "dup"', 'name: "web"'),
+      // It also crashes once loaded: its failures must not count as web's.
+      "dup.ts": scorerSource("dup", "0.01", `setTimeout(() => { throw new Error("x"); }, 50);`)
+        .replace('name: "dup"', 'name: "web"'),
       "dup2.ts": scorerSource("dup2", "0.01").replace('name: "dup2"', 'name: "default"'),
+      "dup3.ts": scorerSource("dup3", "0.01").replace('name: "dup3"', 'name: "builtin"'),
     },
   }, async (host) => {
-    for (
-      const [file, owner] of [["dup.ts", /belongs to manifest entry "web"/], [
-        "dup2.ts",
-        /already used by .*default\.ts/,
-      ]] as const
-    ) {
+    const refused = [
+      ["dup.ts", /belongs to manifest entry "web"/],
+      ["dup2.ts", /already used by .*default\.ts/],
+      ["dup3.ts", /already used by the host's built-in fallback/],
+    ] as const;
+    for (const [file, owner] of refused) {
       assert.equal(row(host, file).state, "conflict");
       assert.match(row(host, file).lastError ?? "", owner);
     }
     const [dup] = await host.score([order("dup", 600)]);
     assert.equal(dup!.scorer, "default", "no order is stamped with a name it did not earn");
     await othersAreFine(host);
+    await waitFor(
+      () => host.metrics().failures.some((f) => f.file.endsWith("/dup.ts")),
+      10_000,
+      "dup.ts to crash",
+    );
     const metrics = metricsText(host);
     assert.equal(
       metrics.match(/^orderflow_scorer_busy_seconds_total\{scorer="web"\}/gm)?.length,
       1,
     );
+    assert.doesNotMatch(metrics, /^orderflow_scorer_failures_total\{scorer="web"/m);
+    assert.match(metrics, /^orderflow_scorer_failures_total\{scorer="[^"]*\/dup\.ts"/m);
   });
 });
 

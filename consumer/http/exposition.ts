@@ -73,13 +73,18 @@ export function consumerExposition(consumer: ObservedConsumer, build: BuildInfo)
       help: "Scorer plugin failures (the order got a fallback score), by scorer and reason.",
     }, () => {
       if (scoring === undefined) return [];
+      // A refused (conflict) file's failures are labelled by its path, as in scorerLabel.
+      const refused = new Set(
+        scoring.status().filter((s) => s.state === "conflict").map((s) => s.file),
+      );
       const sums = new Map<string, MetricSample>();
       for (const f of scoring.metrics().failures) {
-        const key = JSON.stringify([f.scorer, f.reason]);
+        const scorer = refused.has(f.file) ? f.file : f.scorer;
+        const key = JSON.stringify([scorer, f.reason]);
         const prev = sums.get(key);
         sums.set(key, {
           suffix: "",
-          labels: [["scorer", f.scorer], ["reason", f.reason]],
+          labels: [["scorer", scorer], ["reason", f.reason]],
           value: (prev?.value ?? 0) + f.count,
         });
       }
