@@ -17,6 +17,7 @@ import { EXIT, parseFlags, runTask, settingsOrUsage, UsageError } from "../cli/u
 import { DuckDBInstance } from "@duckdb/node-api";
 import { createCosClient, describeCosError } from "../clients/cos.ts";
 import { loadSettings, type Settings } from "../config/settings.ts";
+import { delay } from "../core/async.ts";
 import { readableSegments } from "../consumer/sinks/segment_key.ts";
 import { mirrorOrders } from "./cos_mirror.ts";
 import { type Cell, formatCsv, formatJson, formatTable, type QueryResult } from "./query_format.ts";
@@ -126,12 +127,14 @@ async function cosDir(settings: Settings): Promise<string> {
  */
 export async function queryOrders(dir: string, sql: string): Promise<QueryResult> {
   // A consumer writing into `dir` removes a segment's smaller versions: one listed a moment ago
-  // may be gone when DuckDB opens it. List again and retry; a greater version replaced it.
+  // may be gone when DuckDB opens it. List again and retry; a greater version replaced it. On a
+  // loaded machine several attempts in a row can lose that race, so there are many, spaced out.
   for (let attempt = 1;; attempt++) {
     try {
       return await queryOnce(dir, sql);
     } catch (error) {
-      if (attempt >= 5 || !/No files found|No such file/i.test(String(error))) throw error;
+      if (attempt >= 20 || !/No files found|No such file/i.test(String(error))) throw error;
+      await delay(Math.min(attempt * 10, 100));
     }
   }
 }
