@@ -1,5 +1,6 @@
 /**
- * Failure counters per plugin file and reason, logged at most once per interval per key.
+ * Failure counters per plugin file and reason, logged at most once per interval per key; and the
+ * plugins directory's watch.
  *
  * @module
  */
@@ -95,8 +96,9 @@ async function treeSignature(dir: string): Promise<string> {
 
 /**
  * Calls `onChange` (debounced by `debounceMs`) when anything under `dir` changes from what it
- * is when this resolves; resolves with a function that stops watching. Recursive: a symlink added or removed in a subdirectory decides
- * whether plugins may start (`dir_checks.ts`). Polls every `POLL_MS` instead of using
+ * is when this resolves; resolves with a function that stops watching. Recursive: a symlink
+ * added or removed in a subdirectory decides whether plugins may start (`dir_checks.ts`). Polls
+ * every `POLL_MS` (`lstat` of each entry: cheap for a plugins directory) instead of using
  * `Deno.watchFs`: a FIFO in the directory blocks Deno's watcher thread in open(2) for good (no
  * more events, and closing the watcher or exiting the process hangs), and anyone who can write
  * the plugins directory could create one.
